@@ -1,0 +1,24 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod chunk;
+pub mod envelope;
+pub mod key;
+pub mod schema;
+
+pub use schema::{Bounded, BoundsError, Budget, CookieSession, HasLen, LenBounded, SchemaError};
+pub use session_derive::{CookieSession, SessionBound};
+
+/// Everything generated code needs, behind one path so the derive never names a crate the
+/// user did not depend on. Not public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::schema::{
+        Bounded, BoundsError, Budget, ConstMessage, CookieSession, HasLen, LenBounded,
+        SchemaError, assert_budget, check_len, decode_exact, len_bounded_max, max, varint_len,
+    };
+    pub use core;
+    pub use serde;
+    pub use std;
+}
