@@ -3,10 +3,18 @@
 #![warn(missing_docs)]
 
 pub mod chunk;
+pub mod codec;
+pub mod config;
 pub mod envelope;
+pub mod error;
 pub mod key;
 pub mod schema;
 
+pub use codec::{Codec, Opened, Reseal, SessionMeta, SetCookies};
+pub use config::{ConfigError, CookieConfig, Padding, SameSite};
+pub use envelope::SessionId;
+pub use error::{Expiry, OpenError, SealError};
+pub use key::{Key, KeyError, Keys};
 pub use schema::{Bounded, BoundsError, Budget, CookieSession, HasLen, LenBounded, SchemaError};
 pub use session_derive::{CookieSession, SessionBound};
 
@@ -15,8 +23,8 @@ pub use session_derive::{CookieSession, SessionBound};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::schema::{
-        Bounded, BoundsError, Budget, ConstMessage, CookieSession, HasLen, LenBounded,
-        SchemaError, assert_budget, check_len, decode_exact, len_bounded_max, max, varint_len,
+        Bounded, BoundsError, Budget, ConstMessage, CookieSession, HasLen, LenBounded, SchemaError,
+        assert_budget, check_len, decode_exact, len_bounded_max, max, varint_len,
     };
     pub use core;
     pub use serde;

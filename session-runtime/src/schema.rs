@@ -94,7 +94,9 @@ pub const CHUNK_VALUE_CAPACITY: usize = 4096 - 256;
 
 /// A value broke a `#[session(max_len = N)]` bound.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("field `{field}` of `{type_name}` holds {len} items, more than its max_len of {max}; trim it before saving the session")]
+#[error(
+    "field `{field}` of `{type_name}` holds {len} items, more than its max_len of {max}; trim it before saving the session"
+)]
 pub struct BoundsError {
     /// The type that declares the bound.
     pub type_name: &'static str,
@@ -186,7 +188,11 @@ pub const fn len_bounded_max<C: LenBounded + ?Sized>(max_len: usize) -> usize {
 /// Bytes of the postcard varint encoding of `n`.
 pub const fn varint_len(n: usize) -> usize {
     let bits = usize::BITS - n.leading_zeros();
-    if bits == 0 { 1 } else { bits.div_ceil(7) as usize }
+    if bits == 0 {
+        1
+    } else {
+        bits.div_ceil(7) as usize
+    }
 }
 
 /// The larger of two sizes, for enum worst cases.
@@ -486,7 +492,17 @@ mod tests {
 
     #[test]
     fn varint_lengths_match_postcard() {
-        for n in [0usize, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, usize::MAX] {
+        for n in [
+            0usize,
+            1,
+            127,
+            128,
+            16_383,
+            16_384,
+            2_097_151,
+            2_097_152,
+            usize::MAX,
+        ] {
             let encoded = postcard::to_allocvec(&n).expect("encode");
             assert_eq!(varint_len(n), encoded.len(), "n = {n}");
         }
@@ -495,7 +511,10 @@ mod tests {
     #[test]
     fn fixed_bounds_match_postcard_extremes() {
         fn check<T: Bounded + Serialize>(v: T) {
-            assert_eq!(postcard::to_allocvec(&v).expect("encode").len(), T::MAX_ENCODED_LEN);
+            assert_eq!(
+                postcard::to_allocvec(&v).expect("encode").len(),
+                T::MAX_ENCODED_LEN
+            );
         }
         check(u16::MAX);
         check(u32::MAX);
