@@ -187,13 +187,15 @@ pub(crate) fn open<'a>(
     let tag = Tag::try_from(&*tag).expect("16-byte tag");
     let ad = associated_data(&head[..PREFIX_LEN], cookie_name);
 
-    let mut any_key = false;
+    let candidates = keys.candidates(key_id).count();
+    if candidates == 0 {
+        return Err(OpenError::UnknownKey { id: key_id });
+    }
+    // A failed attempt leaves `body` scrambled, so when two keys share the id (1 pair in 256)
+    // the ciphertext is kept for the second try.
+    let saved = (candidates > 1).then(|| body.to_vec());
     let mut opened_with = None;
     for (key, fallback) in keys.candidates(key_id) {
-        any_key = true;
-        // A failed attempt leaves `body` scrambled; keep the ciphertext for the next key. Ids
-        // collide for 1 key pair in 256, so the copy is rare.
-        let saved = (keys.len() > 1).then(|| body.to_vec());
         if key
             .cipher
             .decrypt_inout_detached(&nonce, ad.as_slice(), (&mut *body).into(), &tag)
@@ -202,17 +204,11 @@ pub(crate) fn open<'a>(
             opened_with = Some(fallback);
             break;
         }
-        if let Some(saved) = saved {
-            body.copy_from_slice(&saved);
+        if let Some(saved) = &saved {
+            body.copy_from_slice(saved);
         }
     }
-    let Some(fallback_key) = opened_with else {
-        return Err(if any_key {
-            OpenError::Tampered
-        } else {
-            OpenError::UnknownKey { id: key_id }
-        });
-    };
+    let fallback_key = opened_with.ok_or(OpenError::Tampered)?;
 
     let body: &'a [u8] = body;
     let (header, flags) = Header::read(body).ok_or(OpenError::Malformed)?;
@@ -221,11 +217,12 @@ pub(crate) fn open<'a>(
         0 => {}
         FLAG_PADDED => {
             let n = payload.len();
-            let trailer = payload
-                .get(n.saturating_sub(PAD_TRAILER_LEN)..)
+            let trailer: [u8; PAD_TRAILER_LEN] = n
+                .checked_sub(PAD_TRAILER_LEN)
+                .and_then(|start| payload[start..].try_into().ok())
                 .ok_or(OpenError::Malformed)?;
-            let pad = usize::from(u16::from_le_bytes([trailer[0], trailer[1]]));
-            if trailer.len() != PAD_TRAILER_LEN || pad < PAD_TRAILER_LEN || pad > n {
+            let pad = usize::from(u16::from_le_bytes(trailer));
+            if pad < PAD_TRAILER_LEN || pad > n {
                 return Err(OpenError::Malformed);
             }
             payload = &payload[..n - pad];
@@ -319,6 +316,27 @@ mod tests {
         assert_eq!(sealed.len(), 120);
         let opened = open(&mut sealed, &keys, 1, "session").expect("opens");
         assert_eq!(opened.payload, b"hello");
+    }
+
+    #[test]
+    fn bad_padding_trailers_are_malformed_not_panics() {
+        let keys = Keys::new(Key::generate());
+        for (payload, trailer) in [
+            (&b""[..], &b""[..]),
+            (b"", b"\x01"),
+            (b"ab", b"\x01\x00"),
+            (b"ab", b"\xff\x00"),
+        ] {
+            let mut buf = Vec::new();
+            begin(&mut buf, &header(), true);
+            buf.extend_from_slice(payload);
+            buf.extend_from_slice(trailer);
+            finish(&mut buf, keys.primary(), 1, "s").expect("random");
+            assert_eq!(
+                open(&mut buf, &keys, 1, "s").err(),
+                Some(OpenError::Malformed)
+            );
+        }
     }
 
     #[test]
