@@ -11,7 +11,7 @@ use aes_gcm_siv::{Aes256GcmSiv, KeyInit};
 use base64::Engine as _;
 use hkdf::Hkdf;
 use sha2::Sha256;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// HKDF `info` for the AES-256-GCM-SIV sealing key of envelope format 1.
 const SEAL_KEY_INFO: &[u8] = b"session-runtime v1 AES-256-GCM-SIV seal key";
@@ -232,7 +232,8 @@ fn validate(bytes: &[u8]) -> Result<(), KeyError> {
     Ok(())
 }
 
-/// A cipher derived from one master key, with the key id it seals under.
+/// A cipher derived from one master key, with the key id it seals under. The cipher's round
+/// keys are zeroized on drop (the `zeroize` feature of `aes`).
 pub(crate) struct DerivedKey {
     pub(crate) id: u8,
     pub(crate) cipher: Aes256GcmSiv,
@@ -328,12 +329,6 @@ impl Clone for Keys {
 impl From<Key> for Keys {
     fn from(primary: Key) -> Self {
         Keys::new(primary)
-    }
-}
-
-impl Drop for DerivedKey {
-    fn drop(&mut self) {
-        self.id.zeroize();
     }
 }
 
