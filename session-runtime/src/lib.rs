@@ -10,6 +10,8 @@ pub mod error;
 pub mod key;
 pub mod schema;
 
+mod extractor_glue;
+
 pub use codec::{Codec, Opened, Reseal, SessionMeta, SetCookies};
 pub use config::{ConfigError, CookieConfig, Padding, SameSite};
 pub use envelope::SessionId;
@@ -22,9 +24,11 @@ pub use session_derive::{CookieSession, SessionBound};
 /// user did not depend on. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__impl_extractor as impl_extractor;
     pub use crate::schema::{
-        Bounded, BoundsError, Budget, ConstMessage, CookieSession, HasLen, LenBounded, SchemaError,
-        assert_budget, check_len, decode_exact, len_bounded_max, max, varint_len,
+        Bounded, BoundsError, Budget, CHUNK_VALUE_CAPACITY, ConstMessage, CookieSession, HasLen,
+        LenBounded, SchemaError, assert_budget, assert_previous, check_len, decode_exact,
+        len_bounded_max, max, varint_len,
     };
     pub use core;
     pub use serde;

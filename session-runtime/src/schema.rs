@@ -32,6 +32,11 @@ use serde::de::DeserializeOwned;
 /// // 1 .. 10 bytes for the u64, 1 length byte and 16 × 5 bytes for the items.
 /// assert_eq!(Cart::MAX_ENCODED_LEN, Some(10 + 1 + 16 * 5));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a session schema",
+    label = "not a `#[derive(CookieSession)]` struct",
+    note = "derive it: `#[derive(CookieSession, Serialize, Deserialize)]` with `#[session(version = N)]`"
+)]
 pub trait CookieSession: Serialize + DeserializeOwned + Sized + 'static {
     /// The schema version written into every sealed header, `1..=u16::MAX`.
     const VERSION: u16;
@@ -483,6 +488,29 @@ pub const fn assert_budget(type_name: &str, max_encoded_len: usize, budget: Budg
         _ => msg,
     };
     let msg = msg.str("; lower a max_len or raise the budget");
+    panic!("{}", msg.as_str());
+}
+
+/// The compile-time check that `previous = Old` names an older schema, emitted by the derive.
+pub const fn assert_previous(
+    type_name: &str,
+    version: u16,
+    previous_name: &str,
+    previous_version: u16,
+) {
+    if previous_version < version {
+        return;
+    }
+    let msg = ConstMessage::new()
+        .str("session schema `")
+        .str(type_name)
+        .str("` is version ")
+        .num(version as usize)
+        .str(" but its `previous` schema `")
+        .str(previous_name)
+        .str("` is version ")
+        .num(previous_version as usize)
+        .str("; the previous schema must have a lower version");
     panic!("{}", msg.as_str());
 }
 

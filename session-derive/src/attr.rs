@@ -1,0 +1,195 @@
+//! Parsing of `#[session(...)]`, one constant per keyword.
+
+use proc_macro2::Span;
+use syn::meta::ParseNestedMeta;
+use syn::spanned::Spanned as _;
+use syn::{Attribute, LitInt, LitStr, Path, Token, Type};
+
+use crate::ctxt::Ctxt;
+
+pub(crate) const SESSION: &str = "session";
+pub(crate) const VERSION: &str = "version";
+pub(crate) const PREVIOUS: &str = "previous";
+pub(crate) const MIGRATE: &str = "migrate";
+pub(crate) const MAX_COOKIES: &str = "max_cookies";
+pub(crate) const BUDGET: &str = "budget";
+pub(crate) const FINGERPRINT: &str = "fingerprint";
+pub(crate) const CRATE: &str = "crate";
+pub(crate) const MAX_LEN: &str = "max_len";
+
+/// The most cookies a session may span; mirrors `session_runtime::config::MAX_CHUNKS`.
+pub(crate) const MAX_CHUNKS: u8 = 16;
+
+const CONTAINER_KEYS: &str =
+    "`version`, `previous`, `migrate`, `max_cookies`, `budget`, `fingerprint`, `crate`";
+
+/// A parsed value and the tokens it came from, for spans.
+pub(crate) struct Spanned<T> {
+    pub(crate) value: T,
+    pub(crate) span: Span,
+}
+
+/// One attribute key: set at most once.
+struct Slot<T> {
+    name: &'static str,
+    value: Option<Spanned<T>>,
+}
+
+impl<T> Slot<T> {
+    fn new(name: &'static str) -> Self {
+        Slot { name, value: None }
+    }
+
+    fn set(&mut self, cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, value: T, span: Span) {
+        if self.value.is_some() {
+            cx.error_spanned_by(
+                &meta.path,
+                format_args!("duplicate `{}` in #[session(...)]", self.name),
+            );
+        } else {
+            self.value = Some(Spanned { value, span });
+        }
+    }
+}
+
+/// What `#[session(...)]` on a schema struct says.
+pub(crate) struct Container {
+    /// The span of the first `#[session]` attribute, for "missing key" errors.
+    pub(crate) attr_span: Option<Span>,
+    pub(crate) version: Option<Spanned<u16>>,
+    pub(crate) previous: Option<Spanned<Type>>,
+    pub(crate) migrate: Option<Spanned<Path>>,
+    pub(crate) max_cookies: Option<Spanned<u8>>,
+    pub(crate) budget: Option<Spanned<usize>>,
+    pub(crate) fingerprint: Option<Spanned<LitStr>>,
+    pub(crate) krate: Option<Spanned<Path>>,
+}
+
+impl Container {
+    pub(crate) fn parse(cx: &mut Ctxt, attrs: &[Attribute]) -> Self {
+        let mut attr_span = None;
+        let mut version = Slot::new(VERSION);
+        let mut previous = Slot::new(PREVIOUS);
+        let mut migrate = Slot::new(MIGRATE);
+        let mut max_cookies = Slot::new(MAX_COOKIES);
+        let mut budget = Slot::new(BUDGET);
+        let mut fingerprint = Slot::new(FINGERPRINT);
+        let mut krate = Slot::new(CRATE);
+
+        for attr in attrs.iter().filter(|a| a.path().is_ident(SESSION)) {
+            attr_span.get_or_insert(attr.span());
+            let result = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident(VERSION) {
+                    let lit: LitInt = meta.value()?.parse()?;
+                    match lit.base10_parse::<u16>() {
+                        Ok(0) | Err(_) => cx.error_spanned_by(
+                            &lit,
+                            "`version` must be an integer from 1 to 65535",
+                        ),
+                        Ok(v) => version.set(cx, &meta, v, lit.span()),
+                    }
+                } else if meta.path.is_ident(PREVIOUS) {
+                    let ty: Type = meta.value()?.parse()?;
+                    let span = ty.span();
+                    previous.set(cx, &meta, ty, span);
+                } else if meta.path.is_ident(MIGRATE) {
+                    let path = meta.value()?.call(Path::parse_mod_style)?;
+                    let span = path.span();
+                    migrate.set(cx, &meta, path, span);
+                } else if meta.path.is_ident(MAX_COOKIES) {
+                    let lit: LitInt = meta.value()?.parse()?;
+                    match lit.base10_parse::<u8>() {
+                        Ok(n @ 1..=MAX_CHUNKS) => max_cookies.set(cx, &meta, n, meta.path.span()),
+                        _ => cx.error_spanned_by(
+                            &lit,
+                            format_args!("`max_cookies` must be from 1 to {MAX_CHUNKS}"),
+                        ),
+                    }
+                } else if meta.path.is_ident(BUDGET) {
+                    let lit: LitInt = meta.value()?.parse()?;
+                    match lit.base10_parse::<usize>() {
+                        Ok(0) | Err(_) => cx.error_spanned_by(
+                            &lit,
+                            "`budget` is the most characters of sealed cookie value, a positive integer",
+                        ),
+                        Ok(n) => budget.set(cx, &meta, n, meta.path.span()),
+                    }
+                } else if meta.path.is_ident(FINGERPRINT) {
+                    let lit: LitStr = meta.value()?.parse()?;
+                    let span = lit.span();
+                    fingerprint.set(cx, &meta, lit, span);
+                } else if meta.path.is_ident(CRATE) {
+                    let path = meta.value()?.call(Path::parse_mod_style)?;
+                    let span = path.span();
+                    krate.set(cx, &meta, path, span);
+                } else {
+                    unknown_key(cx, &meta, CONTAINER_KEYS)?;
+                }
+                Ok(())
+            });
+            if let Err(err) = result {
+                cx.syn_error(err);
+            }
+        }
+
+        Container {
+            attr_span,
+            version: version.value,
+            previous: previous.value,
+            migrate: migrate.value,
+            max_cookies: max_cookies.value,
+            budget: budget.value,
+            fingerprint: fingerprint.value,
+            krate: krate.value,
+        }
+    }
+}
+
+/// What `#[session(...)]` on a field says.
+pub(crate) struct Field {
+    pub(crate) max_len: Option<Spanned<usize>>,
+}
+
+impl Field {
+    pub(crate) fn parse(cx: &mut Ctxt, attrs: &[Attribute]) -> Self {
+        let mut max_len = Slot::new(MAX_LEN);
+        for attr in attrs.iter().filter(|a| a.path().is_ident(SESSION)) {
+            let result = attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident(MAX_LEN) {
+                    let lit: LitInt = meta.value()?.parse()?;
+                    match lit.base10_parse::<usize>() {
+                        Ok(n) => max_len.set(cx, &meta, n, meta.path.span()),
+                        Err(err) => cx.syn_error(err),
+                    }
+                } else {
+                    unknown_key(cx, &meta, "`max_len`")?;
+                }
+                Ok(())
+            });
+            if let Err(err) = result {
+                cx.syn_error(err);
+            }
+        }
+        Field {
+            max_len: max_len.value,
+        }
+    }
+}
+
+/// Reports an unknown key on its own span and skips its value, so later keys are still read.
+fn unknown_key(cx: &mut Ctxt, meta: &ParseNestedMeta<'_>, expected: &str) -> syn::Result<()> {
+    let name = meta
+        .path
+        .get_ident()
+        .map_or_else(|| "this".to_owned(), |i| format!("`{i}`"));
+    cx.error_spanned_by(
+        &meta.path,
+        format_args!("unknown session attribute {name}; expected one of {expected}"),
+    );
+    if meta.input.peek(Token![=]) {
+        meta.value()?.parse::<syn::Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        meta.parse_nested_meta(|_| Ok(()))?;
+    }
+    Ok(())
+}

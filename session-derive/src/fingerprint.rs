@@ -1,0 +1,46 @@
+//! The schema fingerprint: FNV-1a (64 bit) over the type name, version, field names and field
+//! type tokens. Not a security measure: it only catches a struct changed without a version bump.
+
+use quote::ToTokens;
+
+use crate::model::Schema;
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(FNV_OFFSET, |hash, &b| {
+        (hash ^ u64::from(b)).wrapping_mul(FNV_PRIME)
+    })
+}
+
+/// The text that is hashed, with unit and record separators so no two schemas collide by
+/// concatenation.
+fn canonical(schema: &Schema<'_>, version: u16) -> String {
+    let mut text = format!("{}\u{1f}{version}", schema.ident);
+    for field in &schema.fields {
+        let ty = field.ty.to_token_stream().to_string();
+        text.push('\u{1e}');
+        text.push_str(&field.name);
+        text.push('\u{1f}');
+        text.push_str(&ty);
+    }
+    text
+}
+
+/// The fingerprint as 16 lowercase hex digits.
+pub(crate) fn of(schema: &Schema<'_>, version: u16) -> String {
+    format!("{:016x}", fnv1a(canonical(schema, version).as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fnv1a;
+
+    #[test]
+    fn fnv1a_reference_values() {
+        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(fnv1a(b"foobar"), 0x8594_4171_f739_67e8);
+    }
+}
