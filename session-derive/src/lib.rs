@@ -3,9 +3,9 @@
 //! Use these through `session_runtime`, which re-exports them; the generated code reaches the
 //! runtime only through `session_runtime::__private`, so this crate is useless on its own.
 //!
-//! The derive runs in four phases, each in its own module: [`attr`] parses `#[session(...)]`,
-//! [`model`] builds the validated schema, [`check`] runs the cross-attribute checks, and
-//! [`codegen`] writes the impls. Errors from every phase are collected in a [`ctxt::Ctxt`] and
+//! The derive runs in four phases, each in its own module: `attr` parses `#[session(...)]`,
+//! `model` builds the validated schema, `check` runs the cross-attribute checks, and
+//! `codegen` writes the impls. Errors from every phase are collected in a [`ctxt::Ctxt`] and
 //! reported together, next to a stub impl so that one typo gives one error.
 
 mod attr;
