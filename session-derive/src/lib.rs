@@ -5,7 +5,7 @@
 //!
 //! The derive runs in four phases, each in its own module: `attr` parses `#[session(...)]`,
 //! `model` builds the validated schema, `check` runs the cross-attribute checks, and
-//! `codegen` writes the impls. Errors from every phase are collected in a [`ctxt::Ctxt`] and
+//! `codegen` writes the impls. Errors from every phase are collected in a `ctxt::Ctxt` and
 //! reported together, next to a stub impl so that one typo gives one error.
 
 mod attr;
