@@ -88,6 +88,17 @@ pub enum ConfigError {
         /// The per-cookie limit.
         limit: usize,
     },
+    /// The refresh threshold is not shorter than the idle timeout, so a session would expire
+    /// before its cookie is ever refreshed.
+    #[error(
+        "refresh_after ({refresh:?}) must be shorter than the idle timeout ({idle:?}); lower it to a small fraction of the idle timeout"
+    )]
+    RefreshAfterIdle {
+        /// The configured refresh threshold.
+        refresh: Duration,
+        /// The configured idle timeout.
+        idle: Duration,
+    },
     /// The schema's worst case cannot fit the configured cookies.
     #[error(
         "session schema `{type_name}` can seal to {worst} bytes, but {max_cookies} cookies carry only {available}; raise max_cookies, lower a max_len, or shorten the cookie attributes"

@@ -14,5 +14,55 @@ macro_rules! __impl_extractor {
 #[macro_export]
 #[cfg(feature = "axum")]
 macro_rules! __impl_extractor {
-    ($schema:ty) => {};
+    ($schema:ty) => {
+        #[automatically_derived]
+        impl<S> $crate::__private::axum_core::extract::FromRequestParts<S> for $schema
+        where
+            S: ::core::marker::Send + ::core::marker::Sync,
+        {
+            type Rejection = $crate::SessionRejection;
+
+            fn from_request_parts(
+                parts: &mut $crate::__private::http::request::Parts,
+                _state: &S,
+            ) -> impl ::core::future::Future<Output = ::core::result::Result<Self, Self::Rejection>>
+            + ::core::marker::Send {
+                let result = match $crate::__private::read_only::<$schema>(
+                    &parts.extensions,
+                    &parts.headers,
+                ) {
+                    ::core::result::Result::Ok(::core::option::Option::Some(value)) => {
+                        ::core::result::Result::Ok(value)
+                    }
+                    ::core::result::Result::Ok(::core::option::Option::None) => {
+                        ::core::result::Result::Err($crate::SessionRejection::NoSession {
+                            schema: <$schema as $crate::__private::CookieSession>::NAME,
+                        })
+                    }
+                    ::core::result::Result::Err(err) => ::core::result::Result::Err(err),
+                };
+                ::core::future::ready(result)
+            }
+        }
+
+        #[automatically_derived]
+        impl<S> $crate::__private::axum_core::extract::OptionalFromRequestParts<S> for $schema
+        where
+            S: ::core::marker::Send + ::core::marker::Sync,
+        {
+            type Rejection = $crate::SessionRejection;
+
+            fn from_request_parts(
+                parts: &mut $crate::__private::http::request::Parts,
+                _state: &S,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<::core::option::Option<Self>, Self::Rejection>,
+            > + ::core::marker::Send {
+                ::core::future::ready($crate::__private::read_only::<$schema>(
+                    &parts.extensions,
+                    &parts.headers,
+                ))
+            }
+        }
+    };
 }

@@ -3,21 +3,31 @@
 #![warn(missing_docs)]
 
 pub mod chunk;
+pub mod clock;
 pub mod codec;
 pub mod config;
 pub mod envelope;
 pub mod error;
+pub mod extract;
+pub mod flash;
 pub mod key;
+pub mod layer;
 pub mod schema;
+pub mod service;
 
 mod extractor_glue;
 
+pub use clock::{Clock, ManualClock};
 pub use codec::{Codec, Opened, Reseal, SessionMeta, SetCookies};
 pub use config::{ConfigError, CookieConfig, Padding, SameSite};
 pub use envelope::SessionId;
 pub use error::{Expiry, OpenError, SealError};
+pub use extract::{Session, SessionError, SessionRef, SessionRejection};
+pub use flash::{FlashMessage, Level};
 pub use key::{Key, KeyError, Keys};
+pub use layer::{BadCookiePolicy, SessionLayer, SessionLayerBuilder};
 pub use schema::{Bounded, BoundsError, Budget, CookieSession, HasLen, LenBounded, SchemaError};
+pub use service::SessionService;
 pub use session_derive::{CookieSession, SessionBound};
 
 /// Everything generated code needs, behind one path so the derive never names a crate the
@@ -25,12 +35,16 @@ pub use session_derive::{CookieSession, SessionBound};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__impl_extractor as impl_extractor;
+    pub use crate::extract::read_only;
     pub use crate::schema::{
         Bounded, BoundsError, Budget, CHUNK_VALUE_CAPACITY, ConstMessage, CookieSession, HasLen,
         LenBounded, SchemaError, assert_budget, assert_previous, check_len, decode_exact,
         len_bounded_max, max, varint_len,
     };
+    #[cfg(feature = "axum")]
+    pub use axum_core;
     pub use core;
+    pub use http;
     pub use serde;
     pub use std;
 }

@@ -1,0 +1,428 @@
+//! [`SessionLayer`]: the tower `Layer` that carries a typed session in sealed cookies, and its
+//! builder.
+
+use core::fmt;
+use core::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tower_layer::Layer;
+
+use crate::clock::Clock;
+use crate::codec::{Codec, SessionMeta};
+use crate::config::{ConfigError, CookieConfig, Padding, SameSite};
+use crate::flash::FlashBag;
+use crate::key::{Key, Keys};
+use crate::schema::CookieSession;
+use crate::service::SessionService;
+
+/// What the layer does with an incoming session cookie that does not open: tampered, truncated,
+/// expired, sealed under an unknown key, or written by a newer schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum BadCookiePolicy {
+    /// Start a fresh session, log the reason, and expire the bad cookies in the response
+    /// (the default: a user with a stale cookie simply appears logged out).
+    #[default]
+    FreshSession,
+    /// Reject the request with `400 Bad Request` when a handler extracts the session.
+    ///
+    /// Handlers that never extract the session are not affected. Expired sessions are still
+    /// treated as fresh ones: expiry is the normal end of a session, not an attack.
+    Reject,
+}
+
+/// A hook run on the session value: see [`SessionLayerBuilder::on_restored`] and
+/// [`SessionLayerBuilder::before_save`].
+pub type Hook<T> = Arc<dyn Fn(&mut T, &SessionMeta) + Send + Sync>;
+
+pub(crate) struct Shared<T> {
+    pub(crate) codec: Codec,
+    pub(crate) flash_codec: Codec,
+    pub(crate) flash_name: String,
+    pub(crate) policy: BadCookiePolicy,
+    pub(crate) refresh_after: Duration,
+    pub(crate) clock: Clock,
+    pub(crate) on_restored: Vec<Hook<T>>,
+    pub(crate) before_save: Vec<Hook<T>>,
+}
+
+/// The session middleware: put it on a router and take [`Session<T>`](crate::Session) in
+/// handlers.
+///
+/// `T` is the session schema, a `#[derive(CookieSession)]` struct. The layer is cheap to clone;
+/// every clone shares the same keys and configuration.
+///
+/// ```
+/// use axum::{Router, routing::get};
+/// use serde::{Deserialize, Serialize};
+/// use session_runtime::{CookieSession, Key, Session, SessionError, SessionLayer};
+///
+/// #[derive(CookieSession, Serialize, Deserialize, Default)]
+/// #[session(version = 1, max_cookies = 1)]
+/// struct Visits {
+///     count: u32,
+/// }
+///
+/// async fn count(mut session: Session<Visits>) -> Result<String, SessionError> {
+///     let n = session.update(|v| {
+///         v.count += 1;
+///         v.count
+///     })?;
+///     Ok(format!("visit number {n}"))
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let key = Key::generate(); // in production: Key::from_env("SESSION_KEY")?
+/// let app: Router = Router::new()
+///     .route("/", get(count))
+///     .layer(SessionLayer::<Visits>::new(key));
+/// # Ok(())
+/// # }
+/// ```
+pub struct SessionLayer<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Clone for SessionLayer<T> {
+    fn clone(&self) -> Self {
+        SessionLayer {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<T> fmt::Debug for SessionLayer<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionLayer")
+            .field("codec", &self.shared.codec)
+            .field("policy", &self.shared.policy)
+            .field("refresh_after", &self.shared.refresh_after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: CookieSession> SessionLayer<T> {
+    /// A layer with the default cookie settings (`session`, Secure, HttpOnly, SameSite=Lax,
+    /// Path=/, at most 2 cookies, idle 30 min, absolute 12 h).
+    ///
+    /// # Panics
+    ///
+    /// If `T`'s worst case cannot fit two cookies. Use [`builder`](Self::builder) to configure
+    /// more cookies, or [`try_new`](Self::try_new) to get the error instead; both refuse a bad
+    /// configuration when the layer is built, never at request time.
+    pub fn new(keys: impl Into<Keys>) -> Self {
+        match Self::try_new(keys) {
+            Ok(layer) => layer,
+            Err(err) => panic!("SessionLayer<{}>: {err}", T::NAME),
+        }
+    }
+
+    /// [`new`](Self::new), returning the configuration error instead of panicking.
+    pub fn try_new(keys: impl Into<Keys>) -> Result<Self, ConfigError> {
+        Self::builder(keys).build()
+    }
+
+    /// A builder, starting from the defaults.
+    pub fn builder(keys: impl Into<Keys>) -> SessionLayerBuilder<T> {
+        SessionLayerBuilder {
+            keys: keys.into(),
+            config: CookieConfig::default(),
+            host_prefix: false,
+            policy: BadCookiePolicy::default(),
+            refresh_after: Duration::from_secs(60),
+            clock: Clock::System,
+            on_restored: Vec::new(),
+            before_save: Vec::new(),
+            _schema: PhantomData,
+        }
+    }
+
+    /// The codec the layer seals and opens with (for tools and tests that need the raw values).
+    pub fn codec(&self) -> &Codec {
+        &self.shared.codec
+    }
+}
+
+impl<S, T> Layer<S> for SessionLayer<T> {
+    type Service = SessionService<S, T>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService::new(inner, Arc::clone(&self.shared))
+    }
+}
+
+/// Builds a [`SessionLayer`]; every setting is checked in [`build`](Self::build).
+///
+/// ```
+/// use std::time::Duration;
+/// use serde::{Deserialize, Serialize};
+/// use session_runtime::{BadCookiePolicy, CookieSession, Key, Keys, SameSite, SessionLayer};
+///
+/// #[derive(CookieSession, Serialize, Deserialize, Default)]
+/// #[session(version = 1, max_cookies = 3)]
+/// struct Cart {
+///     #[session(max_len = 1000)]
+///     items: Vec<(u32, u16)>,
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let (new_key, old_key) = (Key::generate(), Key::generate());
+/// let layer = SessionLayer::<Cart>::builder(Keys::new(new_key).with_fallback(old_key))
+///     .with_cookie_name("cart")
+///     .with_host_prefix()
+///     .with_same_site(SameSite::Strict)
+///     .with_max_cookies(3)
+///     .with_idle_timeout(Some(Duration::from_secs(20 * 60)))
+///     .with_bad_cookie_policy(BadCookiePolicy::Reject)
+///     .build()?;
+/// assert_eq!(layer.codec().config().cookie_name(), "__Host-cart");
+///
+/// // Refused at build time, with what to change:
+/// let err = SessionLayer::<Cart>::builder(Key::generate()).build().unwrap_err();
+/// assert!(err.to_string().contains("raise max_cookies"));
+/// # Ok(())
+/// # }
+/// ```
+pub struct SessionLayerBuilder<T> {
+    keys: Keys,
+    config: CookieConfig,
+    host_prefix: bool,
+    policy: BadCookiePolicy,
+    refresh_after: Duration,
+    clock: Clock,
+    on_restored: Vec<Hook<T>>,
+    before_save: Vec<Hook<T>>,
+    _schema: PhantomData<fn() -> T>,
+}
+
+impl<T> fmt::Debug for SessionLayerBuilder<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionLayerBuilder")
+            .field("keys", &self.keys)
+            .field("config", &self.config)
+            .field("host_prefix", &self.host_prefix)
+            .field("policy", &self.policy)
+            .field("refresh_after", &self.refresh_after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: CookieSession> SessionLayerBuilder<T> {
+    /// Adds a fallback key: it opens cookies sealed before a rotation, which are then re-sealed
+    /// with the primary key on that response. Remove it once every session has been re-sealed
+    /// or has expired (the absolute timeout).
+    pub fn with_fallback_key(mut self, key: Key) -> Self {
+        self.keys = self.keys.with_fallback(key);
+        self
+    }
+
+    /// Replaces every cookie setting at once.
+    pub fn with_cookie_config(mut self, config: CookieConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The cookie name (default `session`); further chunks are `name.1`, `name.2`, ….
+    pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.config = self.config.name(name);
+        self
+    }
+
+    /// Prefixes the name with `__Host-`: the browser then accepts the cookie only over HTTPS,
+    /// from this exact host, with `Path=/`. `build` refuses it with a Domain, another Path or
+    /// without Secure.
+    pub fn with_host_prefix(mut self) -> Self {
+        self.host_prefix = true;
+        self
+    }
+
+    /// The `Secure` attribute (default on).
+    ///
+    /// # Warning
+    ///
+    /// Without `Secure` the browser also sends the session over plain HTTP, where anyone on the
+    /// path can copy it. Turn it off only for local development over `http://127.0.0.1`.
+    pub fn with_secure(mut self, secure: bool) -> Self {
+        self.config = self.config.secure(secure);
+        self
+    }
+
+    /// The `HttpOnly` attribute (default on).
+    ///
+    /// # Warning
+    ///
+    /// Without it, any script injected into the page can read and exfiltrate the session.
+    pub fn with_http_only(mut self, http_only: bool) -> Self {
+        self.config = self.config.http_only(http_only);
+        self
+    }
+
+    /// The `SameSite` attribute (default `Lax`).
+    ///
+    /// # Warning
+    ///
+    /// `SameSite=None` sends the session on cross-site requests: protect every state-changing
+    /// route against CSRF yourself. It also requires Secure.
+    pub fn with_same_site(mut self, same_site: SameSite) -> Self {
+        self.config = self.config.same_site(same_site);
+        self
+    }
+
+    /// The `Path` attribute (default `/`).
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.config = self.config.path(path);
+        self
+    }
+
+    /// The `Domain` attribute (default none: this host only).
+    ///
+    /// # Warning
+    ///
+    /// A Domain makes every subdomain receive the session; any of them can then replay it.
+    pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
+        self.config = self.config.domain(domain);
+        self
+    }
+
+    /// The `Partitioned` attribute (CHIPS), for sessions inside third-party iframes.
+    pub fn with_partitioned(mut self, partitioned: bool) -> Self {
+        self.config = self.config.partitioned(partitioned);
+        self
+    }
+
+    /// A persistent cookie kept by the browser for `lifetime` (`Max-Age`), instead of the
+    /// default browser-session cookie. The idle and absolute timeouts still apply.
+    pub fn with_persistent(mut self, lifetime: Duration) -> Self {
+        self.config = self.config.max_age(Some(lifetime));
+        self
+    }
+
+    /// A browser-session cookie, dropped when the browser closes (the default).
+    pub fn with_browser_session(mut self) -> Self {
+        self.config = self.config.max_age(None);
+        self
+    }
+
+    /// Sessions not used for this long are refused (default 30 minutes); `None` for no limit.
+    pub fn with_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config = self.config.idle_timeout(timeout);
+        self
+    }
+
+    /// Sessions older than this are refused, however busy (default 12 hours); `None` for no
+    /// limit.
+    ///
+    /// # Warning
+    ///
+    /// Without an absolute timeout a stolen cookie that is used often enough never expires.
+    pub fn with_absolute_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config = self.config.absolute_timeout(timeout);
+        self
+    }
+
+    /// The most cookies one session may span (default 2, at most 16).
+    ///
+    /// Browsers send every cookie in one `Cookie` header, and stock nginx and Apache refuse
+    /// request header lines above about 8 KiB; raise their limits (nginx
+    /// `large_client_header_buffers`, Apache `LimitRequestFieldSize`) before going past 2.
+    pub fn with_max_cookies(mut self, max_cookies: u8) -> Self {
+        self.config = self.config.max_cookies(max_cookies);
+        self
+    }
+
+    /// The longest Set-Cookie header value, attributes included (default and maximum 4096).
+    pub fn with_max_cookie_len(mut self, len: usize) -> Self {
+        self.config = self.config.max_cookie_len(len);
+        self
+    }
+
+    /// Pads sealed values to size buckets so the cookie length does not reveal the content.
+    pub fn with_padding(mut self, padding: Padding) -> Self {
+        self.config = self.config.padding(padding);
+        self
+    }
+
+    /// What to do with a cookie that does not open (default: a fresh session and a log line).
+    pub fn with_bad_cookie_policy(mut self, policy: BadCookiePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// How stale the sealed last-access time may get before an unchanged session is re-sealed
+    /// to push its idle expiry forward (default 60 s). Must be shorter than the idle timeout.
+    pub fn with_refresh_after(mut self, threshold: Duration) -> Self {
+        self.refresh_after = threshold;
+        self
+    }
+
+    /// The clock expiry is computed with (default: the system clock).
+    pub fn with_clock(mut self, clock: impl Into<Clock>) -> Self {
+        self.clock = clock.into();
+        self
+    }
+
+    /// Runs `hook` on every session restored from a cookie, after it is opened (and migrated)
+    /// and before any handler sees it.
+    pub fn on_restored(
+        mut self,
+        hook: impl Fn(&mut T, &SessionMeta) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_restored.push(Arc::new(hook));
+        self
+    }
+
+    /// Runs `hook` on every session about to be sealed into a response.
+    ///
+    /// A hook that grows the session past its budget makes that save fail: the error is logged
+    /// and the previous cookie stays in place.
+    pub fn before_save(
+        mut self,
+        hook: impl Fn(&mut T, &SessionMeta) + Send + Sync + 'static,
+    ) -> Self {
+        self.before_save.push(Arc::new(hook));
+        self
+    }
+
+    /// Checks every setting and the schema's worst case against the cookies, and builds the
+    /// layer.
+    pub fn build(self) -> Result<SessionLayer<T>, ConfigError> {
+        let mut config = self.config;
+        if self.host_prefix && !config.cookie_name().starts_with("__Host-") {
+            let name = format!("__Host-{}", config.cookie_name());
+            config = config.name(name);
+        }
+        if let Some(idle) = config.idle()
+            && self.refresh_after >= idle
+        {
+            return Err(ConfigError::RefreshAfterIdle {
+                refresh: self.refresh_after,
+                idle,
+            });
+        }
+        let flash_name = format!("{}_flash", config.cookie_name());
+        let flash_config = config
+            .clone()
+            .name(flash_name.clone())
+            .max_cookies(1)
+            .padding(Padding::None)
+            .idle_timeout(None)
+            .absolute_timeout(Some(Duration::from_secs(10 * 60)));
+        let codec = Codec::new(self.keys.clone(), config)?;
+        codec.check_schema::<T>()?;
+        let flash_codec = Codec::new(self.keys, flash_config)?;
+        flash_codec.check_schema::<FlashBag>()?;
+        Ok(SessionLayer {
+            shared: Arc::new(Shared {
+                codec,
+                flash_codec,
+                flash_name,
+                policy: self.policy,
+                refresh_after: self.refresh_after,
+                clock: self.clock,
+                on_restored: self.on_restored,
+                before_save: self.before_save,
+            }),
+        })
+    }
+}
