@@ -2,7 +2,7 @@
 
 use core::fmt;
 use core::ops::Deref;
-use std::sync::MutexGuard;
+use std::sync::RwLockReadGuard;
 
 use http::HeaderMap;
 
@@ -51,8 +51,8 @@ use crate::service::{Handle, Loaded, State, load_flashes};
 /// }
 /// ```
 ///
-/// The lock behind a `Session` is not held across `.await` points unless you keep a
-/// [`SessionRef`] alive; do not.
+/// [`get`](Self::get) returns a read guard: drop it before calling a `&mut self` method
+/// (the borrow checker insists) and before the next `.await`.
 pub struct Session<T> {
     handle: Handle<T>,
 }
@@ -131,7 +131,7 @@ pub enum SessionRejection {
 
 /// Read access to the session value; derefs to `T`. Drop it before the next `.await`.
 pub struct SessionRef<'a, T> {
-    guard: MutexGuard<'a, State<T>>,
+    guard: RwLockReadGuard<'a, State<T>>,
 }
 
 impl<T> fmt::Debug for SessionRef<'_, T> {
@@ -160,7 +160,14 @@ fn loaded<T>(state: &mut State<T>) -> &mut Loaded<T> {
         .expect("a Session is only built after the state is loaded")
 }
 
-impl<T: CookieSession + Default + Send> Session<T> {
+fn loaded_ref<T>(state: &State<T>) -> &Loaded<T> {
+    state
+        .session
+        .as_ref()
+        .expect("a Session is only built after the state is loaded")
+}
+
+impl<T: CookieSession + Default + Send + Sync> Session<T> {
     /// Finds the layer's state for this request and opens the session.
     pub(crate) fn from_parts(
         extensions: &http::Extensions,
@@ -194,7 +201,7 @@ impl<T: CookieSession + Default + Send> Session<T> {
     /// Read access to the session value.
     pub fn get(&self) -> SessionRef<'_, T> {
         SessionRef {
-            guard: self.handle.lock(),
+            guard: self.handle.read(),
         }
     }
 
@@ -271,26 +278,26 @@ impl<T: CookieSession + Default + Send> Session<T> {
 
     /// The session id (128 random bits; new sessions get theirs now, before the first save).
     pub fn id(&self) -> Option<SessionId> {
-        let mut state = self.handle.lock();
-        loaded(&mut state).meta.map(|m| m.id)
+        let state = self.handle.read();
+        loaded_ref(&state).meta.map(|m| m.id)
     }
 
     /// The id and timestamps, as sealed.
     pub fn meta(&self) -> Option<SessionMeta> {
-        let mut state = self.handle.lock();
-        loaded(&mut state).meta
+        let state = self.handle.read();
+        loaded_ref(&state).meta
     }
 
     /// `true` when the request carried no valid session cookie.
     pub fn is_new(&self) -> bool {
-        let mut state = self.handle.lock();
-        !loaded(&mut state).existed
+        let state = self.handle.read();
+        !loaded_ref(&state).existed
     }
 
     /// How many cookies the incoming session was spread over (0 for a new session).
     pub fn chunk_count(&self) -> u8 {
-        let mut state = self.handle.lock();
-        loaded(&mut state).chunks
+        let state = self.handle.read();
+        loaded_ref(&state).chunks
     }
 
     /// Queues a one-shot message for the next request ([`take_flashes`](Self::take_flashes)).
@@ -340,7 +347,7 @@ fn fits<T: CookieSession>(
 
 /// The read-only schema extractor behind the derive: a copy of the session value, or `None`
 /// when the request has no session.
-pub fn read_only<T: CookieSession + Send>(
+pub fn read_only<T: CookieSession + Send + Sync>(
     extensions: &http::Extensions,
     headers: &HeaderMap,
 ) -> Result<Option<T>, SessionRejection> {
@@ -381,7 +388,7 @@ mod axum_impls {
     impl<S, T> FromRequestParts<S> for Session<T>
     where
         S: Send + Sync,
-        T: CookieSession + Default + Send,
+        T: CookieSession + Default + Send + Sync,
     {
         type Rejection = SessionRejection;
 

@@ -5,7 +5,7 @@ use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Request, Response};
@@ -53,7 +53,7 @@ impl<S: fmt::Debug, T> fmt::Debug for SessionService<S, T> {
 impl<S, T, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S, T>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    T: CookieSession + Send,
+    T: CookieSession + Send + Sync,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -93,7 +93,7 @@ impl<F: fmt::Debug, T> fmt::Debug for ResponseFuture<F, T> {
 impl<F, T, B, E> Future for ResponseFuture<F, T>
 where
     F: Future<Output = Result<Response<B>, E>>,
-    T: CookieSession + Send,
+    T: CookieSession + Send + Sync,
 {
     type Output = Result<Response<B>, E>;
 
@@ -123,7 +123,7 @@ impl<T> Clone for Handle<T> {
 
 struct HandleInner<T> {
     shared: Arc<Shared<T>>,
-    state: Mutex<State<T>>,
+    state: RwLock<State<T>>,
 }
 
 /// Nothing is decoded until an extractor calls [`Handle::load`].
@@ -167,7 +167,7 @@ impl<T: CookieSession> Handle<T> {
         Handle {
             inner: Arc::new(HandleInner {
                 shared,
-                state: Mutex::new(State {
+                state: RwLock::new(State {
                     now: 0,
                     session: None,
                     bad_cookie: false,
@@ -181,12 +181,21 @@ impl<T: CookieSession> Handle<T> {
         &self.inner.shared
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State<T>> {
+    pub(crate) fn lock(&self) -> RwLockWriteGuard<'_, State<T>> {
         // A handler that panicked while holding the session cannot leave it half-written in a
         // way that matters: the value is only sealed whole, so a poisoned lock is still usable.
         self.inner
             .state
-            .lock()
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Shared access: any number of readers ([`SessionRef`](crate::SessionRef)s, `id()`, …)
+    /// at once.
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, State<T>> {
+        self.inner
+            .state
+            .read()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -194,7 +203,10 @@ impl<T: CookieSession> Handle<T> {
     ///
     /// Errors only under [`BadCookiePolicy::Reject`]; otherwise a bad cookie is logged and the
     /// session starts fresh.
-    pub(crate) fn load(&self, headers: &HeaderMap) -> Result<MutexGuard<'_, State<T>>, OpenError> {
+    pub(crate) fn load(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<RwLockWriteGuard<'_, State<T>>, OpenError> {
         let mut state = self.lock();
         if state.session.is_some() {
             return Ok(state);
