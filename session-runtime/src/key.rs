@@ -119,6 +119,23 @@ impl Key {
         Self::from_lookup(name, |name| std::env::var(name).ok())
     }
 
+    /// Reads the key from `name` like [`from_env`](Self::from_env), or, when the variable is
+    /// not set at all, generates one and logs a warning: sessions sealed with it do not survive
+    /// a restart and no other instance can open them. Meant for development; a variable that
+    /// is set but invalid is still an error, never silently replaced.
+    pub fn from_env_or_generate(name: &str) -> Result<Self, KeyError> {
+        match Self::from_env(name) {
+            Err(KeyError::MissingEnv { .. }) => {
+                tracing::warn!(
+                    variable = name,
+                    "no session key configured; generated one: sessions will not survive a restart or reach another instance"
+                );
+                Self::try_generate()
+            }
+            other => other,
+        }
+    }
+
     fn from_lookup(
         name: &str,
         lookup: impl FnOnce(&str) -> Option<String>,

@@ -41,12 +41,14 @@ async fn main() -> std::io::Result<()> {
         )
         .init();
 
-    let key = Key::from_env("SESSION_KEY").unwrap_or_else(|e| {
-        tracing::warn!(
-            "{e}; using a generated key: sessions will not survive a restart or reach another instance"
-        );
-        Key::generate()
-    });
+    // Unset: a generated key and a warning. Set but invalid: refuse to start.
+    let key = match Key::from_env_or_generate("SESSION_KEY") {
+        Ok(key) => key,
+        Err(err) => {
+            tracing::error!("{err}");
+            std::process::exit(1);
+        }
+    };
     let app = app(Keys::new(key));
 
     let port: u16 = std::env::var("PORT")
