@@ -1,0 +1,248 @@
+//! The reference session and one function per way of carrying it, shared by the criterion
+//! benches, the size table and the load server.
+#![allow(dead_code, unreachable_pub)]
+
+use aes_gcm_siv::aead::{Aead, KeyInit};
+use aes_gcm_siv::{Aes256GcmSiv, Nonce};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use session_runtime::codec::Codec;
+use session_runtime::{CookieConfig, CookieSession, Key, Padding, SessionMeta};
+
+/// The reference session of the benchmark issue.
+#[derive(CookieSession, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+#[session(version = 1)]
+pub struct Reference {
+    pub user_id: u64,
+    pub username: String,
+    pub roles: Vec<String>,
+    pub csrf: [u8; 32],
+    pub cart: Vec<(u32, u16)>,
+    pub flash: Option<String>,
+    pub last_seen: i64,
+}
+
+pub fn reference() -> Reference {
+    let mut csrf = [0u8; 32];
+    for (i, b) in csrf.iter_mut().enumerate() {
+        *b = i as u8;
+    }
+    Reference {
+        user_id: 4_294_967_377,
+        username: "ada.lovelace".into(),
+        roles: vec!["admin".into(), "editor".into(), "viewer".into()],
+        csrf,
+        cart: (0..10).map(|i| (1000 + i, i as u16 + 1)).collect(),
+        flash: Some("Saved!".into()),
+        last_seen: 1_763_800_000,
+    }
+}
+
+/// A session of about `payload` bytes once postcard-encoded, for the scaling runs.
+#[derive(CookieSession, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
+#[session(version = 1)]
+pub struct Blob {
+    /// A string, so serde copies it in one go: a `Vec<u8>` would go through serde's
+    /// per-element path and measure serde, not the session layer.
+    pub data: String,
+    pub last_seen: i64,
+}
+
+pub fn blob(payload: usize) -> Blob {
+    Blob {
+        // One postcard byte per character; the length prefix and the i64 are the rest.
+        data: "u".repeat(payload.saturating_sub(8)),
+        last_seen: 1_763_800_000,
+    }
+}
+
+pub const MASTER: [u8; 32] = [
+    0x3c, 0x91, 0x0e, 0x5a, 0xd7, 0x22, 0x68, 0xb4, 0x19, 0xf3, 0x8e, 0x41, 0xa6, 0x0b, 0x7d, 0xc5,
+    0x52, 0xe8, 0x33, 0x9f, 0x04, 0xba, 0x6e, 0x27, 0xd1, 0x85, 0x4c, 0xf0, 0x1a, 0x97, 0x63, 0x2e,
+];
+
+pub const NOW: u32 = 1_763_800_100;
+
+pub fn key() -> Key {
+    Key::from_bytes(&MASTER).expect("valid key")
+}
+
+pub fn codec(config: CookieConfig) -> Codec {
+    Codec::new(key(), config).expect("valid config")
+}
+
+pub fn default_codec() -> Codec {
+    codec(CookieConfig::default())
+}
+
+pub fn padded_codec() -> Codec {
+    codec(CookieConfig::default().padding(Padding::Bucket(256)))
+}
+
+/// A request's `Cookie` header: the session cookies plus an unrelated one.
+pub fn cookie_header(pairs: &[String]) -> String {
+    let mut header = String::from("theme=dark");
+    for pair in pairs {
+        header.push_str("; ");
+        header.push_str(pair);
+    }
+    header
+}
+
+/// `name=value` pairs from Set-Cookie lines, skipping removals.
+pub fn pairs(set_cookies: &[String]) -> Vec<String> {
+    set_cookies
+        .iter()
+        .filter(|line| !line.contains("Max-Age=0"))
+        .map(|line| line.split(';').next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Ours, through the codec: open, change, seal.
+pub fn ours<T: CookieSession>(
+    codec: &Codec,
+    header: &str,
+    change: impl FnOnce(&mut T),
+    buf: &mut Vec<u8>,
+) -> Vec<String> {
+    let opened = codec
+        .open_with_buffer::<T>([header], NOW, buf)
+        .expect("opens")
+        .expect("present");
+    let mut value = opened.value;
+    change(&mut value);
+    let mut meta = opened.meta;
+    meta.last_access = NOW;
+    codec
+        .seal_with_buffer(&value, &meta, buf)
+        .expect("seals")
+        .headers
+}
+
+pub fn ours_first<T: CookieSession>(codec: &Codec, value: &T) -> Vec<String> {
+    let meta = SessionMeta::new(NOW).expect("random");
+    codec.seal(value, &meta).expect("seals").headers
+}
+
+/// The floor: base64url + AES-256-GCM-SIV + postcard, nothing else (no header, no key id, no
+/// associated data, no expiry, one cookie).
+pub struct Floor {
+    cipher: Aes256GcmSiv,
+}
+
+impl Floor {
+    pub fn new() -> Self {
+        Floor {
+            cipher: Aes256GcmSiv::new_from_slice(&MASTER).expect("32-byte key"),
+        }
+    }
+
+    pub fn seal<T: Serialize>(&self, value: &T) -> String {
+        let plain = postcard::to_allocvec(value).expect("encode");
+        let mut nonce = [0u8; 12];
+        getrandom::fill(&mut nonce).expect("random");
+        let nonce_ga = Nonce::try_from(&nonce[..]).expect("12 bytes");
+        let sealed = self
+            .cipher
+            .encrypt(&nonce_ga, plain.as_slice())
+            .expect("encrypt");
+        let mut raw = nonce.to_vec();
+        raw.extend_from_slice(&sealed);
+        format!(
+            "session={}; Path=/; Secure; HttpOnly; SameSite=Lax",
+            URL_SAFE_NO_PAD.encode(raw)
+        )
+    }
+
+    pub fn open<T: serde::de::DeserializeOwned>(&self, header: &str) -> T {
+        let value = header
+            .split("; ")
+            .find_map(|pair| pair.strip_prefix("session="))
+            .expect("cookie present");
+        let raw = URL_SAFE_NO_PAD.decode(value).expect("base64");
+        let nonce = Nonce::try_from(&raw[..12]).expect("12 bytes");
+        let plain = self.cipher.decrypt(&nonce, &raw[12..]).expect("authentic");
+        postcard::from_bytes(&plain).expect("decode")
+    }
+
+    pub fn round_trip<T: Serialize + serde::de::DeserializeOwned>(
+        &self,
+        header: &str,
+        change: impl FnOnce(&mut T),
+    ) -> String {
+        let mut value: T = self.open(header);
+        change(&mut value);
+        self.seal(&value)
+    }
+}
+
+impl Default for Floor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The `cookie` crate's private jar with serde_json, used directly.
+pub fn private_jar_key() -> cookie::Key {
+    let mut master = [0u8; 64];
+    master[..32].copy_from_slice(&MASTER);
+    master[32..].copy_from_slice(&MASTER);
+    master[63] ^= 0xff;
+    cookie::Key::from(&master)
+}
+
+fn jar_cookie(json: String) -> cookie::Cookie<'static> {
+    cookie::Cookie::build(("session", json))
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(cookie::SameSite::Lax)
+        .build()
+}
+
+pub fn private_jar_first<T: Serialize>(key: &cookie::Key, value: &T) -> String {
+    let mut jar = cookie::CookieJar::new();
+    jar.private_mut(key)
+        .add(jar_cookie(serde_json::to_string(value).expect("json")));
+    jar.delta().next().expect("one cookie").to_string()
+}
+
+pub fn private_jar<T: Serialize + serde::de::DeserializeOwned>(
+    key: &cookie::Key,
+    header: &str,
+    change: impl FnOnce(&mut T),
+) -> Vec<String> {
+    let mut jar = cookie::CookieJar::new();
+    for cookie in cookie::Cookie::split_parse(header.to_owned()).flatten() {
+        jar.add_original(cookie);
+    }
+    let current = jar.private(key).get("session").expect("opens");
+    let mut value: T = serde_json::from_str(current.value()).expect("json");
+    change(&mut value);
+    jar.private_mut(key)
+        .add(jar_cookie(serde_json::to_string(&value).expect("json")));
+    jar.delta().map(|c| c.to_string()).collect()
+}
+
+/// axum-extra's `PrivateCookieJar`, as its users use it: built from the request headers,
+/// turned into response headers.
+pub fn axum_extra_key() -> axum_extra::extract::cookie::Key {
+    private_jar_key()
+}
+
+pub fn axum_extra_jar<T: Serialize + serde::de::DeserializeOwned>(
+    key: &axum_extra::extract::cookie::Key,
+    headers: &HeaderMap,
+    change: impl FnOnce(&mut T),
+) -> HeaderMap {
+    use axum::response::IntoResponse as _;
+    let jar = axum_extra::extract::PrivateCookieJar::from_headers(headers, key.clone());
+    let current = jar.get("session").expect("opens");
+    let mut value: T = serde_json::from_str(current.value()).expect("json");
+    change(&mut value);
+    let jar = jar.add(jar_cookie(serde_json::to_string(&value).expect("json")));
+    let response = (jar, ()).into_response();
+    response.headers().clone()
+}

@@ -1,0 +1,125 @@
+//! The server the HTTP load script drives: one handler per way of keeping the reference
+//! session, all in one process so every run sees the same machine state.
+//!
+//! Run with `cargo run --release -p session-benches --example load-server -- 127.0.0.1:8088`.
+//!
+//! Routes: `/none` (no session at all), `/ours`, `/ours-untouched`, `/tower-sessions`,
+//! `/axum-extra`; each has an `-init` twin that sets the first cookie.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum_extra::extract::PrivateCookieJar;
+use axum_extra::extract::cookie::{Cookie, Key as JarKey};
+use common::*;
+use session_runtime::{Session, SessionLayer};
+use tower_sessions::{MemoryStore, SessionManagerLayer};
+
+#[derive(Clone)]
+struct JarState {
+    key: JarKey,
+}
+
+impl FromRef<JarState> for JarKey {
+    fn from_ref(state: &JarState) -> JarKey {
+        state.key.clone()
+    }
+}
+
+async fn ours(mut session: Session<Reference>) -> StatusCode {
+    match session.update(|r| r.last_seen += 1) {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::PAYLOAD_TOO_LARGE,
+    }
+}
+
+async fn ours_init(mut session: Session<Reference>) -> StatusCode {
+    match session.insert(reference()) {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::PAYLOAD_TOO_LARGE,
+    }
+}
+
+async fn tower(session: tower_sessions::Session) -> StatusCode {
+    match session.get::<Reference>("s").await {
+        Ok(Some(mut value)) => {
+            value.last_seen += 1;
+            match session.insert("s", value).await {
+                Ok(()) => StatusCode::OK,
+                Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            }
+        }
+        _ => StatusCode::UNAUTHORIZED,
+    }
+}
+
+async fn tower_init(session: tower_sessions::Session) -> StatusCode {
+    match session.insert("s", reference()).await {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn jar_cookie(value: &Reference) -> Cookie<'static> {
+    Cookie::build(("session", serde_json::to_string(value).unwrap_or_default()))
+        .path("/")
+        .http_only(true)
+        .build()
+}
+
+async fn extra(jar: PrivateCookieJar) -> (StatusCode, PrivateCookieJar) {
+    let Some(cookie) = jar.get("session") else {
+        return (StatusCode::UNAUTHORIZED, jar);
+    };
+    let Ok(mut value) = serde_json::from_str::<Reference>(cookie.value()) else {
+        return (StatusCode::BAD_REQUEST, jar);
+    };
+    value.last_seen += 1;
+    let jar = jar.add(jar_cookie(&value));
+    (StatusCode::OK, jar)
+}
+
+async fn extra_init(jar: PrivateCookieJar) -> (StatusCode, PrivateCookieJar) {
+    (StatusCode::OK, jar.add(jar_cookie(&reference())))
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8088".to_owned());
+
+    let ours_routes = Router::new()
+        .route("/ours", get(ours))
+        .route("/ours-init", get(ours_init))
+        .route("/ours-untouched", get(|| async { StatusCode::OK }))
+        .layer(
+            SessionLayer::<Reference>::builder(key())
+                .with_secure(false)
+                .build()
+                .expect("valid layer"),
+        );
+    let tower_routes = Router::new()
+        .route("/tower-sessions", get(tower))
+        .route("/tower-sessions-init", get(tower_init))
+        .layer(SessionManagerLayer::new(MemoryStore::default()).with_secure(false));
+    let extra_routes = Router::new()
+        .route("/axum-extra", get(extra))
+        .route("/axum-extra-init", get(extra_init))
+        .with_state(JarState {
+            key: axum_extra_key(),
+        });
+    let app = Router::new()
+        .route("/none", get(|| async { StatusCode::OK }))
+        .merge(ours_routes)
+        .merge(tower_routes)
+        .merge(extra_routes);
+
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("listening on {}", listener.local_addr()?);
+    axum::serve(listener, app).await
+}

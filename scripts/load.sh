@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# HTTP load comparison on loopback: requests/s of the same handler with no session, with
+# session-runtime (cookie store; and a route that does not touch the session), tower-sessions
+# with its memory store, and axum-extra's PrivateCookieJar. Several interleaved rounds, medians,
+# ratios to the no-session run.
+#
+# Usage: scripts/load.sh [rounds] [seconds-per-run] [connections]
+# Needs wrk (apt-get install wrk); installs it when run as root on Debian.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${1:-5}
+SECONDS_PER_RUN=${2:-5}
+CONNECTIONS=${3:-32}
+PORT=${LOAD_PORT:-18088}
+ADDR="127.0.0.1:$PORT"
+
+if ! command -v wrk >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
+    else
+        echo "wrk is missing: apt-get install wrk" >&2
+        exit 1
+    fi
+fi
+
+cargo build --release -q -p session-benches --example load-server
+SERVER=target/release/examples/load-server
+
+# Server on CPU 0, load generator on CPU 1, when there are two CPUs to pin to.
+PIN_SERVER=()
+PIN_WRK=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    PIN_SERVER=(taskset -c 0)
+    PIN_WRK=(taskset -c 1)
+fi
+
+LOG=$(mktemp)
+"${PIN_SERVER[@]}" "$SERVER" "$ADDR" >"$LOG" 2>&1 &
+SERVER_PID=$!
+trap 'kill $SERVER_PID 2>/dev/null || true; rm -f "$LOG"' EXIT
+for _ in $(seq 100); do
+    grep -q listening "$LOG" && break
+    sleep 0.1
+done
+grep -q listening "$LOG" || { cat "$LOG" >&2; exit 1; }
+
+# The first cookie of each variant: `name=value` pairs from its -init route's Set-Cookie lines.
+cookies_from() {
+    curl -s -D - -o /dev/null "http://$ADDR/$1" |
+        tr -d '\r' |
+        sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' |
+        grep -v '=$' |
+        paste -sd ';' - |
+        sed 's/;/; /g'
+}
+OURS=$(cookies_from ours-init)
+TOWER=$(cookies_from tower-sessions-init)
+EXTRA=$(cookies_from axum-extra-init)
+[ -n "$OURS" ] && [ -n "$TOWER" ] && [ -n "$EXTRA" ] || { echo "could not get the first cookies" >&2; exit 1; }
+
+VARIANTS=(none ours ours-untouched tower-sessions axum-extra)
+declare -A COOKIE=(
+    [none]="theme=dark"
+    [ours]="theme=dark; $OURS"
+    [ours-untouched]="theme=dark; $OURS"
+    [tower-sessions]="theme=dark; $TOWER"
+    [axum-extra]="theme=dark; $EXTRA"
+)
+declare -A RESULTS
+
+run() {
+    local variant=$1 out rps
+    out=$("${PIN_WRK[@]}" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" \
+        -H "Cookie: ${COOKIE[$variant]}" "http://$ADDR/$variant")
+    if grep -q "Non-2xx" <<<"$out"; then
+        echo "$variant: non-2xx responses" >&2
+        echo "$out" >&2
+        exit 1
+    fi
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    RESULTS[$variant]="${RESULTS[$variant]:-} $rps"
+}
+
+echo "rounds=$ROUNDS seconds=$SECONDS_PER_RUN connections=$CONNECTIONS cpus=$(nproc) pinned=${PIN_SERVER[*]:-no}" >&2
+for round in $(seq "$ROUNDS"); do
+    # Rotate the order each round so no variant always runs first or last.
+    for i in "${!VARIANTS[@]}"; do
+        variant=${VARIANTS[$(((i + round) % ${#VARIANTS[@]}))]}
+        run "$variant"
+    done
+    echo "round $round done" >&2
+done
+
+median() {
+    tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'
+}
+
+BASE=$(median <<<"${RESULTS[none]}")
+echo "| handler | median requests/s | ratio to no session | runs |"
+echo "|---|---:|---:|---|"
+for variant in "${VARIANTS[@]}"; do
+    m=$(median <<<"${RESULTS[$variant]}")
+    ratio=$(awk -v m="$m" -v b="$BASE" 'BEGIN {printf "%.3f", m / b}')
+    echo "| $variant | $m | $ratio | ${RESULTS[$variant]# } |"
+done
