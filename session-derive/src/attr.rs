@@ -54,8 +54,8 @@ impl<T> Slot<T> {
 
 /// What `#[session(...)]` on a schema struct says.
 pub(crate) struct Container {
-    /// The span of the first `#[session]` attribute, for "missing key" errors.
-    pub(crate) attr_span: Option<Span>,
+    /// The first `#[session]` attribute, for "missing key" errors.
+    pub(crate) attr_tokens: Option<proc_macro2::TokenStream>,
     pub(crate) version: Option<Spanned<u16>>,
     pub(crate) previous: Option<Spanned<Type>>,
     pub(crate) migrate: Option<Spanned<Path>>,
@@ -67,7 +67,7 @@ pub(crate) struct Container {
 
 impl Container {
     pub(crate) fn parse(cx: &mut Ctxt, attrs: &[Attribute]) -> Self {
-        let mut attr_span = None;
+        let mut attr_tokens = None;
         let mut version = Slot::new(VERSION);
         let mut previous = Slot::new(PREVIOUS);
         let mut migrate = Slot::new(MIGRATE);
@@ -77,16 +77,17 @@ impl Container {
         let mut krate = Slot::new(CRATE);
 
         for attr in attrs.iter().filter(|a| a.path().is_ident(SESSION)) {
-            attr_span.get_or_insert(attr.span());
+            attr_tokens.get_or_insert_with(|| quote::ToTokens::to_token_stream(attr));
             let result = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident(VERSION) {
                     let lit: LitInt = meta.value()?.parse()?;
                     match lit.base10_parse::<u16>() {
-                        Ok(0) | Err(_) => cx.error_spanned_by(
-                            &lit,
-                            "`version` must be an integer from 1 to 65535",
-                        ),
-                        Ok(v) => version.set(cx, &meta, v, lit.span()),
+                        Ok(v @ 1..) => version.set(cx, &meta, v, lit.span()),
+                        _ => {
+                            cx.error_spanned_by(&lit, "`version` must be an integer from 1 to 65535");
+                            // Present, if wrong: no second "missing version" error.
+                            version.set(cx, &meta, 0, lit.span());
+                        }
                     }
                 } else if meta.path.is_ident(PREVIOUS) {
                     let ty: Type = meta.value()?.parse()?;
@@ -133,7 +134,7 @@ impl Container {
         }
 
         Container {
-            attr_span,
+            attr_tokens,
             version: version.value,
             previous: previous.value,
             migrate: migrate.value,

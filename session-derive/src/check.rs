@@ -14,8 +14,8 @@ pub(crate) fn schema(cx: &mut Ctxt, schema: &Schema<'_>) {
             "missing `version` for session schema `{}`: add #[session(version = 1)] and bump it whenever the fields change",
             schema.ident
         );
-        match schema.attr_span {
-            Some(span) => cx.syn_error(syn::Error::new(span, message)),
+        match &schema.attr_tokens {
+            Some(tokens) => cx.error_spanned_by(tokens, message),
             None => cx.error_spanned_by(schema.ident, message),
         }
         return;

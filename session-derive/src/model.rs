@@ -16,7 +16,7 @@ pub(crate) struct Schema<'a> {
     pub(crate) migrate: Option<Spanned<Path>>,
     pub(crate) budget: Budget,
     pub(crate) fingerprint: Option<Spanned<LitStr>>,
-    pub(crate) attr_span: Option<Span>,
+    pub(crate) attr_tokens: Option<proc_macro2::TokenStream>,
     pub(crate) fields: Vec<Field<'a>>,
 }
 
@@ -157,7 +157,7 @@ impl<'a> Schema<'a> {
                 bytes: attrs.budget,
             },
             fingerprint: attrs.fingerprint,
-            attr_span: attrs.attr_span,
+            attr_tokens: attrs.attr_tokens,
             fields,
         })
     }

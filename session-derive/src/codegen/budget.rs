@@ -115,14 +115,17 @@ pub(super) fn assertions(schema: &Schema<'_>) -> TokenStream {
 }
 
 fn assertion_at(span: Span, private: &TokenStream, ident: &syn::Ident) -> TokenStream {
-    quote_spanned! {span=>
-        const _: () = #private::assert_budget(
-            <#ident as #private::CookieSession>::NAME,
-            match <#ident as #private::CookieSession>::MAX_ENCODED_LEN {
-                ::core::option::Option::Some(n) => n,
-                ::core::option::Option::None => 0,
-            },
-            <#ident as #private::CookieSession>::BUDGET,
-        );
-    }
+    super::respan(
+        quote! {
+            const _: () = #private::assert_budget(
+                <#ident as #private::CookieSession>::NAME,
+                match <#ident as #private::CookieSession>::MAX_ENCODED_LEN {
+                    ::core::option::Option::Some(n) => n,
+                    ::core::option::Option::None => 0,
+                },
+                <#ident as #private::CookieSession>::BUDGET,
+            );
+        },
+        span,
+    )
 }

@@ -65,12 +65,15 @@ pub(super) fn previous_assertion(schema: &Schema<'_>) -> TokenStream {
     let private = quote!(#krate::__private);
     let ident = schema.ident;
     let prev = &previous.ty;
-    quote_spanned! {previous.span=>
-        const _: () = #private::assert_previous(
-            <#ident as #private::CookieSession>::NAME,
-            <#ident as #private::CookieSession>::VERSION,
-            <#prev as #private::CookieSession>::NAME,
-            <#prev as #private::CookieSession>::VERSION,
-        );
-    }
+    super::respan(
+        quote! {
+            const _: () = #private::assert_previous(
+                <#ident as #private::CookieSession>::NAME,
+                <#ident as #private::CookieSession>::VERSION,
+                <#prev as #private::CookieSession>::NAME,
+                <#prev as #private::CookieSession>::VERSION,
+            );
+        },
+        previous.span,
+    )
 }

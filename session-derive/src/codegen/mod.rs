@@ -25,7 +25,12 @@ pub(crate) fn cookie_session(input: &DeriveInput) -> TokenStream {
     match model {
         Some(model) if !cx.has_errors() => schema::expand(&model),
         _ => {
-            let stub = schema::stub(input, &crate_path(input));
+            // A generic struct gets no stub: the stub would bring its own bound errors.
+            let stub = if input.generics.params.is_empty() {
+                schema::stub(input, &crate_path(input))
+            } else {
+                TokenStream::new()
+            };
             let errors = cx.into_compile_errors();
             quote! { #errors #stub }
         }
@@ -51,4 +56,23 @@ fn crate_path(input: &DeriveInput) -> syn::Path {
     attr::Container::parse(&mut Ctxt::default(), &input.attrs)
         .krate
         .map_or_else(|| syn::parse_quote!(::session_runtime), |k| k.value)
+}
+
+/// `tokens` with every span set to `span`, so an error about the whole expression points at
+/// the user's attribute rather than at the derive.
+pub(crate) fn respan(tokens: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }

@@ -1,0 +1,10 @@
+use serde::{Deserialize, Serialize};
+use session_runtime::CookieSession;
+
+#[derive(CookieSession, Serialize, Deserialize)]
+#[session(version = 1)]
+struct Cart<T> {
+    items: Vec<T>,
+}
+
+fn main() {}
