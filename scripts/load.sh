@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # HTTP load comparison on loopback: requests/s of the same handler with no session, with
-# session-runtime (cookie store; and a route that does not touch the session), tower-sessions
+# session-runtime (cookie store; and a route that does not touch the session), the no-op handler
+# behind a layer that does nothing (axum's own price for a layer), tower-sessions
 # with its memory store, and axum-extra's PrivateCookieJar. Several interleaved rounds, medians,
 # ratios to the no-session run.
 #
@@ -59,9 +60,10 @@ TOWER=$(cookies_from tower-sessions-init)
 EXTRA=$(cookies_from axum-extra-init)
 [ -n "$OURS" ] && [ -n "$TOWER" ] && [ -n "$EXTRA" ] || { echo "could not get the first cookies" >&2; exit 1; }
 
-VARIANTS=(none ours ours-untouched tower-sessions axum-extra)
+VARIANTS=(none noop-layer ours ours-untouched tower-sessions axum-extra)
 declare -A COOKIE=(
     [none]="theme=dark"
+    [noop-layer]="theme=dark"
     [ours]="theme=dark; $OURS"
     [ours-untouched]="theme=dark; $OURS"
     [tower-sessions]="theme=dark; $TOWER"

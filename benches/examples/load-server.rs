@@ -113,8 +113,16 @@ async fn main() -> std::io::Result<()> {
         .with_state(JarState {
             key: axum_extra_key(),
         });
+    // The same no-op handler behind a layer that does nothing: what axum itself charges for
+    // layering a route, so the untouched route's cost can be split into axum's and ours.
+    let layered_routes = Router::new()
+        .route("/noop-layer", get(|| async { StatusCode::OK }))
+        .layer(tower::util::MapRequestLayer::new(
+            |r: axum::extract::Request| r,
+        ));
     let app = Router::new()
         .route("/none", get(|| async { StatusCode::OK }))
+        .merge(layered_routes)
         .merge(ours_routes)
         .merge(tower_routes)
         .merge(extra_routes);

@@ -118,6 +118,8 @@ pub fn gather<'a>(
 /// characters), as this crate writes them, so each decodes on its own.
 pub fn decode_into(gathered: &Gathered<'_>, out: &mut Vec<u8>) -> Result<(), OpenError> {
     out.clear();
+    // One allocation up front instead of growing chunk by chunk.
+    out.reserve(gathered.chunks.iter().map(|c| c.len() / 4 * 3 + 2).sum());
     let last = gathered.chunks.len() - 1;
     for (i, chunk) in gathered.chunks.iter().enumerate() {
         if chunk.is_empty() || (i < last && chunk.len() % 4 != 0) {

@@ -143,7 +143,7 @@ pub(crate) fn finish(
     buf[0] = FORMAT_VERSION;
     buf[1] = key.id;
     buf[2] = chunk_count;
-    getrandom::fill(&mut buf[PREFIX_LEN..BODY_OFFSET])?;
+    crate::nonce::fill(&mut buf[PREFIX_LEN..BODY_OFFSET])?;
     let (head, body) = buf.split_at_mut(BODY_OFFSET);
     let nonce = Nonce::try_from(&head[PREFIX_LEN..]).expect("12-byte nonce");
     let ad = associated_data(&head[..PREFIX_LEN], cookie_name);

@@ -16,6 +16,7 @@ pub mod schema;
 pub mod service;
 
 mod extractor_glue;
+mod nonce;
 
 pub use clock::{Clock, ManualClock};
 pub use codec::{Codec, Opened, Reseal, SessionMeta, SetCookies};
