@@ -1,0 +1,142 @@
+//! A small shop on cookie sessions: log in and out, fill a cart until it spreads over several
+//! cookies, see one-shot flash messages, and watch a session written by the previous schema
+//! version migrate.
+//!
+//! The binary (`cargo run -p example-shop`) serves [`app`] on 127.0.0.1; the browser test in
+//! `tests/browser.rs` serves the same router.
+
+mod page;
+mod schema;
+
+use axum::Router;
+use axum::extract::Form;
+use axum::response::{Html, IntoResponse, Redirect};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use session_runtime::codec::{Codec, unix_now};
+use session_runtime::{
+    CookieConfig, Keys, Level, Session, SessionError, SessionLayer, SessionMeta,
+};
+
+use crate::schema::{Line, Shop, ShopV1};
+
+/// The cookie name, shared by the layer and the legacy-cookie demo.
+pub const COOKIE: &str = "shop";
+
+/// The cookie settings: the defaults, except `Secure`, because this demo serves plain HTTP on
+/// loopback. Behind TLS, keep the default.
+pub fn cookie_config() -> CookieConfig {
+    CookieConfig::new(COOKIE).secure(false).max_cookies(3)
+}
+
+/// The whole shop: its routes behind the session layer, sealing under `keys`.
+pub fn app(keys: Keys) -> Router {
+    let layer = SessionLayer::<Shop>::builder(keys.clone())
+        .with_cookie_config(cookie_config())
+        .build()
+        .expect("the shop's session settings are valid");
+    Router::new()
+        .route("/", get(home))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/cart/add", post(add))
+        .route("/cart/clear", post(clear_cart))
+        .route("/legacy", post(move || legacy_cookie(keys.clone())))
+        .route("/health", get(|| async { "ok" }))
+        .layer(layer)
+}
+
+async fn home(mut session: Session<Shop>) -> Html<String> {
+    let flashes = session.take_flashes();
+    Html(page::render(
+        &session.get(),
+        &flashes,
+        session.chunk_count(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    name: String,
+}
+
+async fn login(
+    mut session: Session<Shop>,
+    Form(form): Form<LoginForm>,
+) -> Result<Redirect, SessionError> {
+    let name: String = form
+        .name
+        .trim()
+        .chars()
+        .take(schema::NAME_MAX_CHARS)
+        .collect();
+    if name.is_empty() {
+        session.flash(Level::Warning, "Enter a name to log in.")?;
+        return Ok(Redirect::to("/"));
+    }
+    // A new session id at login, so an id planted before cannot ride along.
+    session.regenerate()?;
+    session.update(|shop| shop.user = name.clone())?;
+    session.flash(Level::Success, format!("Welcome, {name}."))?;
+    Ok(Redirect::to("/"))
+}
+
+async fn logout(mut session: Session<Shop>) -> Result<Redirect, SessionError> {
+    session.clear();
+    session.flash(Level::Info, "Logged out: every session cookie was expired.")?;
+    Ok(Redirect::to("/"))
+}
+
+#[derive(Deserialize)]
+struct AddForm {
+    sku: u32,
+    count: u16,
+}
+
+async fn add(
+    mut session: Session<Shop>,
+    Form(form): Form<AddForm>,
+) -> Result<Redirect, SessionError> {
+    let count = form.count.clamp(1, 400);
+    let result = session.update(|shop| {
+        for i in 0..u32::from(count) {
+            shop.cart.push(Line {
+                sku: form.sku.wrapping_add(i),
+                qty: 1 + (i % 9) as u16,
+            });
+        }
+    });
+    match result {
+        Ok(()) => session.flash(Level::Success, format!("Added {count} item(s)."))?,
+        // The handler sees the overflow; the cart is left as it was, nothing is silently lost.
+        Err(e) => session.flash(Level::Error, format!("Not added: {e}"))?,
+    }
+    Ok(Redirect::to("/"))
+}
+
+async fn clear_cart(mut session: Session<Shop>) -> Result<Redirect, SessionError> {
+    session.update(|shop| shop.cart.clear())?;
+    session.flash(Level::Info, "Cart emptied.")?;
+    Ok(Redirect::to("/"))
+}
+
+/// Sets a session cookie as the previous deploy (schema version 1) would have written it; the
+/// next page load migrates it to version 2 and re-seals it.
+async fn legacy_cookie(keys: Keys) -> impl IntoResponse {
+    let codec = Codec::new(keys, cookie_config()).expect("valid settings");
+    let old = ShopV1 {
+        user: Some("legacy user".into()),
+        cart: vec![1001, 1002, 1003],
+    };
+    let meta = SessionMeta::new(unix_now()).expect("random source");
+    let headers = codec.seal(&old, &meta).expect("a small v1 session fits");
+    let mut response = Redirect::to("/").into_response();
+    for value in headers.headers {
+        if let Ok(value) = value.parse() {
+            response
+                .headers_mut()
+                .append(axum::http::header::SET_COOKIE, value);
+        }
+    }
+    response
+}
