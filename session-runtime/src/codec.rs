@@ -236,6 +236,21 @@ impl Codec {
         meta: &SessionMeta,
         buf: &mut Vec<u8>,
     ) -> Result<SetCookies, SealError> {
+        let mut cookies = self.seal_chunks(value, meta, buf)?;
+        cookies
+            .headers
+            .extend(self.removals[usize::from(cookies.chunks)..].iter().cloned());
+        Ok(cookies)
+    }
+
+    /// The chunk lines alone, without the removals of the names above them: the middleware
+    /// appends those from header values it prepared once.
+    pub(crate) fn seal_chunks<T: CookieSession>(
+        &self,
+        value: &T,
+        meta: &SessionMeta,
+        buf: &mut Vec<u8>,
+    ) -> Result<SetCookies, SealError> {
         value.check_bounds()?;
         let header = Header {
             schema_version: T::VERSION,
@@ -282,7 +297,6 @@ impl Codec {
             }
             headers.push(line);
         }
-        headers.extend(self.removals[usize::from(count)..].iter().cloned());
         Ok(SetCookies {
             headers,
             chunks: count,

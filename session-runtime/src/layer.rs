@@ -6,6 +6,7 @@ use core::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http::HeaderValue;
 use tower_layer::Layer;
 
 use crate::clock::Clock;
@@ -38,7 +39,11 @@ pub type Hook<T> = Arc<dyn Fn(&mut T, &SessionMeta) + Send + Sync>;
 
 pub(crate) struct Shared<T> {
     pub(crate) codec: Codec,
+    /// `codec.removal_headers()` as header values, built once: appending them per response is
+    /// then a reference-count increment, not a copy.
+    pub(crate) removals: Vec<HeaderValue>,
     pub(crate) flash_codec: Codec,
+    pub(crate) flash_removals: Vec<HeaderValue>,
     pub(crate) flash_name: String,
     pub(crate) policy: BadCookiePolicy,
     pub(crate) refresh_after: Duration,
@@ -414,7 +419,9 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         flash_codec.check_schema::<FlashBag>()?;
         Ok(SessionLayer {
             shared: Arc::new(Shared {
+                removals: header_values(codec.removal_headers())?,
                 codec,
+                flash_removals: header_values(flash_codec.removal_headers())?,
                 flash_codec,
                 flash_name,
                 policy: self.policy,
@@ -425,4 +432,18 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
             }),
         })
     }
+}
+
+/// Removal lines as shareable header values. The configuration allows only visible ASCII in
+/// names and attributes, so every line is a valid header value.
+fn header_values(lines: &[String]) -> Result<Vec<HeaderValue>, ConfigError> {
+    lines
+        .iter()
+        .map(|line| {
+            HeaderValue::try_from(line.clone()).map_err(|_| ConfigError::InvalidAttribute {
+                attribute: "Set-Cookie",
+                value: line.clone(),
+            })
+        })
+        .collect()
 }

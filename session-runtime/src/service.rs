@@ -300,7 +300,7 @@ impl<T: CookieSession> Handle<T> {
             if write {
                 save(shared, session, now, headers);
             } else if session.cleared || state.bad_cookie {
-                append(headers, shared.codec.removal_headers());
+                append_values(headers, &shared.removals);
             }
         }
         finish_flash(shared, &mut state.flash, now, headers);
@@ -322,7 +322,8 @@ fn save<T: CookieSession>(
     for hook in &shared.before_save {
         hook(value, meta);
     }
-    match shared.codec.seal(value, meta) {
+    let mut buf = Vec::with_capacity(256);
+    match shared.codec.seal_chunks(value, meta, &mut buf) {
         Ok(cookies) => {
             let total = shared.codec.capacity_total();
             let used: usize = cookies.headers[..usize::from(cookies.chunks)]
@@ -341,7 +342,9 @@ fn save<T: CookieSession>(
                     "session is near its cookie budget"
                 );
             }
-            append(headers, &cookies.headers);
+            let chunks = usize::from(cookies.chunks);
+            append_owned(headers, cookies.headers);
+            append_values(headers, &shared.removals[chunks..]);
         }
         Err(err) => tracing::error!(
             cookie = name,
@@ -367,14 +370,22 @@ fn finish_flash<T>(shared: &Shared<T>, flash: &mut FlashState, now: u32, headers
     }
     if messages.is_empty() {
         if flash.incoming_raw.is_some() {
-            append(headers, shared.flash_codec.removal_headers());
+            append_values(headers, &shared.flash_removals);
         }
         return;
     }
-    let sealed = SessionMeta::new(now)
-        .and_then(|meta| shared.flash_codec.seal(&FlashBag { messages }, &meta));
+    let mut buf = Vec::new();
+    let sealed = SessionMeta::new(now).and_then(|meta| {
+        shared
+            .flash_codec
+            .seal_chunks(&FlashBag { messages }, &meta, &mut buf)
+    });
     match sealed {
-        Ok(cookies) => append(headers, &cookies.headers),
+        Ok(cookies) => {
+            let chunks = usize::from(cookies.chunks);
+            append_owned(headers, cookies.headers);
+            append_values(headers, &shared.flash_removals[chunks..]);
+        }
         Err(err) => tracing::error!(error = %err, "flash messages could not be saved"),
     }
 }
@@ -417,9 +428,10 @@ fn find_pair(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn append(headers: &mut HeaderMap, lines: &[String]) {
+fn append_owned(headers: &mut HeaderMap, lines: Vec<String>) {
     for line in lines {
-        match HeaderValue::try_from(line.as_str()) {
+        // Taking the String avoids a copy.
+        match HeaderValue::try_from(line) {
             Ok(value) => {
                 headers.append(SET_COOKIE, value);
             }
@@ -427,5 +439,11 @@ fn append(headers: &mut HeaderMap, lines: &[String]) {
             // cannot happen; if it ever does, say so rather than send a broken header.
             Err(_) => tracing::error!("a sealed Set-Cookie line was not a valid header value"),
         }
+    }
+}
+
+fn append_values(headers: &mut HeaderMap, values: &[HeaderValue]) {
+    for value in values {
+        headers.append(SET_COOKIE, value.clone());
     }
 }
