@@ -173,16 +173,9 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         extensions: &http::Extensions,
         headers: &HeaderMap,
     ) -> Result<Self, SessionRejection> {
-        let handle = extensions
-            .get::<Handle<T>>()
-            .cloned()
-            .ok_or(SessionRejection::MissingLayer { schema: T::NAME })?;
+        let handle = layer_handle::<T>(extensions)?;
         {
-            let mut state = handle
-                .load(headers)
-                .map_err(|err| SessionRejection::BadCookie {
-                    reason: err.reason(),
-                })?;
+            let mut state = handle.load(headers).map_err(bad_cookie)?;
             let now = state.now;
             let session = loaded(&mut state);
             if session.value.is_none() {
@@ -349,21 +342,40 @@ fn fits<T: CookieSession>(
     Ok(())
 }
 
+/// [`read_only`], with "no session" as a rejection (401): the extractor for a handler that
+/// takes the schema itself.
+pub fn read_required<T: CookieSession + Send + Sync>(
+    extensions: &http::Extensions,
+    headers: &HeaderMap,
+) -> Result<T, SessionRejection> {
+    read_only(extensions, headers)?.ok_or(SessionRejection::NoSession { schema: T::NAME })
+}
+
+/// The layer's per-request state, or the rejection that names the missing layer.
+fn layer_handle<T: CookieSession + Send + Sync>(
+    extensions: &http::Extensions,
+) -> Result<Handle<T>, SessionRejection> {
+    extensions
+        .get::<Handle<T>>()
+        .cloned()
+        .ok_or(SessionRejection::MissingLayer { schema: T::NAME })
+}
+
+/// A cookie refused under [`BadCookiePolicy::Reject`](crate::BadCookiePolicy::Reject).
+fn bad_cookie(err: crate::error::OpenError) -> SessionRejection {
+    SessionRejection::BadCookie {
+        reason: err.reason(),
+    }
+}
+
 /// The read-only schema extractor behind the derive: a copy of the session value, or `None`
 /// when the request has no session.
 pub fn read_only<T: CookieSession + Send + Sync>(
     extensions: &http::Extensions,
     headers: &HeaderMap,
 ) -> Result<Option<T>, SessionRejection> {
-    let handle = extensions
-        .get::<Handle<T>>()
-        .cloned()
-        .ok_or(SessionRejection::MissingLayer { schema: T::NAME })?;
-    let mut state = handle
-        .load(headers)
-        .map_err(|err| SessionRejection::BadCookie {
-            reason: err.reason(),
-        })?;
+    let handle = layer_handle::<T>(extensions)?;
+    let mut state = handle.load(headers).map_err(bad_cookie)?;
     let session = loaded(&mut state);
     if !session.existed && !session.dirty {
         return Ok(None);

@@ -27,21 +27,10 @@ macro_rules! __impl_extractor {
                 _state: &S,
             ) -> impl ::core::future::Future<Output = ::core::result::Result<Self, Self::Rejection>>
             + ::core::marker::Send {
-                let result = match $crate::__private::read_only::<$schema>(
+                ::core::future::ready($crate::__private::read_required::<$schema>(
                     &parts.extensions,
                     &parts.headers,
-                ) {
-                    ::core::result::Result::Ok(::core::option::Option::Some(value)) => {
-                        ::core::result::Result::Ok(value)
-                    }
-                    ::core::result::Result::Ok(::core::option::Option::None) => {
-                        ::core::result::Result::Err($crate::SessionRejection::NoSession {
-                            schema: <$schema as $crate::__private::CookieSession>::NAME,
-                        })
-                    }
-                    ::core::result::Result::Err(err) => ::core::result::Result::Err(err),
-                };
-                ::core::future::ready(result)
+                ))
             }
         }
 

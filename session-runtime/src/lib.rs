@@ -36,7 +36,7 @@ pub use session_derive::{CookieSession, SessionBound};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__impl_extractor as impl_extractor;
-    pub use crate::extract::read_only;
+    pub use crate::extract::{read_only, read_required};
     pub use crate::schema::{
         Bounded, BoundsError, Budget, CHUNK_VALUE_CAPACITY, ConstMessage, CookieSession, HasLen,
         LenBounded, SchemaError, assert_budget, assert_previous, check_len, decode_exact,
