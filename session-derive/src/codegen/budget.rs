@@ -13,7 +13,11 @@ pub(super) fn field_max(private: &TokenStream, field: &Field<'_>) -> TokenStream
     match &field.max_len {
         Some(max_len) => {
             let n = max_len.value;
-            quote_spanned!(ty.span()=> #private::len_bounded_max::<#ty>(#n))
+            // Written out rather than through `len_bounded_max::<#ty>` so an unbounded item type
+            // fails the same obligation as the run-time check below, and is reported once.
+            quote_spanned! {ty.span()=>
+                #private::varint_len(#n) + #n * <#ty as #private::LenBounded>::ITEM_MAX_ENCODED_LEN
+            }
         }
         None => quote_spanned!(ty.span()=> <#ty as #private::Bounded>::MAX_ENCODED_LEN),
     }
