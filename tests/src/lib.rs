@@ -230,3 +230,8 @@ pub async fn serve(router: Router) -> (SocketAddr, tokio::task::JoinHandle<()>) 
     });
     (addr, task)
 }
+
+/// The root README's examples, compiled and run as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
