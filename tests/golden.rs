@@ -1,6 +1,6 @@
 //! Golden cookies: sealed values checked in under `tests/golden/`, which every future release
 //! must keep opening to the same data. One file per schema version used in the tests, plus a
-//! three-cookie session and a padded one.
+//! three-cookie session, a padded one, and a flash cookie.
 //!
 //! A missing file is written by `GOLDEN_BLESS=1 cargo test -p session-tests --test golden`;
 //! existing files are never rewritten.
@@ -16,7 +16,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{CartV1, CartV2, CartV3, Currency, Item, big_cart, golden_key};
 use session_runtime::codec::Codec;
-use session_runtime::{CookieConfig, CookieSession, Padding, SessionId, SessionMeta};
+use session_runtime::{
+    CookieConfig, CookieSession, FlashMessage, Level, ManualClock, Padding, SessionId,
+    SessionLayer, SessionMeta,
+};
+use session_tests::{AppV2, router, serve};
 
 /// When every golden cookie was sealed.
 const SEALED_AT: u32 = 1_763_800_000;
@@ -190,4 +194,60 @@ fn format_document_matches_the_golden_bytes() {
     let payload: CartV2 = postcard::from_bytes(&body[27..]).expect("postcard payload");
     assert_eq!(payload, v2());
     assert_eq!(postcard::to_allocvec(&v2()).expect("encode"), &body[27..]);
+}
+
+/// The flash cookie's payload as `docs/FORMAT.md` describes it: a mirror of the runtime's
+/// private flash bag, used here only to write the golden file.
+#[derive(CookieSession, serde::Serialize, serde::Deserialize)]
+#[session(version = 1, max_cookies = 1)]
+struct FlashBagV1 {
+    #[session(max_len = 4)]
+    messages: Vec<FlashMessage>,
+}
+
+/// The middleware still shows the messages of a flash cookie written to the documented layout.
+#[tokio::test]
+async fn the_golden_flash_cookie_still_shows_its_messages() {
+    let bag = FlashBagV1 {
+        messages: vec![
+            FlashMessage {
+                level: Level::Success,
+                text: "Saved!".into(),
+            },
+            FlashMessage {
+                level: Level::Error,
+                text: "Not saved: ünïcödé ✓".into(),
+            },
+        ],
+    };
+    let flash_config = CookieConfig::new("session_flash")
+        .max_cookies(1)
+        .idle_timeout(None)
+        .absolute_timeout(None);
+    let header = golden("flash-v1.cookie", flash_config, &bag);
+
+    // The flash cookie lives 10 minutes from its issue time.
+    let layer = SessionLayer::<AppV2>::builder(golden_key())
+        .with_secure(false)
+        .with_max_cookies(3)
+        .with_clock(ManualClock::new(SEALED_AT + 60))
+        .build()
+        .expect("layer");
+    let (addr, server) = serve(router(layer)).await;
+    let response = reqwest::Client::new()
+        .get(format!("http://{addr}/flashes"))
+        .header("cookie", &header)
+        .send()
+        .await
+        .expect("request");
+    let removal = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.starts_with("session_flash=; Max-Age=0"));
+    let body = response.text().await.expect("body");
+    server.abort();
+    assert_eq!(body, "success:Saved!|error:Not saved: ünïcödé ✓");
+    assert!(removal, "taken flashes remove their cookie");
 }
