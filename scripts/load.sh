@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# HTTP load comparison on loopback: requests/s of the same handler with no session, with
-# session-runtime (cookie store; and a route that does not touch the session), the no-op handler
-# behind a layer that does nothing (axum's own price for a layer), tower-sessions
-# with its memory store, and axum-extra's PrivateCookieJar. Several interleaved rounds, medians,
-# ratios to the no-session run.
+# HTTP load comparison on loopback: requests/s of the same handler with no session; behind a
+# layer that does nothing (axum's own price for a layer); with session-runtime (cookie store: a
+# route that updates the session, one that only reads it, one that does not touch it);
+# tower-sessions with its memory store; and axum-extra's PrivateCookieJar. Several interleaved
+# rounds; medians, and the median of each round's ratio to that round's no-session run.
 #
 # Usage: scripts/load.sh [rounds] [seconds-per-run] [connections]
 # Needs wrk (apt-get install wrk); installs it when run as root on Debian.
@@ -60,11 +60,12 @@ TOWER=$(cookies_from tower-sessions-init)
 EXTRA=$(cookies_from axum-extra-init)
 [ -n "$OURS" ] && [ -n "$TOWER" ] && [ -n "$EXTRA" ] || { echo "could not get the first cookies" >&2; exit 1; }
 
-VARIANTS=(none noop-layer ours ours-untouched tower-sessions axum-extra)
+VARIANTS=(none noop-layer ours ours-read ours-untouched tower-sessions axum-extra)
 declare -A COOKIE=(
     [none]="theme=dark"
     [noop-layer]="theme=dark"
     [ours]="theme=dark; $OURS"
+    [ours-read]="theme=dark; $OURS"
     [ours-untouched]="theme=dark; $OURS"
     [tower-sessions]="theme=dark; $TOWER"
     [axum-extra]="theme=dark; $EXTRA"
@@ -98,11 +99,18 @@ median() {
     tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'
 }
 
-BASE=$(median <<<"${RESULTS[none]}")
-echo "| handler | median requests/s | ratio to no session | runs |"
+# Throughput on a shared machine drifts between rounds, so each variant is compared with the
+# no-session run of the same round, and the median of those per-round ratios is reported.
+ratios() {
+    paste -d' ' <(tr ' ' '\n' <<<"$1" | grep -v '^$') <(tr ' ' '\n' <<<"$2" | grep -v '^$') |
+        awk '{printf "%.4f ", $1 / $2}'
+}
+
+echo "| handler | median requests/s | median of per-round ratios to no session | runs |"
 echo "|---|---:|---:|---|"
 for variant in "${VARIANTS[@]}"; do
     m=$(median <<<"${RESULTS[$variant]}")
-    ratio=$(awk -v m="$m" -v b="$BASE" 'BEGIN {printf "%.3f", m / b}')
+    ratio=$(ratios "${RESULTS[$variant]}" "${RESULTS[none]}" | median)
+    ratio=$(awk -v r="$ratio" 'BEGIN {printf "%.3f", r}')
     echo "| $variant | $m | $ratio | ${RESULTS[$variant]# } |"
 done

@@ -90,6 +90,15 @@ async fn touched(mut session: Session<Reference>) -> StatusCode {
     }
 }
 
+/// Reads the session and changes nothing: within the refresh threshold, no Set-Cookie.
+async fn read(session: Session<Reference>) -> StatusCode {
+    if session.get().user_id == 4_294_967_377 {
+        StatusCode::OK
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
 fn service(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -100,6 +109,7 @@ fn service(c: &mut Criterion) {
         .expect("layer");
     let app = Router::new()
         .route("/touch", get(touched))
+        .route("/read", get(read))
         .route("/untouched", get(|| async { StatusCode::OK }))
         .layer(layer);
     let bare = Router::new().route("/untouched", get(|| async { StatusCode::OK }));
@@ -123,6 +133,16 @@ fn service(c: &mut Criterion) {
                 .block_on(app.clone().oneshot(request("/touch")))
                 .expect("infallible");
             assert_eq!(response.headers().get_all("set-cookie").iter().count(), 2);
+            black_box(response)
+        })
+    });
+    group.bench_function("ours_read", |b| {
+        b.iter(|| {
+            let response = rt
+                .block_on(app.clone().oneshot(request("/read")))
+                .expect("infallible");
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.headers().get_all("set-cookie").iter().count(), 0);
             black_box(response)
         })
     });

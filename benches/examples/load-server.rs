@@ -37,6 +37,15 @@ async fn ours(mut session: Session<Reference>) -> StatusCode {
     }
 }
 
+/// Reads the session and changes nothing.
+async fn ours_read(session: Session<Reference>) -> StatusCode {
+    if session.get().user_id == 4_294_967_377 {
+        StatusCode::OK
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
 async fn ours_init(mut session: Session<Reference>) -> StatusCode {
     match session.insert(reference()) {
         Ok(()) => StatusCode::OK,
@@ -103,6 +112,16 @@ async fn main() -> std::io::Result<()> {
                 .build()
                 .expect("valid layer"),
         );
+    // The read-only route: the same key and cookie, with the idle refresh pushed past the run's
+    // length (the default threshold, 60 s, would turn reads into writes once the cookie the
+    // script fetched at the start is a minute old). What a read costs when it writes nothing.
+    let read_routes = Router::new().route("/ours-read", get(ours_read)).layer(
+        SessionLayer::<Reference>::builder(key())
+            .with_secure(false)
+            .with_refresh_after(std::time::Duration::from_secs(20 * 60))
+            .build()
+            .expect("valid layer"),
+    );
     let tower_routes = Router::new()
         .route("/tower-sessions", get(tower))
         .route("/tower-sessions-init", get(tower_init))
@@ -124,6 +143,7 @@ async fn main() -> std::io::Result<()> {
         .route("/none", get(|| async { StatusCode::OK }))
         .merge(layered_routes)
         .merge(ours_routes)
+        .merge(read_routes)
         .merge(tower_routes)
         .merge(extra_routes);
 
