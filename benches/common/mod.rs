@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use session_runtime::codec::Codec;
-use session_runtime::{CookieConfig, CookieSession, Key, Padding, SessionMeta};
+use session_runtime::{CookieConfig, CookieSession, Key, Padding, Session, SessionMeta};
 
 /// The reference session of the benchmark issue.
 #[derive(CookieSession, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -24,13 +24,16 @@ pub struct Reference {
     pub last_seen: i64,
 }
 
+/// The reference session's `user_id`.
+pub const USER_ID: u64 = 4_294_967_377;
+
 pub fn reference() -> Reference {
     let mut csrf = [0u8; 32];
     for (i, b) in csrf.iter_mut().enumerate() {
         *b = i as u8;
     }
     Reference {
-        user_id: 4_294_967_377,
+        user_id: USER_ID,
         username: "ada.lovelace".into(),
         roles: vec!["admin".into(), "editor".into(), "viewer".into()],
         csrf,
@@ -48,6 +51,16 @@ pub struct Blob {
     /// per-element path and measure serde, not the session layer.
     pub data: String,
     pub last_seen: i64,
+}
+
+/// The read-only handler of the benches and the load server: reads the session, changes
+/// nothing (so, within the refresh threshold, no Set-Cookie).
+pub async fn read_only(session: Session<Reference>) -> http::StatusCode {
+    if session.get().user_id == USER_ID {
+        http::StatusCode::OK
+    } else {
+        http::StatusCode::INTERNAL_SERVER_ERROR
+    }
 }
 
 pub fn blob(payload: usize) -> Blob {
