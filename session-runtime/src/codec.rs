@@ -1,71 +1,40 @@
-//! Sealing a typed session into Set-Cookie headers and opening it again: the whole pipeline
-//! (schema → envelope → chunks and back) with no HTTP framework involved.
+//! The pipeline, with no HTTP framework involved: a typed value → postcard payload → sealed
+//! envelope → cookie chunks, and back.
 //!
 //! ```
 //! use serde::{Deserialize, Serialize};
-//! use session_runtime::codec::{Codec, Reseal};
-//! use session_runtime::config::CookieConfig;
-//! use session_runtime::key::Key;
-//! use session_runtime::{CookieSession, SessionMeta};
+//! use session_runtime::{CookieSession, Key, Reseal, SessionLayer, SessionMeta};
 //!
-//! #[derive(CookieSession, Serialize, Deserialize, Debug, PartialEq)]
+//! #[derive(CookieSession, Serialize, Deserialize, Debug, PartialEq, Default)]
 //! #[session(version = 1)]
 //! struct Cart {
 //!     user_id: u64,
 //! }
 //!
-//! let codec = Codec::new(Key::generate(), CookieConfig::new("cart"))?;
+//! let layer = SessionLayer::<Cart>::builder(Key::generate()).with_cookie_name("cart").build()?;
+//! let codec = layer.codec();
 //! let now = 1_763_800_000;
 //! let meta = SessionMeta::new(now)?;
 //! let sealed = codec.seal(&Cart { user_id: 7 }, &meta)?;
 //! let header = sealed.cookie_header(); // what the browser sends back: "cart=…"
 //!
-//! let opened = codec.open::<Cart>([header.as_str()], now + 60)?.expect("a session");
+//! let opened = codec.open::<Cart>(&header, now + 60)?.expect("a session");
 //! assert_eq!(opened.value, Cart { user_id: 7 });
 //! assert_eq!(opened.reseal, Reseal::default());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use core::time::Duration;
+use http::header::SET_COOKIE;
+use http::{HeaderMap, HeaderValue};
+use zeroize::Zeroizing;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-use crate::chunk::{self, chunk_name, cookie_pairs};
-use crate::config::{ConfigError, CookieConfig, Padding};
-use crate::envelope::{self, Header, SessionId, TAG_LEN};
-use crate::error::{Expiry, OpenError, SealError};
+use crate::chunk::{self, Chunker, Gathered};
+use crate::clock::Lifetime;
+use crate::config::{Config, ConfigError, Padding};
+use crate::envelope::{self, Header, SessionMeta, TAG_LEN};
+use crate::error::{OpenError, SessionError};
 use crate::key::Keys;
 use crate::schema::CookieSession;
-
-/// What a session is apart from its data: id and timestamps, as sealed in its header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionMeta {
-    /// The session id.
-    pub id: SessionId,
-    /// Creation (or last regeneration) time, Unix seconds.
-    pub issued_at: u32,
-    /// Last refresh time, Unix seconds.
-    pub last_access: u32,
-}
-
-impl SessionMeta {
-    /// A new session at `now` (Unix seconds) with a fresh random id.
-    pub fn new(now: u32) -> Result<Self, SealError> {
-        Ok(SessionMeta {
-            id: SessionId::random().map_err(|_| SealError::Random)?,
-            issued_at: now,
-            last_access: now,
-        })
-    }
-
-    /// A new id and a new issued-at, keeping nothing that identified the old session. Call it
-    /// at login and privilege changes so a session id planted before cannot ride along.
-    pub fn regenerate(&mut self, now: u32) -> Result<(), SealError> {
-        *self = SessionMeta::new(now)?;
-        Ok(())
-    }
-}
 
 /// Why an opened session should be sealed again on this response even if unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -108,75 +77,41 @@ pub struct SetCookies {
 
 impl SetCookies {
     /// The `Cookie` request header a browser would send after receiving these: the chunks'
-    /// `name=value` pairs joined with `; `. Useful in tests and benchmarks.
+    /// `name=value` pairs joined with `; `. Useful in tests and tools.
     pub fn cookie_header(&self) -> String {
-        self.headers[..usize::from(self.chunks)]
-            .iter()
-            .map(|h| h.split_once(';').map_or(h.as_str(), |(pair, _)| pair))
-            .collect::<Vec<_>>()
-            .join("; ")
+        chunk::cookie_header(self.headers.iter().map(String::as_str))
     }
 }
 
-/// Seals and opens sessions for one cookie configuration and key set.
+/// Seals and opens sessions for one cookie configuration and key set: the layer's own, from
+/// [`SessionLayer::codec`](crate::SessionLayer::codec), for tools and tests that need the raw
+/// cookies.
 ///
-/// Build it once (at startup): it validates the configuration, derives the ciphers and renders
-/// the cookie attributes. Sealing and opening then do no key setup and no attribute formatting.
+/// Built once with the layer: it derives the ciphers and renders the cookie attributes then, so
+/// sealing and opening do no key setup and no attribute formatting.
+#[derive(Debug)]
 pub struct Codec {
     keys: Keys,
-    config: CookieConfig,
-    names: Vec<String>,
-    attributes: String,
-    removals: Vec<String>,
-    /// Cookie-value characters per cookie, a multiple of 4.
-    capacity: usize,
-}
-
-impl core::fmt::Debug for Codec {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Codec")
-            .field("keys", &self.keys)
-            .field("config", &self.config)
-            .field("capacity", &self.capacity)
-            .finish_non_exhaustive()
-    }
+    chunker: Chunker,
+    padding: Padding,
+    lifetime: Lifetime,
 }
 
 impl Codec {
-    /// Validates `config` and prepares everything sealing needs.
-    pub fn new(keys: impl Into<Keys>, config: CookieConfig) -> Result<Self, ConfigError> {
+    pub(crate) fn new(keys: Keys, config: &Config, lifetime: Lifetime) -> Result<Self, ConfigError> {
         config.validate()?;
-        let max = config.max_cookies;
-        let names: Vec<String> = (0..max).map(|i| chunk_name(&config.name, i)).collect();
-        let attributes = config.render_attributes(false);
-        let removal_attributes = config.render_attributes(true);
-        let removals = names
-            .iter()
-            .map(|n| format!("{n}={removal_attributes}"))
-            .collect();
-        let longest_name = names.last().map_or(0, String::len);
-        let used = longest_name + 1 + attributes.len();
-        let capacity = config.max_cookie_len.saturating_sub(used) / 4 * 4;
-        if capacity < 64 {
-            return Err(ConfigError::NoRoom {
-                used,
-                limit: config.max_cookie_len,
-            });
-        }
         Ok(Codec {
-            keys: keys.into(),
-            config,
-            names,
-            attributes,
-            removals,
-            capacity,
+            keys,
+            chunker: Chunker::new(config)?,
+            padding: config.padding,
+            lifetime,
         })
     }
 
     /// Checks that schema `T`'s worst case, padding included, fits the configured cookies.
     /// Schemas without a declared budget have no known worst case and always pass; their size is
     /// checked on every seal instead.
-    pub fn check_schema<T: CookieSession>(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check_schema<T: CookieSession>(&self) -> Result<(), ConfigError> {
         let Some(max_payload) = T::MAX_ENCODED_LEN else {
             return Ok(());
         };
@@ -187,86 +122,113 @@ impl Codec {
                 type_name: T::NAME,
                 worst,
                 available,
-                max_cookies: self.config.max_cookies,
+                max_cookies: self.chunker.max_cookies(),
             });
         }
         Ok(())
     }
 
-    /// The configuration this codec was built with.
-    pub fn config(&self) -> &CookieConfig {
-        &self.config
+    pub(crate) fn chunker(&self) -> &Chunker {
+        &self.chunker
     }
 
-    /// The key set.
-    pub fn keys(&self) -> &Keys {
-        &self.keys
-    }
-
-    /// Cookie-value characters one cookie carries with these name and attributes.
-    pub fn capacity_per_cookie(&self) -> usize {
-        self.capacity
+    pub(crate) fn lifetime(&self) -> &Lifetime {
+        &self.lifetime
     }
 
     /// Cookie-value characters all configured cookies carry together.
     pub fn capacity_total(&self) -> usize {
-        self.capacity * usize::from(self.config.max_cookies)
+        self.chunker.capacity_total()
     }
 
     /// The sealed value length, padding included, for a payload of `payload_len` bytes.
-    pub fn value_len(&self, payload_len: usize) -> usize {
+    pub(crate) fn value_len(&self, payload_len: usize) -> usize {
         let envelope = envelope::OVERHEAD + payload_len;
-        envelope::base64_len(self.config.padding.padded_envelope_len(envelope))
+        envelope::base64_len(self.padding.padded_envelope_len(envelope))
     }
 
-    /// Seals `value` with `meta`'s id and timestamps under the primary key.
+    /// Seals `value` with `meta`'s id and timestamps under the primary key, into Set-Cookie
+    /// lines (removals of the unused chunk names included).
     pub fn seal<T: CookieSession>(
         &self,
         value: &T,
         meta: &SessionMeta,
-    ) -> Result<SetCookies, SealError> {
+    ) -> Result<SetCookies, SessionError> {
         let mut buf = Vec::with_capacity(256);
-        self.seal_with_buffer(value, meta, &mut buf)
+        let chunks = self.seal_into(value, meta, &mut buf)?;
+        let mut headers = self.chunker.split(&buf, chunks);
+        headers.extend(
+            self.chunker
+                .removals_from(chunks)
+                .iter()
+                .filter_map(|v| v.to_str().ok().map(str::to_owned)),
+        );
+        Ok(SetCookies { headers, chunks })
     }
 
-    /// [`seal`](Self::seal), reusing `buf` for the envelope.
-    pub fn seal_with_buffer<T: CookieSession>(
+    /// Seals `value` and appends its Set-Cookie lines, with removals of the chunk names above
+    /// them, to `headers`; nothing is appended on error. Returns the sealed value's length in
+    /// characters.
+    pub(crate) fn write<T: CookieSession>(
+        &self,
+        value: &T,
+        meta: &SessionMeta,
+        headers: &mut HeaderMap,
+    ) -> Result<usize, SessionError> {
+        let mut buf = Vec::with_capacity(256);
+        let chunks = self.seal_into(value, meta, &mut buf)?;
+        // Names and attributes are validated visible ASCII and values base64url, so every line
+        // is a header value; should one ever not be, nothing is sent rather than half a session.
+        let lines = self
+            .chunker
+            .split(&buf, chunks)
+            .into_iter()
+            .map(HeaderValue::try_from)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| SessionError::Encode("a Set-Cookie line is not a header value".into()))?;
+        for line in lines {
+            headers.append(SET_COOKIE, line);
+        }
+        self.append(headers, self.chunker.removals_from(chunks));
+        Ok(envelope::base64_len(buf.len()))
+    }
+
+    /// Appends removals of every chunk name: the response to a logout or a bad cookie.
+    pub(crate) fn remove(&self, headers: &mut HeaderMap) {
+        self.append(headers, self.chunker.removals_from(0));
+    }
+
+    fn append(&self, headers: &mut HeaderMap, lines: &[HeaderValue]) {
+        for line in lines {
+            headers.append(SET_COOKIE, line.clone());
+        }
+    }
+
+    /// Seals `value` into `buf` as one envelope; returns how many cookies it needs.
+    pub(crate) fn seal_into<T: CookieSession>(
         &self,
         value: &T,
         meta: &SessionMeta,
         buf: &mut Vec<u8>,
-    ) -> Result<SetCookies, SealError> {
-        let mut cookies = self.seal_chunks(value, meta, buf)?;
-        cookies
-            .headers
-            .extend(self.removals[usize::from(cookies.chunks)..].iter().cloned());
-        Ok(cookies)
-    }
-
-    /// The chunk lines alone, without the removals of the names above them: the middleware
-    /// appends those from header values it prepared once.
-    pub(crate) fn seal_chunks<T: CookieSession>(
-        &self,
-        value: &T,
-        meta: &SessionMeta,
-        buf: &mut Vec<u8>,
-    ) -> Result<SetCookies, SealError> {
+    ) -> Result<u8, SessionError> {
         value.check_bounds()?;
         let header = Header {
             schema_version: T::VERSION,
-            id: meta.id,
-            issued_at: meta.issued_at,
-            last_access: meta.last_access,
+            meta: *meta,
         };
-        let padded = self.config.padding != Padding::None;
+        let padded = self.padding != Padding::None;
         envelope::begin(buf, &header, padded);
-        *buf = postcard::to_extend(value, core::mem::take(buf))
-            .map_err(|e| SealError::Encode(e.to_string()))?;
-        let envelope_len = self.config.padding.padded_envelope_len(buf.len() + TAG_LEN);
+        let encoded = postcard::to_extend(value, core::mem::take(buf));
+        *buf = match encoded {
+            Ok(buf) => buf,
+            Err(e) => return Err(SessionError::Encode(e.to_string())),
+        };
+        let envelope_len = self.padding.padded_envelope_len(buf.len() + TAG_LEN);
         let value_len = envelope::base64_len(envelope_len);
         let budget = self.capacity_total();
         if value_len > budget {
-            return Err(SealError::TooLarge {
+            zeroize::Zeroize::zeroize(buf);
+            return Err(SessionError::TooLarge {
                 size: value_len,
                 budget,
             });
@@ -274,124 +236,55 @@ impl Codec {
         if padded {
             envelope::pad(buf, envelope_len);
         }
-        let count = value_len.div_ceil(self.capacity);
-        let count = u8::try_from(count).expect("count is at most max_cookies");
-        envelope::finish(buf, self.keys.primary(), count, &self.config.name)
-            .map_err(|_| SealError::Random)?;
-
-        let raw_per_cookie = self.capacity / 4 * 3;
-        let mut headers = Vec::with_capacity(self.names.len());
-        for (name, raw) in self.names.iter().zip(buf.chunks(raw_per_cookie)) {
-            let mut line = String::with_capacity(
-                name.len() + 1 + envelope::base64_len(raw.len()) + self.attributes.len(),
-            );
-            line.push_str(name);
-            line.push('=');
-            URL_SAFE_NO_PAD.encode_string(raw, &mut line);
-            line.push_str(&self.attributes);
-            if line.len() > self.config.max_cookie_len {
-                return Err(SealError::TooLarge {
-                    size: value_len,
-                    budget,
-                });
-            }
-            headers.push(line);
-        }
-        Ok(SetCookies {
-            headers,
-            chunks: count,
-        })
+        let count = self.chunker.count_for(value_len);
+        envelope::finish(buf, self.keys.primary(), count, self.chunker.name())?;
+        Ok(count)
     }
 
-    /// Set-Cookie values that expire every chunk name: the response to a logout.
-    pub fn removal_headers(&self) -> &[String] {
-        &self.removals
-    }
-
-    /// Opens the session carried by `cookie_headers` (the values of the request's `Cookie`
-    /// headers) at time `now` (Unix seconds).
+    /// Opens the session carried by a request's `Cookie` header at time `now` (Unix seconds).
     ///
     /// `Ok(None)`: no session cookie at all. `Err`: cookies were there but do not make a valid,
     /// live session of a known schema version.
-    pub fn open<'a, T: CookieSession>(
+    pub fn open<T: CookieSession>(
         &self,
-        cookie_headers: impl IntoIterator<Item = &'a str>,
+        cookie_header: impl AsRef<[u8]>,
         now: u32,
     ) -> Result<Option<Opened<T>>, OpenError> {
-        let mut buf = Vec::new();
-        self.open_with_buffer(cookie_headers, now, &mut buf)
-    }
-
-    /// [`open`](Self::open), reusing `buf` for the envelope.
-    pub fn open_with_buffer<'a, T: CookieSession>(
-        &self,
-        cookie_headers: impl IntoIterator<Item = &'a str>,
-        now: u32,
-        buf: &mut Vec<u8>,
-    ) -> Result<Option<Opened<T>>, OpenError> {
-        let Some(gathered) = chunk::gather(
-            cookie_pairs(cookie_headers),
-            &self.config.name,
-            self.config.max_cookies,
-        )?
-        else {
+        let mut gatherer = self.chunker.gatherer();
+        for (name, value) in chunk::cookie_pairs([cookie_header.as_ref()]) {
+            gatherer.offer(name, value);
+        }
+        let Some(gathered) = gatherer.finish()? else {
             return Ok(None);
         };
-        chunk::decode_into(&gathered, buf)?;
-        let opened = envelope::open(buf, &self.keys, gathered.count, &self.config.name)?;
-        let header = opened.header;
-        check_expiry(&self.config, &header, now)?;
-        let version = header.schema_version;
-        if version > T::VERSION || version == 0 {
-            return Err(OpenError::UnknownVersion {
-                found: version,
-                newest: T::VERSION,
-            });
-        }
-        let value = T::decode(version, opened.payload).map_err(|e| match OpenError::from(e) {
-            OpenError::UnknownVersion { found, .. } => OpenError::UnknownVersion {
-                found,
-                newest: T::VERSION,
-            },
-            other => other,
-        })?;
-        Ok(Some(Opened {
+        let mut buf = Zeroizing::new(Vec::new());
+        self.open_gathered(&gathered, now, &mut buf).map(Some)
+    }
+
+    /// Opens gathered chunks, using `buf` for the envelope. The caller zeroizes `buf`.
+    pub(crate) fn open_gathered<T: CookieSession>(
+        &self,
+        gathered: &Gathered<'_>,
+        now: u32,
+        buf: &mut Vec<u8>,
+    ) -> Result<Opened<T>, OpenError> {
+        gathered.decode_into(buf)?;
+        let opened = envelope::open(buf, &self.keys, gathered.count(), self.chunker.name())?;
+        let Header {
+            schema_version,
+            meta,
+        } = opened.header;
+        self.lifetime.check(&meta, now)?;
+        let value = T::decode(schema_version, opened.payload)?;
+        value.check_bounds().map_err(OpenError::Bounds)?;
+        Ok(Opened {
             value,
-            meta: SessionMeta {
-                id: header.id,
-                issued_at: header.issued_at,
-                last_access: header.last_access,
-            },
+            meta,
             reseal: Reseal {
                 fallback_key: opened.fallback_key,
-                migrated_from: (version != T::VERSION).then_some(version),
+                migrated_from: (schema_version != T::VERSION).then_some(schema_version),
             },
-            chunks: gathered.count,
-        }))
+            chunks: gathered.count(),
+        })
     }
-}
-
-fn check_expiry(config: &CookieConfig, header: &Header, now: u32) -> Result<(), OpenError> {
-    let elapsed = |since: u32| Duration::from_secs(u64::from(now.saturating_sub(since)));
-    if config
-        .absolute_timeout
-        .is_some_and(|limit| elapsed(header.issued_at) > limit)
-    {
-        return Err(OpenError::Expired(Expiry::Absolute));
-    }
-    if config
-        .idle_timeout
-        .is_some_and(|limit| elapsed(header.last_access) > limit)
-    {
-        return Err(OpenError::Expired(Expiry::Idle));
-    }
-    Ok(())
-}
-
-/// The current time in Unix seconds, as sealed headers store it (saturating at `u32::MAX`, the
-/// year 2106).
-pub fn unix_now() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
 }

@@ -1,5 +1,6 @@
 //! The sealed envelope: what one session looks like in bytes before it is base64-encoded and
-//! split into cookies. `docs/FORMAT.md` describes the same layout for readers of the wire.
+//! split into cookies, and the one place that seals and opens it. `docs/FORMAT.md` describes the
+//! same layout for readers of the wire.
 //!
 //! ```text
 //! envelope  = format (1) | key id (1) | chunk count (1) | nonce (12) | ciphertext | tag (16)
@@ -14,48 +15,48 @@
 use aes_gcm_siv::aead::AeadInOut;
 use aes_gcm_siv::{Nonce, Tag};
 
-use crate::error::OpenError;
+use crate::error::{OpenError, SessionError};
 use crate::key::{DerivedKey, Keys};
 
 /// The envelope format this build writes and reads.
-pub const FORMAT_VERSION: u8 = 1;
+pub(crate) const FORMAT_VERSION: u8 = 1;
 /// Bytes before the nonce: format, key id, chunk count.
-pub const PREFIX_LEN: usize = 3;
+pub(crate) const PREFIX_LEN: usize = 3;
 /// AES-GCM-SIV nonce bytes.
-pub const NONCE_LEN: usize = 12;
+pub(crate) const NONCE_LEN: usize = 12;
 /// AES-GCM-SIV tag bytes.
-pub const TAG_LEN: usize = 16;
+pub(crate) const TAG_LEN: usize = 16;
 /// Bytes of the sealed session header inside the ciphertext.
-pub const HEADER_LEN: usize = 2 + 1 + 16 + 4 + 4;
+pub(crate) const HEADER_LEN: usize = 2 + 1 + 16 + 4 + 4;
 /// Everything the envelope adds to a payload, in bytes.
-pub const OVERHEAD: usize = PREFIX_LEN + NONCE_LEN + HEADER_LEN + TAG_LEN;
+pub(crate) const OVERHEAD: usize = PREFIX_LEN + NONCE_LEN + HEADER_LEN + TAG_LEN;
 /// Offset of the plaintext (and of the ciphertext) in the envelope.
-pub const BODY_OFFSET: usize = PREFIX_LEN + NONCE_LEN;
+pub(crate) const BODY_OFFSET: usize = PREFIX_LEN + NONCE_LEN;
 /// Flag bit: the plaintext ends with padding whose length is its last two bytes (u16 LE).
-pub const FLAG_PADDED: u8 = 0b0000_0001;
+pub(crate) const FLAG_PADDED: u8 = 0b0000_0001;
 /// Bytes the padding trailer takes.
-pub const PAD_TRAILER_LEN: usize = 2;
+pub(crate) const PAD_TRAILER_LEN: usize = 2;
 
 /// Characters of unpadded base64 for `bytes` bytes.
-pub const fn base64_len(bytes: usize) -> usize {
+pub(crate) const fn base64_len(bytes: usize) -> usize {
     (bytes * 4).div_ceil(3)
 }
 
 /// Characters of base64url cookie value for a payload of `payload_len` bytes, unpadded.
-pub const fn sealed_value_len(payload_len: usize) -> usize {
+pub(crate) const fn sealed_value_len(payload_len: usize) -> usize {
     base64_len(OVERHEAD + payload_len)
 }
 
 /// A session id: 128 random bits, fixed for the life of a session until
-/// [`regenerate`](crate::SessionMeta::regenerate) replaces it (at login).
+/// [`Session::regenerate`](crate::Session::regenerate) replaces it (at login).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SessionId(pub [u8; 16]);
 
 impl SessionId {
     /// A fresh random id.
-    pub fn random() -> Result<Self, getrandom::Error> {
+    pub(crate) fn random() -> Result<Self, SessionError> {
         let mut id = [0u8; 16];
-        getrandom::fill(&mut id)?;
+        getrandom::fill(&mut id).map_err(|_| SessionError::Random)?;
         Ok(SessionId(id))
     }
 
@@ -79,26 +80,42 @@ impl core::fmt::Debug for SessionId {
     }
 }
 
-/// The sealed header: everything about a session except its data.
+/// What a session is apart from its data: its id and timestamps, as sealed in its header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Header {
-    /// The schema version of the payload.
-    pub schema_version: u16,
+pub struct SessionMeta {
     /// The session id.
     pub id: SessionId,
-    /// When the session was created (or last regenerated), Unix seconds.
+    /// Creation (or last regeneration) time, Unix seconds.
     pub issued_at: u32,
-    /// When a request last refreshed the session, Unix seconds.
+    /// Last refresh time, Unix seconds.
     pub last_access: u32,
+}
+
+impl SessionMeta {
+    /// A new session at `now` (Unix seconds) with a fresh random id.
+    pub fn new(now: u32) -> Result<Self, SessionError> {
+        Ok(SessionMeta {
+            id: SessionId::random()?,
+            issued_at: now,
+            last_access: now,
+        })
+    }
+}
+
+/// The sealed header: the schema version of the payload and the session's meta.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub(crate) schema_version: u16,
+    pub(crate) meta: SessionMeta,
 }
 
 impl Header {
     fn write(&self, flags: u8, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.schema_version.to_le_bytes());
         out.push(flags);
-        out.extend_from_slice(&self.id.0);
-        out.extend_from_slice(&self.issued_at.to_le_bytes());
-        out.extend_from_slice(&self.last_access.to_le_bytes());
+        out.extend_from_slice(&self.meta.id.0);
+        out.extend_from_slice(&self.meta.issued_at.to_le_bytes());
+        out.extend_from_slice(&self.meta.last_access.to_le_bytes());
     }
 
     fn read(plain: &[u8]) -> Option<(Header, u8)> {
@@ -107,11 +124,32 @@ impl Header {
         id.copy_from_slice(&h[3..19]);
         let header = Header {
             schema_version: u16::from_le_bytes([h[0], h[1]]),
-            id: SessionId(id),
-            issued_at: u32::from_le_bytes([h[19], h[20], h[21], h[22]]),
-            last_access: u32::from_le_bytes([h[23], h[24], h[25], h[26]]),
+            meta: SessionMeta {
+                id: SessionId(id),
+                issued_at: u32::from_le_bytes([h[19], h[20], h[21], h[22]]),
+                last_access: u32::from_le_bytes([h[23], h[24], h[25], h[26]]),
+            },
         };
         Some((header, h[2]))
+    }
+}
+
+/// The first three envelope bytes, as the first four base64 characters of the first cookie
+/// carry them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Prefix {
+    pub(crate) format: u8,
+    pub(crate) key_id: u8,
+    pub(crate) chunk_count: u8,
+}
+
+impl Prefix {
+    pub(crate) fn read(bytes: [u8; PREFIX_LEN]) -> Self {
+        Prefix {
+            format: bytes[0],
+            key_id: bytes[1],
+            chunk_count: bytes[2],
+        }
     }
 }
 
@@ -139,11 +177,11 @@ pub(crate) fn finish(
     key: &DerivedKey,
     chunk_count: u8,
     cookie_name: &str,
-) -> Result<(), getrandom::Error> {
+) -> Result<(), SessionError> {
     buf[0] = FORMAT_VERSION;
     buf[1] = key.id;
     buf[2] = chunk_count;
-    crate::nonce::fill(&mut buf[PREFIX_LEN..BODY_OFFSET])?;
+    crate::nonce::fill(&mut buf[PREFIX_LEN..BODY_OFFSET]).map_err(|_| SessionError::Random)?;
     let (head, body) = buf.split_at_mut(BODY_OFFSET);
     let nonce = Nonce::try_from(&head[PREFIX_LEN..]).expect("12-byte nonce");
     let ad = associated_data(&head[..PREFIX_LEN], cookie_name);
@@ -236,6 +274,37 @@ pub(crate) fn open<'a>(
     })
 }
 
+/// The AEAD primitives the envelope seals and opens with, on raw 256-bit keys, for the
+/// known-answer tests (RFC 8452, Wycheproof). Not public API.
+#[doc(hidden)]
+pub mod aead {
+    use aes_gcm_siv::aead::AeadInOut;
+    use aes_gcm_siv::{Aes256GcmSiv, KeyInit, Nonce, Tag};
+
+    /// Encrypts `in_out` in place under `key` and `nonce`, authenticating `ad`; returns the tag.
+    pub fn seal_detached(key: &[u8; 32], nonce: &[u8; 12], ad: &[u8], in_out: &mut [u8]) -> [u8; 16] {
+        let cipher = Aes256GcmSiv::new(key.into());
+        let tag = cipher
+            .encrypt_inout_detached(&Nonce::from(*nonce), ad, in_out.into())
+            .expect("test vectors are within AES-GCM-SIV limits");
+        tag.into()
+    }
+
+    /// Decrypts `in_out` in place; `false` (and scrambled `in_out`) when authentication fails.
+    pub fn open_detached(
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        ad: &[u8],
+        in_out: &mut [u8],
+        tag: &[u8; 16],
+    ) -> bool {
+        let cipher = Aes256GcmSiv::new(key.into());
+        cipher
+            .decrypt_inout_detached(&Nonce::from(*nonce), ad, in_out.into(), &Tag::from(*tag))
+            .is_ok()
+    }
+}
+
 /// The associated data: the envelope prefix, then the cookie name.
 fn associated_data(prefix: &[u8], cookie_name: &str) -> AssociatedData {
     let mut ad = AssociatedData {
@@ -280,9 +349,11 @@ mod tests {
     fn header() -> Header {
         Header {
             schema_version: 3,
-            id: SessionId([9; 16]),
-            issued_at: 1_700_000_000,
-            last_access: 1_700_000_100,
+            meta: SessionMeta {
+                id: SessionId([9; 16]),
+                issued_at: 1_700_000_000,
+                last_access: 1_700_000_100,
+            },
         }
     }
 
@@ -374,8 +445,7 @@ mod tests {
     }
 
     #[test]
-    fn sealed_len_formula() {
-        assert_eq!(sealed_value_len(0), base64_len(OVERHEAD));
+    fn base64_len_formula() {
         assert_eq!(base64_len(3), 4);
         assert_eq!(base64_len(4), 6);
     }

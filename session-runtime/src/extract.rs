@@ -1,17 +1,18 @@
-//! [`Session<T>`], the handler's view of the session, and the errors it reports.
+//! The extractors: [`Session<T>`], the handler's view of the session, the read-only schema
+//! extractor the derive generates, and the rejections they answer with.
 
 use core::fmt;
 use core::ops::Deref;
 use std::sync::RwLockReadGuard;
 
 use http::HeaderMap;
+use zeroize::Zeroizing;
 
-use crate::codec::SessionMeta;
-use crate::envelope::SessionId;
-use crate::error::SealError;
-use crate::flash::{FlashMessage, Level, MAX_FLASHES, truncate_text};
-use crate::schema::{BoundsError, CookieSession, decode_exact};
-use crate::service::{Handle, Loaded, State, load_flashes};
+use crate::envelope::{SessionId, SessionMeta};
+use crate::error::{OpenError, SessionError};
+use crate::flash::{FlashMessage, Level};
+use crate::schema::{CookieSession, decode_exact};
+use crate::state::{Change, Handle, Loaded, Origin, RequestState, SessionState};
 
 /// The session of the current request, typed by its schema `T`.
 ///
@@ -37,7 +38,7 @@ use crate::service::{Handle, Loaded, State, load_flashes};
 /// async fn login(mut session: Session<Account>) -> Result<&'static str, SessionError> {
 ///     session.regenerate()?; // a new session id at every privilege change
 ///     session.update(|a| a.user_id = Some(42))?;
-///     session.flash(Level::Success, "Welcome back!")?;
+///     session.flash(Level::Success, "Welcome back!");
 ///     Ok("logged in")
 /// }
 ///
@@ -60,42 +61,6 @@ pub struct Session<T> {
 impl<T> fmt::Debug for Session<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session").finish_non_exhaustive()
-    }
-}
-
-/// Why a session change was refused. The session is left as it was before the change.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SessionError {
-    /// The session would seal to more than its cookies can carry.
-    #[error(
-        "the session would need {size} bytes of cookie value, over the {budget} its cookies carry; the change was not applied"
-    )]
-    TooLarge {
-        /// Characters of sealed value the change would need.
-        size: usize,
-        /// Characters available.
-        budget: usize,
-    },
-    /// A `#[session(max_len = N)]` bound would be broken.
-    #[error("{0}; the change was not applied")]
-    Bounds(BoundsError),
-    /// The value could not be encoded (a custom serde impl failed).
-    #[error("the session could not be encoded: {0}")]
-    Encode(String),
-    /// The operating system's random source failed.
-    #[error("the operating system's random number source failed")]
-    Random,
-}
-
-impl From<SealError> for SessionError {
-    fn from(err: SealError) -> Self {
-        match err {
-            SealError::TooLarge { size, budget } => SessionError::TooLarge { size, budget },
-            SealError::Bounds(b) => SessionError::Bounds(b),
-            SealError::Encode(e) => SessionError::Encode(e),
-            SealError::Random => SessionError::Random,
-        }
     }
 }
 
@@ -131,7 +96,7 @@ pub enum SessionRejection {
 
 /// Read access to the session value; derefs to `T`. Drop it before the next `.await`.
 pub struct SessionRef<'a, T> {
-    guard: RwLockReadGuard<'a, State<T>>,
+    guard: RwLockReadGuard<'a, RequestState<T>>,
 }
 
 impl<T> fmt::Debug for SessionRef<'_, T> {
@@ -144,27 +109,23 @@ impl<T> Deref for SessionRef<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        // `Session::from_handle` fills the value and nothing empties it afterwards.
-        self.guard
-            .session
-            .as_ref()
-            .and_then(|s| s.value.as_ref())
-            .expect("a Session always holds a value")
+        &loaded_ref(&self.guard).value
     }
 }
 
-fn loaded<T>(state: &mut State<T>) -> &mut Loaded<T> {
-    state
-        .session
-        .as_mut()
-        .expect("a Session is only built after the state is loaded")
+fn loaded<T>(state: &mut RequestState<T>) -> &mut Loaded<T> {
+    match &mut state.session {
+        SessionState::Present(loaded) => loaded,
+        // `Session::from_parts` makes the session present, and nothing takes it back.
+        _ => unreachable!("a Session is only built once its value is present"),
+    }
 }
 
-fn loaded_ref<T>(state: &State<T>) -> &Loaded<T> {
-    state
-        .session
-        .as_ref()
-        .expect("a Session is only built after the state is loaded")
+fn loaded_ref<T>(state: &RequestState<T>) -> &Loaded<T> {
+    match &state.session {
+        SessionState::Present(loaded) => loaded,
+        _ => unreachable!("a Session is only built once its value is present"),
+    }
 }
 
 impl<T: CookieSession + Default + Send + Sync> Session<T> {
@@ -176,16 +137,20 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         let handle = layer_handle::<T>(extensions)?;
         {
             let mut state = handle.load(headers).map_err(bad_cookie)?;
-            let now = state.now;
-            let session = loaded(&mut state);
-            if session.value.is_none() {
-                session.value = Some(T::default());
-            }
-            if session.meta.is_none() {
-                session.meta =
-                    Some(SessionMeta::new(now).map_err(|_| {
-                        SessionRejection::Internal("no randomness for a session id")
-                    })?);
+            if let SessionState::Absent { rejected } = state.session {
+                let meta = SessionMeta::new(state.now).map_err(|_| {
+                    SessionRejection::Internal("no randomness for a session id")
+                })?;
+                state.session = SessionState::Present(Loaded {
+                    value: T::default(),
+                    meta,
+                    origin: if rejected {
+                        Origin::Rejected
+                    } else {
+                        Origin::Nothing
+                    },
+                    change: Change::Untouched,
+                });
             }
         }
         Ok(Session { handle })
@@ -200,42 +165,43 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
 
     /// Changes the session with `f`, if the result still fits its budget and `max_len` bounds.
     ///
-    /// On `Err` the change is undone and nothing is written.
+    /// On `Err` the change is undone and nothing is written. If `f` panics, the session is
+    /// not saved on this response (the previous cookie stays), so a half-made change can never
+    /// be sealed.
     pub fn update<R>(&mut self, f: impl FnOnce(&mut T) -> R) -> Result<R, SessionError> {
-        let limit = self.handle.shared().codec.capacity_total();
-        let codec_value_len = |len| self.handle.shared().codec.value_len(len);
+        let codec = &self.handle.shared().codec;
         let mut state = self.handle.lock();
         let session = loaded(&mut state);
-        let Some(value) = session.value.as_mut() else {
-            return Err(SessionError::Encode("session not loaded".to_owned()));
-        };
-        let before =
-            postcard::to_allocvec(value).map_err(|e| SessionError::Encode(e.to_string()))?;
-        let out = f(value);
-        if let Err(err) = fits(value, limit, codec_value_len) {
+        let before = Zeroizing::new(
+            postcard::to_allocvec(&session.value)
+                .map_err(|e| SessionError::Encode(e.to_string()))?,
+        );
+        let prior = core::mem::replace(&mut session.change, Change::Poisoned);
+        let out = f(&mut session.value);
+        if let Err(err) = fits(&session.value, codec) {
             match decode_exact::<T>(&before) {
-                Ok(old) => *value = old,
-                Err(_) => {
-                    tracing::error!(
-                        schema = T::NAME,
-                        "could not restore the session after a refused change"
-                    );
+                Ok(old) => {
+                    session.value = old;
+                    session.change = prior;
                 }
+                Err(_) => tracing::error!(
+                    schema = T::NAME,
+                    "could not restore the session after a refused change; it will not be saved"
+                ),
             }
             return Err(err);
         }
-        session.dirty = true;
+        session.change = Change::Modified;
         Ok(out)
     }
 
     /// Replaces the session value, if the new one fits.
     pub fn insert(&mut self, new: T) -> Result<(), SessionError> {
-        let limit = self.handle.shared().codec.capacity_total();
-        fits(&new, limit, |len| self.handle.shared().codec.value_len(len))?;
+        fits(&new, &self.handle.shared().codec)?;
         let mut state = self.handle.lock();
         let session = loaded(&mut state);
-        session.value = Some(new);
-        session.dirty = true;
+        session.value = new;
+        session.change = Change::Modified;
         Ok(())
     }
 
@@ -245,12 +211,17 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         let mut state = self.handle.lock();
         let now = state.now;
         let session = loaded(&mut state);
-        session.value = Some(T::default());
-        session.meta = SessionMeta::new(now).ok();
-        session.dirty = false;
-        session.cleared = true;
-        session.existed = false;
-        session.reseal = Default::default();
+        session.value = T::default();
+        match SessionMeta::new(now) {
+            Ok(meta) => {
+                session.meta = meta;
+                session.change = Change::Cleared;
+            }
+            // Without a fresh id nothing may be written under the old one; the removal is
+            // still sent.
+            Err(_) => session.change = Change::Cleared,
+        }
+        session.origin = Origin::Nothing;
     }
 
     /// Gives the session a new id and issue time, keeping its value. Call it at login and at
@@ -259,80 +230,61 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         let mut state = self.handle.lock();
         let now = state.now;
         let session = loaded(&mut state);
-        let mut meta = match session.meta {
-            Some(meta) => meta,
-            None => SessionMeta::new(now)?,
-        };
-        meta.regenerate(now)?;
-        session.meta = Some(meta);
-        session.dirty = true;
+        session.meta = SessionMeta::new(now)?;
+        if session.change != Change::Poisoned {
+            session.change = Change::Modified;
+        }
         Ok(())
     }
 
     /// The session id (128 random bits; new sessions get theirs now, before the first save).
-    pub fn id(&self) -> Option<SessionId> {
-        let state = self.handle.read();
-        loaded_ref(&state).meta.map(|m| m.id)
+    pub fn id(&self) -> SessionId {
+        loaded_ref(&self.handle.read()).meta.id
     }
 
     /// The id and timestamps, as sealed.
-    pub fn meta(&self) -> Option<SessionMeta> {
-        let state = self.handle.read();
-        loaded_ref(&state).meta
+    pub fn meta(&self) -> SessionMeta {
+        loaded_ref(&self.handle.read()).meta
     }
 
-    /// `true` when the request carried no valid session cookie.
+    /// `true` when the request carried no valid session cookie (or the session was cleared).
     pub fn is_new(&self) -> bool {
-        let state = self.handle.read();
-        !loaded_ref(&state).existed
+        !matches!(loaded_ref(&self.handle.read()).origin, Origin::Cookie { .. })
     }
 
     /// How many cookies the incoming session was spread over (0 for a new session).
     pub fn chunk_count(&self) -> u8 {
-        let state = self.handle.read();
-        loaded_ref(&state).chunks
+        match loaded_ref(&self.handle.read()).origin {
+            Origin::Cookie { chunks, .. } => chunks,
+            _ => 0,
+        }
     }
 
     /// Queues a one-shot message for the next request ([`take_flashes`](Self::take_flashes)).
     ///
     /// Flashes travel in their own small cookie, so they survive [`clear`](Self::clear). At
-    /// most [`MAX_FLASHES`] are kept (the oldest go first) and texts are cut to
-    /// [`MAX_FLASH_TEXT`](crate::flash::MAX_FLASH_TEXT) bytes, so a flash always fits.
-    pub fn flash(&mut self, level: Level, text: impl Into<String>) -> Result<(), SessionError> {
-        let mut state = self.handle.lock();
-        let outgoing = &mut state.flash.outgoing;
-        outgoing.push(FlashMessage {
-            level,
-            text: truncate_text(text.into()),
-        });
-        if outgoing.len() > MAX_FLASHES {
-            outgoing.remove(0);
-        }
-        Ok(())
+    /// most [`MAX_FLASHES`](crate::MAX_FLASHES) are kept (the oldest go first) and texts are
+    /// cut to [`MAX_FLASH_TEXT`](crate::MAX_FLASH_TEXT) bytes, so a flash always fits.
+    pub fn flash(&mut self, level: Level, text: impl Into<String>) {
+        self.handle.lock().flash.push(level, text.into());
     }
 
     /// The flash messages set by earlier responses; they are removed in this response.
     pub fn take_flashes(&mut self) -> Vec<FlashMessage> {
-        let mut state = self.handle.lock();
-        let messages = load_flashes(self.handle.shared(), &mut state.flash);
-        state.flash.taken = true;
-        messages
+        self.handle.lock().flash.take()
     }
 }
 
-fn fits<T: CookieSession>(
-    value: &T,
-    limit: usize,
-    value_len: impl Fn(usize) -> usize,
-) -> Result<(), SessionError> {
-    value.check_bounds().map_err(SessionError::Bounds)?;
+fn fits<T: CookieSession>(value: &T, codec: &crate::codec::Codec) -> Result<(), SessionError> {
+    value.check_bounds()?;
+    let limit = codec.capacity_total();
     // Within its bounds, a schema whose worst case fits needs no measuring.
-    if T::MAX_ENCODED_LEN.is_some_and(|max| value_len(max) <= limit) {
+    if T::MAX_ENCODED_LEN.is_some_and(|max| codec.value_len(max) <= limit) {
         return Ok(());
     }
     let encoded = postcard::experimental::serialized_size(value)
         .map_err(|e| SessionError::Encode(e.to_string()))?;
-    let size = value_len(encoded);
+    let size = codec.value_len(encoded);
     if size > limit {
         return Err(SessionError::TooLarge {
             size,
@@ -362,7 +314,7 @@ fn layer_handle<T: CookieSession + Send + Sync>(
 }
 
 /// A cookie refused under [`BadCookiePolicy::Reject`](crate::BadCookiePolicy::Reject).
-fn bad_cookie(err: crate::error::OpenError) -> SessionRejection {
+fn bad_cookie(err: OpenError) -> SessionRejection {
     SessionRejection::BadCookie {
         reason: err.reason(),
     }
@@ -375,17 +327,19 @@ pub fn read_only<T: CookieSession + Send + Sync>(
     headers: &HeaderMap,
 ) -> Result<Option<T>, SessionRejection> {
     let handle = layer_handle::<T>(extensions)?;
-    let mut state = handle.load(headers).map_err(bad_cookie)?;
-    let session = loaded(&mut state);
-    if !session.existed && !session.dirty {
-        return Ok(None);
-    }
-    let Some(value) = &session.value else {
+    let state = handle.load(headers).map_err(bad_cookie)?;
+    let SessionState::Present(session) = &state.session else {
         return Ok(None);
     };
+    let live = matches!(session.origin, Origin::Cookie { .. }) || session.change == Change::Modified;
+    if !live {
+        return Ok(None);
+    }
     // A copy without asking schemas to be `Clone`: through the encoding every schema has.
-    let bytes = postcard::to_allocvec(value)
-        .map_err(|_| SessionRejection::Internal("the session could not be copied"))?;
+    let bytes = Zeroizing::new(
+        postcard::to_allocvec(&session.value)
+            .map_err(|_| SessionRejection::Internal("the session could not be copied"))?,
+    );
     decode_exact::<T>(&bytes)
         .map(Some)
         .map_err(|_| SessionRejection::Internal("the session could not be copied"))
@@ -398,7 +352,8 @@ mod axum_impls {
     use http::StatusCode;
     use http::request::Parts;
 
-    use super::{Session, SessionError, SessionRejection};
+    use super::{Session, SessionRejection};
+    use crate::error::SessionError;
     use crate::schema::CookieSession;
 
     impl<S, T> FromRequestParts<S> for Session<T>

@@ -18,9 +18,9 @@ const SEAL_KEY_INFO: &[u8] = b"session-runtime v1 AES-256-GCM-SIV seal key";
 /// HKDF `info` for the one-byte key id of envelope format 1.
 const KEY_ID_INFO: &[u8] = b"session-runtime v1 key id";
 /// The shortest master key accepted, in bytes.
-pub const MIN_KEY_LEN: usize = 32;
+pub(crate) const MIN_KEY_LEN: usize = 32;
 /// The longest master key accepted, in bytes.
-pub const MAX_KEY_LEN: usize = 1024;
+pub(crate) const MAX_KEY_LEN: usize = 1024;
 
 /// Why key material was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,7 +65,7 @@ pub enum KeyError {
 /// A master key: at least 32 random bytes, zeroized on drop, never printed.
 ///
 /// ```
-/// use session_runtime::key::Key;
+/// use session_runtime::Key;
 ///
 /// let key = Key::generate();
 /// let text = key.to_base64(); // store this in your secret manager
@@ -73,7 +73,7 @@ pub enum KeyError {
 /// assert_eq!(key.id(), again.id());
 /// // Debug shows the key id only.
 /// assert!(!format!("{key:?}").contains(&text));
-/// # Ok::<(), session_runtime::key::KeyError>(())
+/// # Ok::<(), session_runtime::KeyError>(())
 /// ```
 pub struct Key {
     material: Zeroizing<Vec<u8>>,
@@ -265,11 +265,13 @@ pub(crate) struct DerivedKey {
 /// Ciphers are derived once, here, not per request.
 ///
 /// ```
-/// use session_runtime::key::{Key, Keys};
+/// use session_runtime::{Key, Keys};
 ///
 /// let old = Key::generate();
-/// let keys = Keys::new(Key::generate()).with_fallback(old);
-/// assert_eq!(keys.len(), 2);
+/// let new = Key::generate();
+/// // Cookies sealed under `old` still open; every cookie written is sealed under `new`.
+/// let keys = Keys::new(new.clone()).with_fallback(old);
+/// assert_eq!(keys.primary_id(), new.id());
 /// ```
 pub struct Keys {
     derived: Vec<DerivedKey>,
@@ -297,13 +299,9 @@ impl Keys {
     }
 
     /// The number of keys, primary included.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.derived.len()
-    }
-
-    /// Always false: a key set has a primary key.
-    pub fn is_empty(&self) -> bool {
-        false
     }
 
     /// The primary key's id.
