@@ -13,9 +13,9 @@ use axum::extract::Form;
 use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use session_runtime::codec::{Codec, unix_now};
 use session_runtime::{
-    CookieConfig, Keys, Level, Session, SessionError, SessionLayer, SessionMeta,
+    Clock, CookieSession, Keys, Level, Session, SessionError, SessionLayer, SessionLayerBuilder,
+    SessionMeta,
 };
 
 use crate::schema::{Line, Shop, ShopV1};
@@ -25,14 +25,16 @@ pub const COOKIE: &str = "shop";
 
 /// The cookie settings: the defaults, except `Secure`, because this demo serves plain HTTP on
 /// loopback. Behind TLS, keep the default.
-pub fn cookie_config() -> CookieConfig {
-    CookieConfig::new(COOKIE).secure(false).max_cookies(3)
+pub fn settings<T: CookieSession>(keys: Keys) -> SessionLayerBuilder<T> {
+    SessionLayer::builder(keys)
+        .with_cookie_name(COOKIE)
+        .with_secure(false)
+        .with_max_cookies(3)
 }
 
 /// The whole shop: its routes behind the session layer, sealing under `keys`.
 pub fn app(keys: Keys) -> Router {
-    let layer = SessionLayer::<Shop>::builder(keys.clone())
-        .with_cookie_config(cookie_config())
+    let layer = settings::<Shop>(keys.clone())
         .build()
         .expect("the shop's session settings are valid");
     Router::new()
@@ -71,19 +73,19 @@ async fn login(
         .take(schema::NAME_MAX_CHARS)
         .collect();
     if name.is_empty() {
-        session.flash(Level::Warning, "Enter a name to log in.")?;
+        session.flash(Level::Warning, "Enter a name to log in.");
         return Ok(Redirect::to("/"));
     }
     // A new session id at login, so an id planted before cannot ride along.
     session.regenerate()?;
     session.update(|shop| shop.user = name.clone())?;
-    session.flash(Level::Success, format!("Welcome, {name}."))?;
+    session.flash(Level::Success, format!("Welcome, {name}."));
     Ok(Redirect::to("/"))
 }
 
 async fn logout(mut session: Session<Shop>) -> Result<Redirect, SessionError> {
     session.clear();
-    session.flash(Level::Info, "Logged out: every session cookie was expired.")?;
+    session.flash(Level::Info, "Logged out: every session cookie was expired.");
     Ok(Redirect::to("/"))
 }
 
@@ -107,28 +109,30 @@ async fn add(
         }
     });
     match result {
-        Ok(()) => session.flash(Level::Success, format!("Added {count} item(s)."))?,
+        Ok(()) => session.flash(Level::Success, format!("Added {count} item(s).")),
         // The handler sees the overflow; the cart is left as it was, nothing is silently lost.
-        Err(e) => session.flash(Level::Error, format!("Not added: {e}"))?,
+        Err(e) => session.flash(Level::Error, format!("Not added: {e}")),
     }
     Ok(Redirect::to("/"))
 }
 
 async fn clear_cart(mut session: Session<Shop>) -> Result<Redirect, SessionError> {
     session.update(|shop| shop.cart.clear())?;
-    session.flash(Level::Info, "Cart emptied.")?;
+    session.flash(Level::Info, "Cart emptied.");
     Ok(Redirect::to("/"))
 }
 
 /// Sets a session cookie as the previous deploy (schema version 1) would have written it; the
 /// next page load migrates it to version 2 and re-seals it.
 async fn legacy_cookie(keys: Keys) -> impl IntoResponse {
-    let codec = Codec::new(keys, cookie_config()).expect("valid settings");
+    let codec = settings::<ShopV1>(keys)
+        .build_codec()
+        .expect("valid settings");
     let old = ShopV1 {
         user: Some("legacy user".into()),
         cart: vec![1001, 1002, 1003],
     };
-    let meta = SessionMeta::new(unix_now()).expect("random source");
+    let meta = SessionMeta::new(Clock::System.now()).expect("random source");
     let headers = codec.seal(&old, &meta).expect("a small v1 session fits");
     let mut response = Redirect::to("/").into_response();
     for value in headers.headers {
