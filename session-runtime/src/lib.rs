@@ -19,6 +19,7 @@ mod nonce;
 mod schema;
 mod service;
 mod state;
+mod store;
 
 pub use clock::{Clock, ManualClock};
 pub use codec::{Codec, Opened, Reseal, SetCookies};
@@ -33,6 +34,11 @@ pub use schema::{Bounded, BoundsError, Budget, CookieSession, HasLen, LenBounded
 pub use service::{ResponseFuture, SessionService};
 pub use session_derive::{CookieSession, SessionBound};
 pub use state::BadCookiePolicy;
+pub use store::{BoxFuture, MemoryStore, SessionStore, StoreConfigError, StoreError, Timed};
+#[cfg(feature = "memcached")]
+pub use store::MemcachedStore;
+#[cfg(feature = "redis")]
+pub use store::RedisStore;
 
 /// Everything generated code needs, behind one path so the derive never names a crate the
 /// user did not depend on. Not public API: it may change in any release.
