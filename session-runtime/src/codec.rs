@@ -31,7 +31,7 @@ use zeroize::Zeroizing;
 use crate::chunk::{self, Chunker, Gathered};
 use crate::clock::Lifetime;
 use crate::config::{Config, ConfigError, Padding};
-use crate::envelope::{self, Header, SessionMeta, TAG_LEN};
+use crate::envelope::{self, FLAG_PADDED, FLAG_STORED, Header, SUBJECT_LEN, SessionMeta, TAG_LEN};
 use crate::error::{OpenError, SessionError};
 use crate::key::Keys;
 use crate::schema::CookieSession;
@@ -61,8 +61,10 @@ pub struct Opened<T> {
     pub meta: SessionMeta,
     /// Whether it must be re-sealed.
     pub reseal: Reseal,
-    /// How many cookies it came in.
+    /// How many cookies it came in (1 for a session from a store).
     pub chunks: u8,
+    /// The subject tag sealed with it, if the application named one.
+    pub(crate) subject: Option<[u8; SUBJECT_LEN]>,
 }
 
 /// The Set-Cookie header values for one write: the chunks, then removals of every chunk name
@@ -175,22 +177,39 @@ impl Codec {
         meta: &SessionMeta,
         headers: &mut HeaderMap,
     ) -> Result<usize, SessionError> {
+        self.write_with(value, meta, None, headers)
+    }
+
+    /// [`write`](Self::write), sealing a subject tag with the session.
+    pub(crate) fn write_with<T: CookieSession>(
+        &self,
+        value: &T,
+        meta: &SessionMeta,
+        subject: Option<[u8; SUBJECT_LEN]>,
+        headers: &mut HeaderMap,
+    ) -> Result<usize, SessionError> {
         let mut buf = Vec::with_capacity(256);
-        let chunks = self.seal_into(value, meta, &mut buf)?;
+        let chunks = self.seal_form(value, meta, subject, Form::Cookie, &mut buf)?;
+        for line in self.lines(&buf, chunks)? {
+            headers.append(SET_COOKIE, line);
+        }
+        Ok(envelope::base64_len(buf.len()))
+    }
+
+    /// The Set-Cookie lines of a sealed envelope in `chunks` cookies, then removals of the
+    /// chunk names above them.
+    pub(crate) fn lines(&self, sealed: &[u8], chunks: u8) -> Result<Vec<HeaderValue>, SessionError> {
         // Names and attributes are validated visible ASCII and values base64url, so every line
         // is a header value; should one ever not be, nothing is sent rather than half a session.
-        let lines = self
+        let mut lines = self
             .chunker
-            .split(&buf, chunks)
+            .split(sealed, chunks)
             .into_iter()
             .map(HeaderValue::try_from)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|_| SessionError::Encode("a Set-Cookie line is not a header value".into()))?;
-        for line in lines {
-            headers.append(SET_COOKIE, line);
-        }
-        self.append(headers, self.chunker.removals_from(chunks));
-        Ok(envelope::base64_len(buf.len()))
+        lines.extend_from_slice(self.chunker.removals_from(chunks));
+        Ok(lines)
     }
 
     /// Appends removals of every chunk name: the response to a logout or a bad cookie.
@@ -204,28 +223,58 @@ impl Codec {
         }
     }
 
-    /// Seals `value` into `buf` as one envelope; returns how many cookies it needs.
+    /// Seals `value` into `buf` as one cookie envelope; returns how many cookies it needs.
     pub(crate) fn seal_into<T: CookieSession>(
         &self,
         value: &T,
         meta: &SessionMeta,
         buf: &mut Vec<u8>,
     ) -> Result<u8, SessionError> {
-        value.check_bounds()?;
+        self.seal_form(value, meta, None, Form::Cookie, buf)
+    }
+
+    /// Seals `value` in one of its three forms into `buf`; returns how many cookies it needs (1
+    /// for the forms that are not chunked).
+    pub(crate) fn seal_form<T: CookieSession>(
+        &self,
+        value: &T,
+        meta: &SessionMeta,
+        subject: Option<[u8; SUBJECT_LEN]>,
+        form: Form,
+        buf: &mut Vec<u8>,
+    ) -> Result<u8, SessionError> {
         let header = Header {
             schema_version: T::VERSION,
             meta: *meta,
+            subject,
         };
-        let padded = self.padding != Padding::None;
-        envelope::begin(buf, &header, padded);
-        let encoded = postcard::to_extend(value, core::mem::take(buf));
-        *buf = match encoded {
-            Ok(buf) => buf,
-            Err(e) => return Err(SessionError::Encode(e.to_string())),
+        let padding = if form == Form::Id {
+            Padding::None
+        } else {
+            self.padding
         };
-        let envelope_len = self.padding.padded_envelope_len(buf.len() + TAG_LEN);
+        let mut flags = 0;
+        if padding != Padding::None {
+            flags |= FLAG_PADDED;
+        }
+        if form == Form::Id {
+            flags |= FLAG_STORED;
+        }
+        envelope::begin(buf, &header, flags);
+        if form != Form::Id {
+            value.check_bounds()?;
+            let encoded = postcard::to_extend(value, core::mem::take(buf));
+            *buf = match encoded {
+                Ok(buf) => buf,
+                Err(e) => return Err(SessionError::Encode(e.to_string())),
+            };
+        }
+        let envelope_len = padding.padded_envelope_len(buf.len() + TAG_LEN);
         let value_len = envelope::base64_len(envelope_len);
-        let budget = self.capacity_total();
+        let budget = match form {
+            Form::Cookie => self.capacity_total(),
+            Form::Stored | Form::Id => MAX_STORED_LEN,
+        };
         if value_len > budget {
             zeroize::Zeroize::zeroize(buf);
             return Err(SessionError::TooLarge {
@@ -233,10 +282,13 @@ impl Codec {
                 budget,
             });
         }
-        if padded {
+        if padding != Padding::None {
             envelope::pad(buf, envelope_len);
         }
-        let count = self.chunker.count_for(value_len);
+        let count = match form {
+            Form::Cookie => self.chunker.count_for(value_len),
+            Form::Stored | Form::Id => 1,
+        };
         envelope::finish(buf, self.keys.primary(), count, self.chunker.name())?;
         Ok(count)
     }
@@ -244,7 +296,8 @@ impl Codec {
     /// Opens the session carried by a request's `Cookie` header at time `now` (Unix seconds).
     ///
     /// `Ok(None)`: no session cookie at all. `Err`: cookies were there but do not make a valid,
-    /// live session of a known schema version.
+    /// live session of a known schema version (an id cookie of a server-side store included:
+    /// open those through the layer).
     pub fn open<T: CookieSession>(
         &self,
         cookie_header: impl AsRef<[u8]>,
@@ -258,7 +311,10 @@ impl Codec {
             return Ok(None);
         };
         let mut buf = Zeroizing::new(Vec::new());
-        self.open_gathered(&gathered, now, &mut buf).map(Some)
+        match self.open_gathered(&gathered, now, &mut buf)? {
+            Unsealed::Value(opened) => Ok(Some(opened)),
+            Unsealed::InStore { .. } => Err(OpenError::Malformed),
+        }
     }
 
     /// Opens gathered chunks, using `buf` for the envelope. The caller zeroizes `buf`.
@@ -267,24 +323,68 @@ impl Codec {
         gathered: &Gathered<'_>,
         now: u32,
         buf: &mut Vec<u8>,
-    ) -> Result<Opened<T>, OpenError> {
+    ) -> Result<Unsealed<T>, OpenError> {
         gathered.decode_into(buf)?;
-        let opened = envelope::open(buf, &self.keys, gathered.count(), self.chunker.name())?;
+        self.open_envelope(buf, gathered.count(), now)
+    }
+
+    /// Opens one envelope (from cookies or from a store) at `now`.
+    pub(crate) fn open_envelope<T: CookieSession>(
+        &self,
+        buf: &mut [u8],
+        chunks: u8,
+        now: u32,
+    ) -> Result<Unsealed<T>, OpenError> {
+        let opened = envelope::open(buf, &self.keys, chunks, self.chunker.name())?;
         let Header {
             schema_version,
             meta,
+            subject,
         } = opened.header;
         self.lifetime.check(&meta, now)?;
+        if opened.stored {
+            return Ok(Unsealed::InStore {
+                meta,
+                fallback_key: opened.fallback_key,
+            });
+        }
         let value = T::decode(schema_version, opened.payload)?;
         value.check_bounds().map_err(OpenError::Bounds)?;
-        Ok(Opened {
+        Ok(Unsealed::Value(Opened {
             value,
             meta,
             reseal: Reseal {
                 fallback_key: opened.fallback_key,
                 migrated_from: (schema_version != T::VERSION).then_some(schema_version),
             },
-            chunks: gathered.count(),
-        })
+            chunks,
+            subject,
+        }))
     }
+}
+
+/// The forms a session is sealed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// The value, in chunked cookies.
+    Cookie,
+    /// The value, for a server-side store (no cookie budget).
+    Stored,
+    /// An id cookie: the header alone, flagged as stored.
+    Id,
+}
+
+/// The most characters of sealed value a store entry may take (512 KiB of envelope).
+pub(crate) const MAX_STORED_LEN: usize = 512 * 1024 * 4 / 3;
+
+/// What an envelope opened into.
+#[derive(Debug)]
+pub(crate) enum Unsealed<T> {
+    /// The session itself.
+    Value(Opened<T>),
+    /// An id cookie: the session is in the store under this id.
+    InStore {
+        meta: SessionMeta,
+        fallback_key: bool,
+    },
 }

@@ -34,6 +34,14 @@ pub(crate) const OVERHEAD: usize = PREFIX_LEN + NONCE_LEN + HEADER_LEN + TAG_LEN
 pub(crate) const BODY_OFFSET: usize = PREFIX_LEN + NONCE_LEN;
 /// Flag bit: the plaintext ends with padding whose length is its last two bytes (u16 LE).
 pub(crate) const FLAG_PADDED: u8 = 0b0000_0001;
+/// Flag bit: an id cookie. The payload is empty; the session lives in a server-side store,
+/// sealed in an envelope of its own under a key derived from the session id.
+pub(crate) const FLAG_STORED: u8 = 0b0000_0010;
+/// Flag bit: the header is followed by a 16-byte subject tag (a hash of the subject the
+/// application named at login), for "log out everywhere".
+pub(crate) const FLAG_SUBJECT: u8 = 0b0000_0100;
+/// Bytes of a subject tag.
+pub(crate) const SUBJECT_LEN: usize = 16;
 /// Bytes the padding trailer takes.
 pub(crate) const PAD_TRAILER_LEN: usize = 2;
 
@@ -102,20 +110,28 @@ impl SessionMeta {
     }
 }
 
-/// The sealed header: the schema version of the payload and the session's meta.
+/// The sealed header: the schema version of the payload, the session's meta, and the optional
+/// subject tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Header {
     pub(crate) schema_version: u16,
     pub(crate) meta: SessionMeta,
+    pub(crate) subject: Option<[u8; SUBJECT_LEN]>,
 }
 
 impl Header {
-    fn write(&self, flags: u8, out: &mut Vec<u8>) {
+    fn write(&self, mut flags: u8, out: &mut Vec<u8>) {
+        if self.subject.is_some() {
+            flags |= FLAG_SUBJECT;
+        }
         out.extend_from_slice(&self.schema_version.to_le_bytes());
         out.push(flags);
         out.extend_from_slice(&self.meta.id.0);
         out.extend_from_slice(&self.meta.issued_at.to_le_bytes());
         out.extend_from_slice(&self.meta.last_access.to_le_bytes());
+        if let Some(subject) = &self.subject {
+            out.extend_from_slice(subject);
+        }
     }
 
     fn read(plain: &[u8]) -> Option<(Header, u8)> {
@@ -129,6 +145,7 @@ impl Header {
                 issued_at: u32::from_le_bytes([h[19], h[20], h[21], h[22]]),
                 last_access: u32::from_le_bytes([h[23], h[24], h[25], h[26]]),
             },
+            subject: None,
         };
         Some((header, h[2]))
     }
@@ -155,10 +172,10 @@ impl Prefix {
 
 /// Starts an envelope in `buf`: room for the prefix and nonce, then the header. The caller
 /// appends the payload and then calls [`finish`].
-pub(crate) fn begin(buf: &mut Vec<u8>, header: &Header, padded: bool) {
+pub(crate) fn begin(buf: &mut Vec<u8>, header: &Header, flags: u8) {
     buf.clear();
     buf.resize(BODY_OFFSET, 0);
-    header.write(if padded { FLAG_PADDED } else { 0 }, buf);
+    header.write(flags, buf);
 }
 
 /// Appends padding so the finished envelope is `target_len` bytes long. `target_len` must leave
@@ -197,6 +214,8 @@ pub(crate) fn finish(
 #[derive(Debug)]
 pub(crate) struct OpenedEnvelope<'a> {
     pub(crate) header: Header,
+    /// An id cookie: the session is in a store.
+    pub(crate) stored: bool,
     pub(crate) payload: &'a [u8],
     pub(crate) fallback_key: bool,
 }
@@ -249,26 +268,35 @@ pub(crate) fn open<'a>(
     let fallback_key = opened_with.ok_or(OpenError::Tampered)?;
 
     let body: &'a [u8] = body;
-    let (header, flags) = Header::read(body).ok_or(OpenError::Malformed)?;
+    let (mut header, flags) = Header::read(body).ok_or(OpenError::Malformed)?;
+    if flags & !(FLAG_PADDED | FLAG_STORED | FLAG_SUBJECT) != 0 {
+        return Err(OpenError::Malformed);
+    }
     let mut payload = &body[HEADER_LEN..];
-    match flags {
-        0 => {}
-        FLAG_PADDED => {
-            let n = payload.len();
-            let trailer: [u8; PAD_TRAILER_LEN] = n
-                .checked_sub(PAD_TRAILER_LEN)
-                .and_then(|start| payload[start..].try_into().ok())
-                .ok_or(OpenError::Malformed)?;
-            let pad = usize::from(u16::from_le_bytes(trailer));
-            if pad < PAD_TRAILER_LEN || pad > n {
-                return Err(OpenError::Malformed);
-            }
-            payload = &payload[..n - pad];
+    if flags & FLAG_SUBJECT != 0 {
+        let tag = payload.get(..SUBJECT_LEN).ok_or(OpenError::Malformed)?;
+        header.subject = Some(tag.try_into().map_err(|_| OpenError::Malformed)?);
+        payload = &payload[SUBJECT_LEN..];
+    }
+    if flags & FLAG_PADDED != 0 {
+        let n = payload.len();
+        let trailer: [u8; PAD_TRAILER_LEN] = n
+            .checked_sub(PAD_TRAILER_LEN)
+            .and_then(|start| payload[start..].try_into().ok())
+            .ok_or(OpenError::Malformed)?;
+        let pad = usize::from(u16::from_le_bytes(trailer));
+        if pad < PAD_TRAILER_LEN || pad > n {
+            return Err(OpenError::Malformed);
         }
-        _ => return Err(OpenError::Malformed),
+        payload = &payload[..n - pad];
+    }
+    let stored = flags & FLAG_STORED != 0;
+    if stored && !payload.is_empty() {
+        return Err(OpenError::Malformed);
     }
     Ok(OpenedEnvelope {
         header,
+        stored,
         payload,
         fallback_key,
     })
@@ -354,12 +382,13 @@ mod tests {
                 issued_at: 1_700_000_000,
                 last_access: 1_700_000_100,
             },
+            subject: None,
         }
     }
 
     fn seal(keys: &Keys, payload: &[u8], padded_to: Option<usize>, name: &str) -> Vec<u8> {
         let mut buf = Vec::new();
-        begin(&mut buf, &header(), padded_to.is_some());
+        begin(&mut buf, &header(), u8::from(padded_to.is_some()));
         buf.extend_from_slice(payload);
         if let Some(target) = padded_to {
             pad(&mut buf, target);
@@ -399,7 +428,7 @@ mod tests {
             (b"ab", b"\xff\x00"),
         ] {
             let mut buf = Vec::new();
-            begin(&mut buf, &header(), true);
+            begin(&mut buf, &header(), FLAG_PADDED);
             buf.extend_from_slice(payload);
             buf.extend_from_slice(trailer);
             finish(&mut buf, keys.primary(), 1, "s").expect("random");

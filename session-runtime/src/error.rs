@@ -66,6 +66,10 @@ pub enum OpenError {
     /// Chunks without the first cookie.
     #[error("session chunks arrived without the first cookie")]
     MissingFirst,
+    /// Logged out: the id is on the revocation list, its subject logged out everywhere after it
+    /// was issued, or (for a server-side store) its entry is gone.
+    #[error("session was revoked or is no longer in the store")]
+    Revoked,
     /// Past the idle or absolute timeout, measured from the sealed timestamps.
     #[error("session expired ({0})")]
     Expired(Expiry),
@@ -101,6 +105,7 @@ impl OpenError {
             OpenError::MissingFirst => "missing_first_chunk",
             OpenError::Expired(Expiry::Idle) => "expired_idle",
             OpenError::Expired(Expiry::Absolute) => "expired_absolute",
+            OpenError::Revoked => "revoked",
             OpenError::FromTheFuture { .. } => "future_timestamp",
             OpenError::Bounds(_) => "out_of_bounds",
             OpenError::Schema(SchemaError::UnknownVersion { .. }) => "unknown_version",

@@ -9,10 +9,11 @@ use http::HeaderMap;
 use zeroize::Zeroizing;
 
 use crate::envelope::{SessionId, SessionMeta};
-use crate::error::{OpenError, SessionError};
+use crate::error::SessionError;
 use crate::flash::{FlashMessage, Level};
 use crate::schema::{CookieSession, decode_exact};
-use crate::state::{Change, Handle, Loaded, Origin, RequestState, SessionState};
+use crate::state::{Change, Handle, LoadError, Loaded, Origin, RequestState, SessionState};
+use crate::storage::subject_tag;
 
 /// The session of the current request, typed by its schema `T`.
 ///
@@ -89,6 +90,10 @@ pub enum SessionRejection {
         /// The schema type.
         schema: &'static str,
     },
+    /// The session store is down, under
+    /// [`StoreFailure::FailClosed`](crate::StoreFailure::FailClosed) (503).
+    #[error("the session store is unavailable")]
+    StoreUnavailable,
     /// The session could not be prepared (500): the random source failed.
     #[error("the session could not be prepared: {0}")]
     Internal(&'static str),
@@ -130,13 +135,14 @@ fn loaded_ref<T>(state: &RequestState<T>) -> &Loaded<T> {
 
 impl<T: CookieSession + Default + Send + Sync> Session<T> {
     /// Finds the layer's state for this request and opens the session.
-    pub(crate) fn from_parts(
+    pub(crate) async fn from_parts(
         extensions: &http::Extensions,
         headers: &HeaderMap,
     ) -> Result<Self, SessionRejection> {
         let handle = layer_handle::<T>(extensions)?;
+        handle.load(headers).await.map_err(rejection)?;
         {
-            let mut state = handle.load(headers).map_err(bad_cookie)?;
+            let mut state = handle.lock();
             if let SessionState::Absent { rejected } = state.session {
                 let meta = SessionMeta::new(state.now).map_err(|_| {
                     SessionRejection::Internal("no randomness for a session id")
@@ -144,6 +150,8 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
                 state.session = SessionState::Present(Loaded {
                     value: T::default(),
                     meta,
+                    subject: None,
+                    loaded: None,
                     origin: if rejected {
                         Origin::Rejected
                     } else {
@@ -237,6 +245,20 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         Ok(())
     }
 
+    /// Names who the session belongs to (a user id, at login), for
+    /// [`SessionLayer::revoke_all`](crate::SessionLayer::revoke_all): "log out everywhere"
+    /// invalidates every session of that subject issued before it. Only a one-way tag of the
+    /// subject is sealed with the session. Takes effect with the next save (this marks the
+    /// session changed).
+    pub fn set_subject(&mut self, subject: &str) {
+        let mut state = self.handle.lock();
+        let session = loaded(&mut state);
+        session.subject = Some(subject_tag(subject));
+        if session.change != Change::Poisoned {
+            session.change = Change::Modified;
+        }
+    }
+
     /// The session id (128 random bits; new sessions get theirs now, before the first save).
     pub fn id(&self) -> SessionId {
         loaded_ref(&self.handle.read()).meta.id
@@ -296,11 +318,13 @@ fn fits<T: CookieSession>(value: &T, codec: &crate::codec::Codec) -> Result<(), 
 
 /// [`read_only`], with "no session" as a rejection (401): the extractor for a handler that
 /// takes the schema itself.
-pub fn read_required<T: CookieSession + Send + Sync>(
+pub async fn read_required<T: CookieSession + Send + Sync>(
     extensions: &http::Extensions,
     headers: &HeaderMap,
 ) -> Result<T, SessionRejection> {
-    read_only(extensions, headers)?.ok_or(SessionRejection::NoSession { schema: T::NAME })
+    read_only(extensions, headers)
+        .await?
+        .ok_or(SessionRejection::NoSession { schema: T::NAME })
 }
 
 /// The layer's per-request state, or the rejection that names the missing layer.
@@ -313,21 +337,26 @@ fn layer_handle<T: CookieSession + Send + Sync>(
         .ok_or(SessionRejection::MissingLayer { schema: T::NAME })
 }
 
-/// A cookie refused under [`BadCookiePolicy::Reject`](crate::BadCookiePolicy::Reject).
-fn bad_cookie(err: OpenError) -> SessionRejection {
-    SessionRejection::BadCookie {
-        reason: err.reason(),
+/// A cookie refused under [`BadCookiePolicy::Reject`](crate::BadCookiePolicy::Reject), or a
+/// store down under [`StoreFailure::FailClosed`](crate::StoreFailure::FailClosed).
+fn rejection(err: LoadError) -> SessionRejection {
+    match err {
+        LoadError::Bad(err) => SessionRejection::BadCookie {
+            reason: err.reason(),
+        },
+        LoadError::StoreDown(_) => SessionRejection::StoreUnavailable,
     }
 }
 
 /// The read-only schema extractor behind the derive: a copy of the session value, or `None`
 /// when the request has no session.
-pub fn read_only<T: CookieSession + Send + Sync>(
+pub async fn read_only<T: CookieSession + Send + Sync>(
     extensions: &http::Extensions,
     headers: &HeaderMap,
 ) -> Result<Option<T>, SessionRejection> {
     let handle = layer_handle::<T>(extensions)?;
-    let state = handle.load(headers).map_err(bad_cookie)?;
+    handle.load(headers).await.map_err(rejection)?;
+    let state = handle.read();
     let SessionState::Present(session) = &state.session else {
         return Ok(None);
     };
@@ -367,7 +396,7 @@ mod axum_impls {
             parts: &mut Parts,
             _state: &S,
         ) -> Result<Self, Self::Rejection> {
-            Session::from_parts(&parts.extensions, &parts.headers)
+            Session::from_parts(&parts.extensions, &parts.headers).await
         }
     }
 
@@ -379,6 +408,7 @@ mod axum_impls {
                 }
                 SessionRejection::BadCookie { .. } => StatusCode::BAD_REQUEST,
                 SessionRejection::NoSession { .. } => StatusCode::UNAUTHORIZED,
+                SessionRejection::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             };
             if status.is_server_error() {
                 tracing::error!(error = %self, "session extractor failed");

@@ -27,10 +27,7 @@ macro_rules! __impl_extractor {
                 _state: &S,
             ) -> impl ::core::future::Future<Output = ::core::result::Result<Self, Self::Rejection>>
             + ::core::marker::Send {
-                ::core::future::ready($crate::__private::read_required::<$schema>(
-                    &parts.extensions,
-                    &parts.headers,
-                ))
+                $crate::__private::read_required::<$schema>(&parts.extensions, &parts.headers)
             }
         }
 
@@ -47,10 +44,7 @@ macro_rules! __impl_extractor {
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<::core::option::Option<Self>, Self::Rejection>,
             > + ::core::marker::Send {
-                ::core::future::ready($crate::__private::read_only::<$schema>(
-                    &parts.extensions,
-                    &parts.headers,
-                ))
+                $crate::__private::read_only::<$schema>(&parts.extensions, &parts.headers)
             }
         }
     };

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use crate::chunk::Gathered;
 use crate::clock::Lifetime;
-use crate::codec::Codec;
+use crate::codec::{Codec, Unsealed};
 use crate::config::{Config, ConfigError, Padding};
 use crate::envelope::SessionMeta;
 use crate::error::OpenError;
@@ -115,7 +115,8 @@ impl FlashState {
             Ok(Some(gathered)) => {
                 let mut buf = Zeroizing::new(Vec::new());
                 match codec.open_gathered::<FlashBag>(&gathered, now, &mut buf) {
-                    Ok(opened) => Incoming::Opened(opened.value.messages),
+                    Ok(Unsealed::Value(opened)) => Incoming::Opened(opened.value.messages),
+                    Ok(Unsealed::InStore { .. }) => Incoming::Rejected,
                     Err(err) => {
                         tracing::debug!(reason = err.reason(), "flash cookie rejected");
                         Incoming::Rejected

@@ -17,6 +17,8 @@ use crate::key::{Key, Keys};
 use crate::schema::CookieSession;
 use crate::service::SessionService;
 use crate::state::{BadCookiePolicy, Hook, Shared};
+use crate::storage::{self, Storage, StoreFailure, StoreMode};
+use crate::store::{SessionStore, StoreError, Timed};
 
 /// The session middleware: put it on a router and take [`Session<T>`](crate::Session) in
 /// handlers.
@@ -101,6 +103,10 @@ impl<T: CookieSession> SessionLayer<T> {
             host_prefix: false,
             policy: BadCookiePolicy::default(),
             lifetime: Lifetime::default(),
+            store: None,
+            revocation: None,
+            store_timeout: Duration::from_millis(500),
+            on_store_failure: StoreFailure::default(),
             clock: Clock::System,
             on_restored: Vec::new(),
             before_save: Vec::new(),
@@ -111,6 +117,28 @@ impl<T: CookieSession> SessionLayer<T> {
     /// The codec the layer seals and opens with (for tools and tests that need the raw values).
     pub fn codec(&self) -> &Codec {
         &self.shared.codec
+    }
+
+    /// Logs a subject out everywhere: every session named for it with
+    /// [`Session::set_subject`](crate::Session::set_subject) and issued up to now stops
+    /// opening, in every instance sharing the revocation store. Needs
+    /// [`with_revocation`](SessionLayerBuilder::with_revocation); without it this is an error.
+    pub async fn revoke_all(&self, subject: &str) -> Result<(), StoreError> {
+        let shared = &self.shared;
+        let Some(revocation) = &shared.storage.revocation else {
+            return Err(StoreError::Rejected(
+                "revoke_all needs a revocation store: configure with_revocation".into(),
+            ));
+        };
+        let now = shared.clock.now();
+        let key = storage::generation_key(&storage::subject_tag(subject));
+        // Kept as long as any session issued before now could live.
+        let ttl = shared
+            .codec
+            .lifetime()
+            .absolute
+            .unwrap_or(Duration::from_secs(30 * 24 * 60 * 60));
+        revocation.save(&key, &now.to_le_bytes(), ttl).await
     }
 
     /// The cookie name, `__Host-` prefix included ([`with_cookie_name`](SessionLayerBuilder::with_cookie_name)).
@@ -180,6 +208,10 @@ pub struct SessionLayerBuilder<T> {
     host_prefix: bool,
     policy: BadCookiePolicy,
     lifetime: Lifetime,
+    store: Option<(Arc<dyn SessionStore>, StoreMode)>,
+    revocation: Option<Arc<dyn SessionStore>>,
+    store_timeout: Duration,
+    on_store_failure: StoreFailure,
     clock: Clock,
     on_restored: Vec<Hook<T>>,
     before_save: Vec<Hook<T>>,
@@ -368,6 +400,50 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         self
     }
 
+    /// Keeps every session in `store`: the cookie holds only the sealed session id (one cookie
+    /// of constant size, whatever the session holds), the store the same sealed envelope the
+    /// cookie would (encrypted at rest), under a key derived from the id, for the session's
+    /// remaining idle/absolute lifetime. `clear()` deletes the entry, so a copy of the cookie
+    /// taken before logout opens nothing afterwards.
+    ///
+    /// Every store call is bounded by [`with_store_timeout`](Self::with_store_timeout); see
+    /// [`with_store_failure`](Self::with_store_failure) for what an outage does.
+    pub fn with_store(mut self, store: impl SessionStore) -> Self {
+        self.store = Some((Arc::new(store), StoreMode::Always));
+        self
+    }
+
+    /// Keeps sessions in their cookies, and spills only a session that outgrows its cookie
+    /// budget into `store` (the cookie then switches to the id form, and back when the session
+    /// shrinks). Without it, such a change is refused with
+    /// [`SessionError::TooLarge`](crate::SessionError::TooLarge).
+    pub fn with_overflow_store(mut self, store: impl SessionStore) -> Self {
+        self.store = Some((Arc::new(store), StoreMode::Overflow));
+        self
+    }
+
+    /// Revocation for sessions that live in cookies: `clear()` and `regenerate()` put the old
+    /// session id on a list in `store` until it would have expired anyway, and
+    /// [`SessionLayer::revoke_all`] ends every session of a subject. Each request with a
+    /// session then costs one store round trip (both checks in one multi-key load).
+    pub fn with_revocation(mut self, store: impl SessionStore) -> Self {
+        self.revocation = Some(Arc::new(store));
+        self
+    }
+
+    /// The time limit of every store call (default 500 ms): a store that does not answer in
+    /// time counts as down.
+    pub fn with_store_timeout(mut self, timeout: Duration) -> Self {
+        self.store_timeout = timeout;
+        self
+    }
+
+    /// What a request does when the store is down (default [`StoreFailure::FailOpen`]).
+    pub fn with_store_failure(mut self, on_failure: StoreFailure) -> Self {
+        self.on_store_failure = on_failure;
+        self
+    }
+
     /// How far in the future a sealed timestamp may be before the cookie is refused (default
     /// 5 minutes): instances' clocks differ a little, but a cookie "issued" next month is
     /// either a broken clock or a key holder minting cookies that outlive every timeout.
@@ -389,6 +465,11 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
                 codec,
                 flash_codec,
                 policy: self.policy,
+                storage: Storage {
+                    store: self.store.map(|(store, mode)| (timed(store, self.store_timeout), mode)),
+                    revocation: self.revocation.map(|store| timed(store, self.store_timeout)),
+                    on_failure: self.on_store_failure,
+                },
                 clock: self.clock,
                 on_restored: self.on_restored,
                 before_save: self.before_save,
@@ -420,4 +501,8 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         }
         Ok((self.keys.clone(), config))
     }
+}
+
+fn timed(store: Arc<dyn SessionStore>, limit: Duration) -> Arc<dyn SessionStore> {
+    Arc::new(Timed::new(store, limit))
 }

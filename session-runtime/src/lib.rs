@@ -19,6 +19,7 @@ mod nonce;
 mod schema;
 mod service;
 mod state;
+mod storage;
 mod store;
 
 pub use clock::{Clock, ManualClock};
@@ -34,6 +35,7 @@ pub use schema::{Bounded, BoundsError, Budget, CookieSession, HasLen, LenBounded
 pub use service::{ResponseFuture, SessionService};
 pub use session_derive::{CookieSession, SessionBound};
 pub use state::BadCookiePolicy;
+pub use storage::StoreFailure;
 pub use store::{BoxFuture, MemoryStore, SessionStore, StoreConfigError, StoreError, Timed};
 #[cfg(feature = "memcached")]
 pub use store::MemcachedStore;

@@ -7,11 +7,14 @@ use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 use std::sync::Arc;
 
-use http::{Request, Response};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, SET_COOKIE};
+use http::{Request, Response, StatusCode};
 use tower_service::Service;
 
 use crate::schema::CookieSession;
-use crate::state::{Handle, Shared};
+use crate::state::{Handle, Shared, keep_out_of_shared_caches};
+use crate::storage::Finished;
+use crate::store::BoxFuture;
 
 /// The service [`SessionLayer`](crate::SessionLayer) wraps around your routes.
 ///
@@ -50,10 +53,11 @@ impl<S, T, ReqBody, ResBody> Service<Request<ReqBody>> for SessionService<S, T>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     T: CookieSession + Send + Sync,
+    ResBody: Default,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = ResponseFuture<S::Future, T>;
+    type Future = ResponseFuture<S::Future, T, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -65,40 +69,76 @@ where
         ResponseFuture {
             inner: self.inner.call(req),
             handle: Some(handle),
+            saving: None,
         }
     }
 }
 
 pin_project_lite::pin_project! {
-    /// The response future of [`SessionService`].
-    pub struct ResponseFuture<F, T> {
+    /// The response future of [`SessionService`]: the handler's response, then the session's
+    /// Set-Cookie lines (after any store work, which it awaits).
+    pub struct ResponseFuture<F, T, B> {
         #[pin]
         inner: F,
         handle: Option<Handle<T>>,
+        saving: Option<(Response<B>, usize, BoxFuture<'static, Finished>)>,
     }
 }
 
-impl<F: fmt::Debug, T> fmt::Debug for ResponseFuture<F, T> {
+impl<F: fmt::Debug, T, B> fmt::Debug for ResponseFuture<F, T, B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture")
             .field("inner", &self.inner)
+            .field("saving", &self.saving.is_some())
             .finish_non_exhaustive()
     }
 }
 
-impl<F, T, B, E> Future for ResponseFuture<F, T>
+impl<F, T, B, E> Future for ResponseFuture<F, T, B>
 where
     F: Future<Output = Result<Response<B>, E>>,
     T: CookieSession + Send + Sync,
+    B: Default,
 {
     type Output = Result<Response<B>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let mut response = ready!(this.inner.poll(cx))?;
-        if let Some(handle) = this.handle.take() {
-            handle.finish(response.headers_mut());
+        let mut this = self.project();
+        loop {
+            if let Some((_, _, work)) = this.saving.as_mut() {
+                let finished = ready!(work.as_mut().poll(cx));
+                let Some((mut response, before, _)) = this.saving.take() else {
+                    unreachable!("polled only while saving");
+                };
+                if finished.failed {
+                    // The session was not saved: say so rather than answer as if it had been.
+                    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+                    *response.body_mut() = B::default();
+                    response.headers_mut().remove(CONTENT_LENGTH);
+                    response.headers_mut().remove(CONTENT_TYPE);
+                }
+                for line in finished.lines {
+                    response.headers_mut().append(SET_COOKIE, line);
+                }
+                return Poll::Ready(Ok(done(response, before)));
+            }
+            let mut response = ready!(this.inner.as_mut().poll(cx))?;
+            let Some(handle) = this.handle.take() else {
+                return Poll::Ready(Ok(response));
+            };
+            let before = response.headers().get_all(SET_COOKIE).iter().count();
+            match handle.finish(response.headers_mut()) {
+                None => return Poll::Ready(Ok(done(response, before))),
+                Some(pending) => *this.saving = Some((response, before, pending.run())),
+            }
         }
-        Poll::Ready(Ok(response))
     }
+}
+
+/// The last touch on every response that set session cookies.
+fn done<B>(mut response: Response<B>, before: usize) -> Response<B> {
+    if response.headers().get_all(SET_COOKIE).iter().count() > before {
+        keep_out_of_shared_caches(response.headers_mut());
+    }
+    response
 }

@@ -7,16 +7,18 @@
 use core::fmt;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE, VARY};
+use http::header::{CACHE_CONTROL, COOKIE, VARY};
 use http::{HeaderMap, HeaderValue};
 use zeroize::Zeroizing;
 
 use crate::chunk;
 use crate::clock::Clock;
-use crate::codec::{Codec, Opened, Reseal};
+use crate::codec::{Codec, Form, Opened, Reseal, Unsealed};
 use crate::config::Config;
-use crate::envelope::SessionMeta;
-use crate::error::OpenError;
+use crate::envelope::{SUBJECT_LEN, SessionMeta};
+use crate::error::{OpenError, SessionError};
+use crate::storage::{self, Pending, Storage, StoreFailure, StoreMode};
+use crate::store::StoreError;
 use crate::flash::FlashState;
 use crate::schema::CookieSession;
 
@@ -46,6 +48,7 @@ pub(crate) struct Shared<T> {
     pub(crate) codec: Codec,
     pub(crate) flash_codec: Codec,
     pub(crate) policy: BadCookiePolicy,
+    pub(crate) storage: Storage,
     pub(crate) clock: Clock,
     pub(crate) on_restored: Vec<Hook<T>>,
     pub(crate) before_save: Vec<Hook<T>>,
@@ -97,7 +100,12 @@ pub(crate) enum SessionState<T> {
 pub(crate) struct Loaded<T> {
     pub(crate) value: T,
     pub(crate) meta: SessionMeta,
+    /// The subject tag sealed with the session ("log out everywhere").
+    pub(crate) subject: Option<[u8; SUBJECT_LEN]>,
     pub(crate) origin: Origin,
+    /// The meta the session was loaded with, if it came from the request: its id is deleted or
+    /// revoked when the request moves the session to another id or logs out.
+    pub(crate) loaded: Option<SessionMeta>,
     pub(crate) change: Change,
 }
 
@@ -110,6 +118,8 @@ pub(crate) enum Origin {
     Rejected,
     /// A session sealed in `chunks` cookies.
     Cookie { chunks: u8, reseal: Reseal },
+    /// A session in the store, found through its id cookie.
+    Store { reseal: Reseal },
 }
 
 /// What the handler did.
@@ -145,7 +155,7 @@ impl<T> RequestState<T> {
             (Change::Modified, _) => Outcome::Write,
             (Change::Cleared, _) | (Change::Untouched, Origin::Rejected) => Outcome::Remove,
             (Change::Untouched, Origin::Nothing) => Outcome::Nothing,
-            (Change::Untouched, Origin::Cookie { reseal, .. }) => {
+            (Change::Untouched, Origin::Cookie { reseal, .. } | Origin::Store { reseal }) => {
                 if reseal.needed() || codec.lifetime().refresh_due(&loaded.meta, self.now) {
                     Outcome::Write
                 } else {
@@ -191,61 +201,133 @@ impl<T: CookieSession> Handle<T> {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Opens the session from the request's cookies, once per request, scanning the `Cookie`
-    /// headers once for the session and the flash cookie.
+    /// Opens the session from the request's cookies (and its store, for an id cookie), once
+    /// per request, scanning the `Cookie` headers once for the session and the flash cookie.
     ///
-    /// Errors only under [`BadCookiePolicy::Reject`]; otherwise a bad cookie is logged and the
-    /// session starts fresh. Either way the bad cookies are removed in the response.
-    pub(crate) fn load(
-        &self,
-        headers: &HeaderMap,
-    ) -> Result<RwLockWriteGuard<'_, RequestState<T>>, OpenError> {
-        let mut state = self.lock();
-        if !matches!(state.session, SessionState::Unopened) {
-            return Ok(state);
-        }
+    /// Errors only under [`BadCookiePolicy::Reject`] or [`StoreFailure::FailClosed`];
+    /// otherwise a bad cookie is logged and the session starts fresh. Either way the bad cookies
+    /// are removed in the response.
+    pub(crate) async fn load(&self, headers: &HeaderMap) -> Result<(), LoadError> {
         let shared = self.shared();
-        let now = shared.clock.now();
-        state.now = now;
-        let mut session = shared.codec.chunker().gatherer();
-        let mut flash = shared.flash_codec.chunker().gatherer();
-        let values = headers.get_all(COOKIE);
-        for (name, value) in chunk::cookie_pairs(values.iter().map(HeaderValue::as_bytes)) {
-            session.offer(name, value);
-            flash.offer(name, value);
-        }
-        state
-            .flash
-            .incoming(&shared.flash_codec, flash.finish(), now);
-        let mut buf = Zeroizing::new(Vec::new());
-        let opened = session
-            .finish()
-            .and_then(|gathered| {
+        let (now, unsealed) = {
+            let mut state = self.lock();
+            if !matches!(state.session, SessionState::Unopened) {
+                return Ok(());
+            }
+            let now = shared.clock.now();
+            state.now = now;
+            let mut session = shared.codec.chunker().gatherer();
+            let mut flash = shared.flash_codec.chunker().gatherer();
+            let values = headers.get_all(COOKIE);
+            for (name, value) in chunk::cookie_pairs(values.iter().map(HeaderValue::as_bytes)) {
+                session.offer(name, value);
+                flash.offer(name, value);
+            }
+            state
+                .flash
+                .incoming(&shared.flash_codec, flash.finish(), now);
+            let mut buf = Zeroizing::new(Vec::new());
+            let unsealed = session.finish().and_then(|gathered| {
                 gathered
                     .map(|g| shared.codec.open_gathered::<T>(&g, now, &mut buf))
                     .transpose()
             });
-        match opened {
-            Ok(Some(opened)) => state.session = SessionState::Present(self.restored(opened)),
+            (now, unsealed)
+        };
+        let resolved = match unsealed {
+            Ok(None) => Ok(None),
+            Ok(Some(unsealed)) => self.resolve(unsealed, now).await,
+            Err(err) => Err(LoadError::Bad(err)),
+        };
+        let mut state = self.lock();
+        if !matches!(state.session, SessionState::Unopened) {
+            return Ok(());
+        }
+        match resolved {
+            Ok(Some(loaded)) => state.session = SessionState::Present(loaded),
             Ok(None) => state.session = SessionState::Absent { rejected: false },
-            Err(err) => {
+            Err(LoadError::StoreDown(err)) => {
+                state.session = SessionState::Absent { rejected: false };
+                return Err(LoadError::StoreDown(err));
+            }
+            Err(LoadError::Bad(err)) => {
                 let name = shared.codec.chunker().name();
-                let expired = matches!(err, OpenError::Expired(_));
-                if expired {
-                    tracing::debug!(cookie = name, reason = err.reason(), "session cookie expired");
+                let ended = matches!(err, OpenError::Expired(_) | OpenError::Revoked);
+                if ended {
+                    tracing::debug!(cookie = name, reason = err.reason(), "session ended");
                 } else {
                     tracing::warn!(cookie = name, reason = err.reason(), "session cookie rejected");
                 }
                 state.session = SessionState::Absent { rejected: true };
-                if shared.policy == BadCookiePolicy::Reject && !expired {
-                    return Err(err);
+                if shared.policy == BadCookiePolicy::Reject && !ended {
+                    return Err(LoadError::Bad(err));
                 }
             }
         }
-        Ok(state)
+        Ok(())
     }
 
-    fn restored(&self, mut opened: Opened<T>) -> Loaded<T> {
+    /// Follows an id cookie into the store and checks revocation.
+    async fn resolve(&self, unsealed: Unsealed<T>, now: u32) -> Result<Option<Loaded<T>>, LoadError> {
+        let shared = self.shared();
+        let storage = &shared.storage;
+        let (opened, origin) = match unsealed {
+            Unsealed::Value(opened) => {
+                let origin = Origin::Cookie {
+                    chunks: opened.chunks,
+                    reseal: opened.reseal,
+                };
+                (opened, origin)
+            }
+            Unsealed::InStore { meta, fallback_key } => {
+                let Some((store, _)) = &storage.store else {
+                    return Err(LoadError::Bad(OpenError::Malformed));
+                };
+                let found = match store.load(&storage::data_key(&meta.id)).await {
+                    Ok(found) => found,
+                    Err(err) => return self.store_failed(err).map(|()| None),
+                };
+                let Some(bytes) = found else {
+                    return Err(LoadError::Bad(OpenError::Revoked));
+                };
+                let mut bytes = Zeroizing::new(bytes);
+                let opened = match shared.codec.open_envelope::<T>(&mut bytes, 1, now) {
+                    Ok(Unsealed::Value(opened)) if opened.meta.id == meta.id => opened,
+                    Ok(_) => return Err(LoadError::Bad(OpenError::Tampered)),
+                    Err(err) => return Err(LoadError::Bad(err)),
+                };
+                let reseal = Reseal {
+                    fallback_key: fallback_key || opened.reseal.fallback_key,
+                    ..opened.reseal
+                };
+                (opened, Origin::Store { reseal })
+            }
+        };
+        if let Some(revocation) = &storage.revocation {
+            match storage::is_revoked(&**revocation, &opened.meta, opened.subject.as_ref()).await {
+                Ok(true) => return Err(LoadError::Bad(OpenError::Revoked)),
+                Ok(false) => {}
+                Err(err) => self.store_failed(err)?,
+            }
+        }
+        Ok(Some(self.restored(opened, origin)))
+    }
+
+    /// A store call failed while loading: fail open (log, go on) or closed (503).
+    fn store_failed(&self, err: StoreError) -> Result<(), LoadError> {
+        match self.shared().storage.on_failure {
+            StoreFailure::FailClosed => {
+                tracing::error!(error = %err, "session store unavailable; refusing the request");
+                Err(LoadError::StoreDown(err))
+            }
+            _ => {
+                tracing::warn!(error = %err, "session store unavailable; going on with a fresh session");
+                Ok(())
+            }
+        }
+    }
+
+    fn restored(&self, mut opened: Opened<T>, origin: Origin) -> Loaded<T> {
         let shared = self.shared();
         let name = shared.codec.chunker().name();
         if let Some(from) = opened.reseal.migrated_from {
@@ -269,73 +351,164 @@ impl<T: CookieSession> Handle<T> {
         Loaded {
             value: opened.value,
             meta: opened.meta,
-            origin: Origin::Cookie {
-                chunks: opened.chunks,
-                reseal: opened.reseal,
-            },
+            subject: opened.subject,
+            origin,
+            loaded: Some(opened.meta),
             change: Change::Untouched,
         }
     }
 
-    /// Writes whatever the response needs: new cookies, refreshed cookies, removals.
-    pub(crate) fn finish(&self, headers: &mut HeaderMap) {
-        let before = headers.get_all(SET_COOKIE).iter().count();
-        self.finish_cookies(headers);
-        if headers.get_all(SET_COOKIE).iter().count() > before {
-            keep_out_of_shared_caches(headers);
-        }
-    }
-
-    fn finish_cookies(&self, headers: &mut HeaderMap) {
+    /// Writes whatever the response needs: new cookies, refreshed cookies, removals. Store
+    /// work, if any, is returned for the response future to await.
+    pub(crate) fn finish(&self, headers: &mut HeaderMap) -> Option<Pending> {
         let mut state = self.lock();
         let state = &mut *state;
         let shared = self.shared();
-        match state.outcome(&shared.codec) {
-            Outcome::Nothing => {}
-            Outcome::Remove => shared.codec.remove(headers),
-            Outcome::Write => {
-                if let SessionState::Present(loaded) = &mut state.session {
-                    self.save(loaded, state.now, headers);
-                }
-            }
-        }
+        let pending = match state.outcome(&shared.codec) {
+            Outcome::Nothing => None,
+            Outcome::Remove => self.remove(state, headers),
+            Outcome::Write => match &mut state.session {
+                SessionState::Present(loaded) => self.save(loaded, state.now, headers),
+                _ => None,
+            },
+        };
         state.flash.finish(&shared.flash_codec, state.now, headers);
+        pending
     }
 
-    fn save(&self, loaded: &mut Loaded<T>, now: u32, headers: &mut HeaderMap) {
+    fn remove(&self, state: &RequestState<T>, headers: &mut HeaderMap) -> Option<Pending> {
+        let shared = self.shared();
+        shared.codec.remove(headers);
+        let SessionState::Present(loaded) = &state.session else {
+            return None;
+        };
+        let pending = self.retire(loaded, state.now, Vec::new());
+        (pending.delete.is_some() || pending.revoke.is_some()).then_some(pending)
+    }
+
+    /// The store work that ends the session the request came with, when it was cleared or
+    /// moved to another id: its store entry is deleted and, with a revocation list, its id
+    /// revoked until it would have expired anyway.
+    fn retire(&self, loaded: &Loaded<T>, now: u32, on_success: Vec<HeaderValue>) -> Pending {
+        let shared = self.shared();
+        let storage = &shared.storage;
+        let mut pending = Pending {
+            store: storage.store.as_ref().map(|(s, _)| Arc::clone(s)),
+            save: None,
+            delete: None,
+            revoke: None,
+            on_success,
+            always: Vec::new(),
+        };
+        let Some(old) = loaded.loaded else {
+            return pending;
+        };
+        let moved = old.id != loaded.meta.id || loaded.change == Change::Cleared;
+        if !moved {
+            return pending;
+        }
+        if matches!(loaded.origin, Origin::Store { .. }) || loaded.change == Change::Cleared {
+            pending.delete = storage.store.as_ref().map(|_| storage::data_key(&old.id));
+        }
+        if let Some(revocation) = &storage.revocation {
+            let ttl = storage::remaining(shared.codec.lifetime(), &old, now);
+            pending.revoke = Some((Arc::clone(revocation), storage::revoked_key(&old.id), ttl));
+        }
+        pending
+    }
+
+    fn save(&self, loaded: &mut Loaded<T>, now: u32, headers: &mut HeaderMap) -> Option<Pending> {
         let shared = self.shared();
         let codec = &shared.codec;
         loaded.meta.last_access = now;
         for hook in &shared.before_save {
             hook(&mut loaded.value, &loaded.meta);
         }
-        match codec.write(&loaded.value, &loaded.meta, headers) {
-            Ok(used) => {
-                let total = codec.capacity_total();
-                if used * 10 >= total * 9 {
-                    tracing::warn!(
+        let mode = shared.storage.store.as_ref().map(|(_, mode)| *mode);
+        if mode != Some(StoreMode::Always) {
+            match codec.write_with(&loaded.value, &loaded.meta, loaded.subject, headers) {
+                Ok(used) => {
+                    let total = codec.capacity_total();
+                    if used * 10 >= total * 9 {
+                        tracing::warn!(
+                            cookie = codec.chunker().name(),
+                            schema = T::NAME,
+                            used,
+                            total,
+                            "session is near its cookie budget"
+                        );
+                    }
+                    // Back in cookies: a spilled entry (or the old id's) is deleted.
+                    let mut pending = self.retire(loaded, now, Vec::new());
+                    if matches!(loaded.origin, Origin::Store { .. })
+                        && let Some(old) = loaded.loaded
+                    {
+                        pending.delete = Some(storage::data_key(&old.id));
+                    }
+                    return (pending.delete.is_some() || pending.revoke.is_some()).then_some(pending);
+                }
+                Err(SessionError::TooLarge { .. }) if mode == Some(StoreMode::Overflow) => {}
+                Err(err) => {
+                    tracing::error!(
                         cookie = codec.chunker().name(),
                         schema = T::NAME,
-                        used,
-                        total,
-                        "session is near its cookie budget"
+                        error = %err,
+                        "session could not be saved; the previous cookie stays in place"
                     );
+                    return None;
                 }
             }
-            Err(err) => tracing::error!(
-                cookie = codec.chunker().name(),
-                schema = T::NAME,
-                error = %err,
-                "session could not be saved; the previous cookie stays in place"
-            ),
+        }
+        match self.store_form(loaded, now) {
+            Ok(pending) => Some(pending),
+            Err(err) => {
+                tracing::error!(
+                    schema = T::NAME,
+                    error = %err,
+                    "session could not be sealed for the store; the previous session stays"
+                );
+                None
+            }
         }
     }
+
+    /// The store save of a session, with its id cookie when the cookie must change.
+    fn store_form(&self, loaded: &Loaded<T>, now: u32) -> Result<Pending, SessionError> {
+        let shared = self.shared();
+        let codec = &shared.codec;
+        let mut sealed = Vec::with_capacity(256);
+        codec.seal_form(&loaded.value, &loaded.meta, loaded.subject, Form::Stored, &mut sealed)?;
+        let id_changed = loaded.loaded.is_none_or(|old| old.id != loaded.meta.id);
+        let reseal = match loaded.origin {
+            Origin::Store { reseal } => reseal.fallback_key,
+            _ => true,
+        };
+        let mut id_cookie = Vec::new();
+        if id_changed || reseal {
+            let mut buf = Vec::with_capacity(96);
+            codec.seal_form(&loaded.value, &loaded.meta, loaded.subject, Form::Id, &mut buf)?;
+            id_cookie = codec.lines(&buf, 1)?;
+        }
+        let mut pending = self.retire(loaded, now, id_cookie);
+        let ttl = storage::remaining(codec.lifetime(), &loaded.meta, now);
+        pending.save = Some((storage::data_key(&loaded.meta.id), sealed, ttl));
+        Ok(pending)
+    }
+}
+
+/// Why the session could not be loaded.
+#[derive(Debug)]
+pub(crate) enum LoadError {
+    /// The cookie did not open, under [`BadCookiePolicy::Reject`].
+    Bad(OpenError),
+    /// The store failed, under [`StoreFailure::FailClosed`].
+    StoreDown(StoreError),
 }
 
 /// A response that sets session cookies must not be stored by a shared cache and replayed to
 /// another user: it becomes `private, no-store` (unless the application already said so) and
 /// varies on `Cookie`.
-fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
+pub(crate) fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
     let already = headers.get_all(CACHE_CONTROL).iter().any(|v| {
         let v = v.as_bytes().to_ascii_lowercase();
         v.windows(8).any(|w| w == b"no-store") || v.windows(7).any(|w| w == b"private")
