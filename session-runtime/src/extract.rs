@@ -12,7 +12,8 @@ use crate::envelope::{SessionId, SessionMeta};
 use crate::error::SessionError;
 use crate::flash::{FlashMessage, Level};
 use crate::schema::{CookieSession, decode_exact};
-use crate::state::{Change, Handle, LoadError, Loaded, Origin, RequestState, SessionState};
+use crate::codec::MAX_STORED_LEN;
+use crate::state::{Change, Handle, LoadError, Loaded, Origin, RequestState, SessionState, Shared};
 use crate::storage::subject_tag;
 
 /// The session of the current request, typed by its schema `T`.
@@ -177,7 +178,7 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
     /// not saved on this response (the previous cookie stays), so a half-made change can never
     /// be sealed.
     pub fn update<R>(&mut self, f: impl FnOnce(&mut T) -> R) -> Result<R, SessionError> {
-        let codec = &self.handle.shared().codec;
+        let shared = self.handle.shared();
         let mut state = self.handle.lock();
         let session = loaded(&mut state);
         let before = Zeroizing::new(
@@ -186,7 +187,7 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         );
         let prior = core::mem::replace(&mut session.change, Change::Poisoned);
         let out = f(&mut session.value);
-        if let Err(err) = fits(&session.value, codec) {
+        if let Err(err) = fits(&session.value, shared) {
             match decode_exact::<T>(&before) {
                 Ok(old) => {
                     session.value = old;
@@ -205,7 +206,7 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
 
     /// Replaces the session value, if the new one fits.
     pub fn insert(&mut self, new: T) -> Result<(), SessionError> {
-        fits(&new, &self.handle.shared().codec)?;
+        fits(&new, self.handle.shared())?;
         let mut state = self.handle.lock();
         let session = loaded(&mut state);
         session.value = new;
@@ -271,13 +272,17 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
 
     /// `true` when the request carried no valid session cookie (or the session was cleared).
     pub fn is_new(&self) -> bool {
-        !matches!(loaded_ref(&self.handle.read()).origin, Origin::Cookie { .. })
+        !matches!(
+            loaded_ref(&self.handle.read()).origin,
+            Origin::Cookie { .. } | Origin::Store { .. }
+        )
     }
 
     /// How many cookies the incoming session was spread over (0 for a new session).
     pub fn chunk_count(&self) -> u8 {
         match loaded_ref(&self.handle.read()).origin {
             Origin::Cookie { chunks, .. } => chunks,
+            Origin::Store { .. } => 1,
             _ => 0,
         }
     }
@@ -297,9 +302,14 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
     }
 }
 
-fn fits<T: CookieSession>(value: &T, codec: &crate::codec::Codec) -> Result<(), SessionError> {
+fn fits<T: CookieSession>(value: &T, shared: &Shared<T>) -> Result<(), SessionError> {
     value.check_bounds()?;
-    let limit = codec.capacity_total();
+    let codec = &shared.codec;
+    // With a store (always, or for overflow), a session may grow past its cookies.
+    let limit = match shared.storage.store {
+        Some(_) => MAX_STORED_LEN,
+        None => codec.capacity_total(),
+    };
     // Within its bounds, a schema whose worst case fits needs no measuring.
     if T::MAX_ENCODED_LEN.is_some_and(|max| codec.value_len(max) <= limit) {
         return Ok(());
@@ -360,7 +370,8 @@ pub async fn read_only<T: CookieSession + Send + Sync>(
     let SessionState::Present(session) = &state.session else {
         return Ok(None);
     };
-    let live = matches!(session.origin, Origin::Cookie { .. }) || session.change == Change::Modified;
+    let live = matches!(session.origin, Origin::Cookie { .. } | Origin::Store { .. })
+        || session.change == Change::Modified;
     if !live {
         return Ok(None);
     }
