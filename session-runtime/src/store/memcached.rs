@@ -114,6 +114,8 @@ impl Hash for RingKey<'_> {
 
 struct Server {
     address: String,
+    /// The address as the client takes it.
+    dsn: String,
     /// Bounds the connections open to this server at once, idle or in use.
     permits: Semaphore,
     idle: Mutex<Vec<Client>>,
@@ -292,6 +294,7 @@ impl SessionStore for MemcachedStore {
 impl Server {
     fn new(address: String, pool_size: usize) -> Self {
         Server {
+            dsn: format!("tcp://{address}"),
             address,
             permits: Semaphore::new(pool_size),
             idle: Mutex::new(Vec::new()),
@@ -359,7 +362,7 @@ impl Server {
                 self.address
             )));
         }
-        match Client::new(&self.address).await {
+        match Client::new(&self.dsn).await {
             Ok(client) => {
                 *lock(&self.down_until) = None;
                 Ok(Lease {
