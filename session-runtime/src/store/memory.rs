@@ -216,9 +216,12 @@ impl SessionStore for MemoryStore {
         value: &'a [u8],
         ttl: Duration,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(core::future::ready(
-            self.save_now(key, value, ttl, Instant::now()),
-        ))
+        Box::pin(core::future::ready(self.save_now(
+            key,
+            value,
+            ttl,
+            Instant::now(),
+        )))
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
@@ -246,14 +249,23 @@ mod tests {
     fn entry_limit_evicts_the_entry_closest_to_expiry() {
         let store = MemoryStore::new().with_max_entries(3);
         let t0 = Instant::now();
-        store.save_now("a", b"1", MINUTE * 3, t0).expect("memory store");
+        store
+            .save_now("a", b"1", MINUTE * 3, t0)
+            .expect("memory store");
         store.save_now("b", b"2", MINUTE, t0).expect("memory store");
-        store.save_now("c", b"3", MINUTE * 2, t0).expect("memory store");
-        store.save_now("d", b"4", MINUTE * 4, t0).expect("memory store");
+        store
+            .save_now("c", b"3", MINUTE * 2, t0)
+            .expect("memory store");
+        store
+            .save_now("d", b"4", MINUTE * 4, t0)
+            .expect("memory store");
         assert_eq!(store.len(), 3);
         assert_eq!(store.load_now("b", t0).expect("memory store"), None);
         for key in ["a", "c", "d"] {
-            assert!(store.load_now(key, t0).expect("memory store").is_some(), "{key}");
+            assert!(
+                store.load_now(key, t0).expect("memory store").is_some(),
+                "{key}"
+            );
         }
         consistent(&store);
     }
@@ -264,11 +276,15 @@ mod tests {
         let t0 = Instant::now();
         for (i, key) in ["k1", "k2", "k3", "k4"].into_iter().enumerate() {
             let ttl = MINUTE * (i as u32 + 1);
-            store.save_now(key, &[0u8; 18], ttl, t0).expect("memory store");
+            store
+                .save_now(key, &[0u8; 18], ttl, t0)
+                .expect("memory store");
         }
         assert_eq!(store.bytes(), 80);
         // 50 bytes need room: k1 and k2 (the two closest to expiry) go.
-        store.save_now("k5", &[1u8; 48], MINUTE * 9, t0).expect("memory store");
+        store
+            .save_now("k5", &[1u8; 48], MINUTE * 9, t0)
+            .expect("memory store");
         assert_eq!(store.bytes(), 90);
         assert_eq!(store.load_now("k1", t0).expect("memory store"), None);
         assert_eq!(store.load_now("k2", t0).expect("memory store"), None);
@@ -280,9 +296,14 @@ mod tests {
     fn a_value_larger_than_the_byte_limit_is_refused_and_nothing_is_evicted() {
         let store = MemoryStore::new().with_max_bytes(64);
         let t0 = Instant::now();
-        store.save_now("keep", b"v", MINUTE, t0).expect("memory store");
+        store
+            .save_now("keep", b"v", MINUTE, t0)
+            .expect("memory store");
         let refused = store.save_now("big", &[0u8; 64], MINUTE, t0);
-        assert!(matches!(refused, Err(StoreError::Rejected(_))), "{refused:?}");
+        assert!(
+            matches!(refused, Err(StoreError::Rejected(_))),
+            "{refused:?}"
+        );
         assert!(store.load_now("keep", t0).expect("memory store").is_some());
         consistent(&store);
     }
@@ -296,11 +317,15 @@ mod tests {
                 .save_now(&format!("old{i}"), b"v", Duration::from_secs(1), t0)
                 .expect("memory store");
         }
-        store.save_now("live", b"v", MINUTE, t0).expect("memory store");
+        store
+            .save_now("live", b"v", MINUTE, t0)
+            .expect("memory store");
         let later = t0 + Duration::from_secs(2);
         assert_eq!(store.load_now("old7", later).expect("memory store"), None);
         assert_eq!(store.len(), 100);
-        store.save_now("new", b"v", MINUTE, later).expect("memory store");
+        store
+            .save_now("new", b"v", MINUTE, later)
+            .expect("memory store");
         assert_eq!(store.len(), 2);
         consistent(&store);
     }
@@ -309,11 +334,18 @@ mod tests {
     fn overwrite_replaces_value_expiry_and_byte_count() {
         let store = MemoryStore::new();
         let t0 = Instant::now();
-        store.save_now("k", &[0u8; 10], Duration::from_secs(1), t0).expect("memory store");
-        store.save_now("k", &[1u8; 4], MINUTE, t0).expect("memory store");
+        store
+            .save_now("k", &[0u8; 10], Duration::from_secs(1), t0)
+            .expect("memory store");
+        store
+            .save_now("k", &[1u8; 4], MINUTE, t0)
+            .expect("memory store");
         assert_eq!(store.bytes(), 5);
         let later = t0 + Duration::from_secs(5);
-        assert_eq!(store.load_now("k", later).expect("memory store"), Some(vec![1u8; 4]));
+        assert_eq!(
+            store.load_now("k", later).expect("memory store"),
+            Some(vec![1u8; 4])
+        );
         store.delete_now("k").expect("memory store");
         assert!(store.is_empty());
         assert_eq!(store.bytes(), 0);

@@ -346,7 +346,11 @@ mod tests {
             })
             .collect();
         assert_eq!(join_all(futures).await, vec![0, 1, 2, 3, 4]);
-        assert!(join_all(Vec::<BoxFuture<'static, u32>>::new()).await.is_empty());
+        assert!(
+            join_all(Vec::<BoxFuture<'static, u32>>::new())
+                .await
+                .is_empty()
+        );
     }
 
     /// A store that never answers, to show where the timeout comes from.
@@ -376,13 +380,19 @@ mod tests {
         let store = Timed::new(Silent, limit);
         let started = std::time::Instant::now();
         assert_eq!(store.load("k").await, Err(StoreError::Timeout(limit)));
-        assert_eq!(store.load_many(&["a", "b"]).await, Err(StoreError::Timeout(limit)));
+        assert_eq!(
+            store.load_many(&["a", "b"]).await,
+            Err(StoreError::Timeout(limit))
+        );
         assert_eq!(
             store.save("k", b"v", Duration::from_secs(1)).await,
             Err(StoreError::Timeout(limit))
         );
         assert_eq!(store.delete("k").await, Err(StoreError::Timeout(limit)));
         let elapsed = started.elapsed();
-        assert!(elapsed >= limit * 4 && elapsed < limit * 4 + Duration::from_secs(1), "{elapsed:?}");
+        assert!(
+            elapsed >= limit * 4 && elapsed < limit * 4 + Duration::from_secs(1),
+            "{elapsed:?}"
+        );
     }
 }
