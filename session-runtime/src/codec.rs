@@ -97,6 +97,8 @@ pub struct Codec {
     chunker: Chunker,
     padding: Padding,
     lifetime: Lifetime,
+    /// The cookie name and purpose, as bound into the associated data.
+    binding: Vec<u8>,
 }
 
 impl Codec {
@@ -105,6 +107,7 @@ impl Codec {
         Ok(Codec {
             keys,
             chunker: Chunker::new(config)?,
+            binding: envelope::binding(&config.name, &config.purpose),
             padding: config.padding,
             lifetime,
         })
@@ -289,7 +292,7 @@ impl Codec {
             Form::Cookie => self.chunker.count_for(value_len),
             Form::Stored | Form::Id => 1,
         };
-        envelope::finish(buf, self.keys.primary(), count, self.chunker.name())?;
+        envelope::finish(buf, self.keys.primary(), count, &self.binding)?;
         Ok(count)
     }
 
@@ -335,7 +338,7 @@ impl Codec {
         chunks: u8,
         now: u32,
     ) -> Result<Unsealed<T>, OpenError> {
-        let opened = envelope::open(buf, &self.keys, chunks, self.chunker.name())?;
+        let opened = envelope::open(buf, &self.keys, chunks, &self.binding)?;
         let Header {
             schema_version,
             meta,

@@ -135,6 +135,8 @@ pub(crate) struct Config {
     pub(crate) max_cookies: u8,
     pub(crate) max_cookie_len: usize,
     pub(crate) padding: Padding,
+    /// The application's label bound into every sealed value (empty: none).
+    pub(crate) purpose: String,
 }
 
 impl Config {
@@ -153,6 +155,7 @@ impl Config {
             max_cookies: 2,
             max_cookie_len: MAX_SET_COOKIE_LEN,
             padding: Padding::None,
+            purpose: String::new(),
         }
     }
 

@@ -6,8 +6,11 @@
 //! envelope  = format (1) | key id (1) | chunk count (1) | nonce (12) | ciphertext | tag (16)
 //! plaintext = schema version (u16 LE) | flags (1) | session id (16)
 //!           | issued-at (u32 LE) | last-access (u32 LE) | payload | [padding]
-//! associated data = format | key id | chunk count | cookie name
+//! associated data = format | key id | chunk count | cookie name [| 0x00 | purpose]
 //! ```
+//!
+//! The purpose is the application's own label (`with_purpose`), absent by default; `0x00`
+//! cannot occur in a cookie name, so name and purpose cannot be confused.
 //!
 //! The first three bytes are exactly the first four base64 characters, so the chunk count can be
 //! read from the first cookie alone; it is authenticated through the associated data.
@@ -193,7 +196,7 @@ pub(crate) fn finish(
     buf: &mut Vec<u8>,
     key: &DerivedKey,
     chunk_count: u8,
-    cookie_name: &str,
+    binding: &[u8],
 ) -> Result<(), SessionError> {
     buf[0] = FORMAT_VERSION;
     buf[1] = key.id;
@@ -201,7 +204,7 @@ pub(crate) fn finish(
     crate::nonce::fill(&mut buf[PREFIX_LEN..BODY_OFFSET]).map_err(|_| SessionError::Random)?;
     let (head, body) = buf.split_at_mut(BODY_OFFSET);
     let nonce = Nonce::try_from(&head[PREFIX_LEN..]).expect("12-byte nonce");
-    let ad = associated_data(&head[..PREFIX_LEN], cookie_name);
+    let ad = associated_data(&head[..PREFIX_LEN], binding);
     let tag = key
         .cipher
         .encrypt_inout_detached(&nonce, ad.as_slice(), body.into())
@@ -226,7 +229,7 @@ pub(crate) fn open<'a>(
     buf: &'a mut [u8],
     keys: &Keys,
     chunk_count: u8,
-    cookie_name: &str,
+    binding: &[u8],
 ) -> Result<OpenedEnvelope<'a>, OpenError> {
     if buf.len() < OVERHEAD {
         return Err(OpenError::Malformed);
@@ -242,7 +245,7 @@ pub(crate) fn open<'a>(
     let (body, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
     let nonce = Nonce::try_from(&head[PREFIX_LEN..]).expect("12-byte nonce");
     let tag = Tag::try_from(&*tag).expect("16-byte tag");
-    let ad = associated_data(&head[..PREFIX_LEN], cookie_name);
+    let ad = associated_data(&head[..PREFIX_LEN], binding);
 
     let candidates = keys.candidates(key_id).count();
     if candidates == 0 {
@@ -333,8 +336,19 @@ pub mod aead {
     }
 }
 
-/// The associated data: the envelope prefix, then the cookie name.
-fn associated_data(prefix: &[u8], cookie_name: &str) -> AssociatedData {
+/// What a sealed value is bound to besides its prefix: the cookie name, then, if the
+/// application set one, `0x00` and its purpose.
+pub(crate) fn binding(cookie_name: &str, purpose: &str) -> Vec<u8> {
+    let mut out = cookie_name.as_bytes().to_vec();
+    if !purpose.is_empty() {
+        out.push(0);
+        out.extend_from_slice(purpose.as_bytes());
+    }
+    out
+}
+
+/// The associated data: the envelope prefix, then the binding (cookie name and purpose).
+fn associated_data(prefix: &[u8], cookie_name: &[u8]) -> AssociatedData {
     let mut ad = AssociatedData {
         buf: [0; 64],
         len: 0,
@@ -343,11 +357,11 @@ fn associated_data(prefix: &[u8], cookie_name: &str) -> AssociatedData {
     let total = prefix.len() + cookie_name.len();
     if total <= ad.buf.len() {
         ad.buf[..prefix.len()].copy_from_slice(prefix);
-        ad.buf[prefix.len()..total].copy_from_slice(cookie_name.as_bytes());
+        ad.buf[prefix.len()..total].copy_from_slice(cookie_name);
         ad.len = total;
     } else {
         ad.heap.extend_from_slice(prefix);
-        ad.heap.extend_from_slice(cookie_name.as_bytes());
+        ad.heap.extend_from_slice(cookie_name);
     }
     ad
 }
@@ -393,7 +407,7 @@ mod tests {
         if let Some(target) = padded_to {
             pad(&mut buf, target);
         }
-        finish(&mut buf, keys.primary(), 1, name).expect("random");
+        finish(&mut buf, keys.primary(), 1, name.as_bytes()).expect("random");
         buf
     }
 
@@ -403,7 +417,7 @@ mod tests {
         let mut sealed = seal(&keys, b"hello", None, "session");
         assert_eq!(sealed.len(), OVERHEAD + 5);
         assert_eq!(&sealed[..3], &[FORMAT_VERSION, keys.primary_id(), 1]);
-        let opened = open(&mut sealed, &keys, 1, "session").expect("opens");
+        let opened = open(&mut sealed, &keys, 1, b"session").expect("opens");
         assert_eq!(opened.header, header());
         assert_eq!(opened.payload, b"hello");
         assert!(!opened.fallback_key);
@@ -414,7 +428,7 @@ mod tests {
         let keys = Keys::new(Key::generate());
         let mut sealed = seal(&keys, b"hello", Some(120), "session");
         assert_eq!(sealed.len(), 120);
-        let opened = open(&mut sealed, &keys, 1, "session").expect("opens");
+        let opened = open(&mut sealed, &keys, 1, b"session").expect("opens");
         assert_eq!(opened.payload, b"hello");
     }
 
@@ -431,9 +445,9 @@ mod tests {
             begin(&mut buf, &header(), FLAG_PADDED);
             buf.extend_from_slice(payload);
             buf.extend_from_slice(trailer);
-            finish(&mut buf, keys.primary(), 1, "s").expect("random");
+            finish(&mut buf, keys.primary(), 1, b"s").expect("random");
             assert_eq!(
-                open(&mut buf, &keys, 1, "s").err(),
+                open(&mut buf, &keys, 1, b"s").err(),
                 Some(OpenError::Malformed)
             );
         }
@@ -445,17 +459,37 @@ mod tests {
         let sealed = seal(&keys, b"hello", None, "session");
         let mut other = sealed.clone();
         assert_eq!(
-            open(&mut other, &keys, 1, "session2").err(),
+            open(&mut other, &keys, 1, b"session2").err(),
             Some(OpenError::Tampered)
         );
         let mut recounted = sealed.clone();
         recounted[2] = 2;
         assert_eq!(
-            open(&mut recounted, &keys, 2, "session").err(),
+            open(&mut recounted, &keys, 2, b"session").err(),
             Some(OpenError::Tampered)
         );
         let mut long_name = seal(&keys, b"x", None, &"n".repeat(100));
-        assert!(open(&mut long_name, &keys, 1, &"n".repeat(100)).is_ok());
+        assert!(open(&mut long_name, &keys, 1, "n".repeat(100).as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn the_purpose_is_bound() {
+        let keys = Keys::new(Key::generate());
+        let mut buf = Vec::new();
+        begin(&mut buf, &header(), 0);
+        finish(&mut buf, keys.primary(), 1, &binding("session", "app-a")).expect("random");
+        let mut other = buf.clone();
+        assert_eq!(
+            open(&mut other, &keys, 1, &binding("session", "app-b")).err(),
+            Some(OpenError::Tampered)
+        );
+        let mut none = buf.clone();
+        assert_eq!(
+            open(&mut none, &keys, 1, &binding("session", "")).err(),
+            Some(OpenError::Tampered)
+        );
+        assert!(open(&mut buf, &keys, 1, &binding("session", "app-a")).is_ok());
+        assert_eq!(binding("session", ""), b"session");
     }
 
     #[test]
@@ -463,10 +497,10 @@ mod tests {
         let old = Key::generate();
         let mut sealed = seal(&Keys::new(old.clone()), b"x", None, "s");
         let rotated = Keys::new(Key::generate()).with_fallback(old);
-        let opened = open(&mut sealed, &rotated, 1, "s").expect("fallback opens");
+        let opened = open(&mut sealed, &rotated, 1, b"s").expect("fallback opens");
         assert!(opened.fallback_key);
         let mut again = seal(&Keys::new(Key::generate()), b"x", None, "s");
-        let err = open(&mut again, &rotated, 1, "s").err();
+        let err = open(&mut again, &rotated, 1, b"s").err();
         assert!(matches!(
             err,
             Some(OpenError::UnknownKey { .. } | OpenError::Tampered)

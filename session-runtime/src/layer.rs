@@ -253,6 +253,18 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         self
     }
 
+    /// A label for this application, bound into every sealed value (default: none).
+    ///
+    /// What a cookie is bound to: the key (through the key id and the cipher), the cookie name,
+    /// the envelope format and chunk count, and this purpose. Two applications that share a
+    /// key and a cookie name (on one domain, or sibling subdomains) open each other's sessions
+    /// unless their purposes differ: give each its own, e.g. `"shop"` and `"admin"`. Changing
+    /// the purpose of a deployed application ends its sessions, like a key change.
+    pub fn with_purpose(mut self, purpose: impl Into<String>) -> Self {
+        self.config.purpose = purpose.into();
+        self
+    }
+
     /// The `Secure` attribute (default on).
     ///
     /// # Warning
