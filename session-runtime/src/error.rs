@@ -133,6 +133,36 @@ impl core::fmt::Display for Expiry {
 }
 
 /// Why a session change or save was refused. The session is left as it was before the change.
+///
+/// As an axum response it is a short generic body with [`status`](Self::status) (413 or 500),
+/// the details logged. To answer in your own words, map it in your error type:
+///
+/// ```
+/// use axum::http::StatusCode;
+/// use axum::response::{IntoResponse, Response};
+/// use session_runtime::SessionError;
+///
+/// struct AppError(SessionError);
+///
+/// impl From<SessionError> for AppError {
+///     fn from(err: SessionError) -> Self {
+///         AppError(err)
+///     }
+/// }
+///
+/// impl IntoResponse for AppError {
+///     fn into_response(self) -> Response {
+///         let body = match self.0.status() {
+///             StatusCode::PAYLOAD_TOO_LARGE => "Your cart is full: check out or remove an item.",
+///             _ => "Something went wrong; please try again.",
+///         };
+///         (self.0.status(), body).into_response()
+///     }
+/// }
+///
+/// let response = AppError::from(SessionError::TooLarge { size: 9000, budget: 8104 }).into_response();
+/// assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
@@ -155,4 +185,30 @@ pub enum SessionError {
     /// The operating system's random source failed.
     #[error("the operating system's random number source failed")]
     Random,
+}
+
+impl SessionError {
+    /// The HTTP status this error answers with as a response: 413 when the session would not
+    /// fit or breaks a bound, 500 otherwise.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            SessionError::TooLarge { .. } | SessionError::Bounds(_) => {
+                http::StatusCode::PAYLOAD_TOO_LARGE
+            }
+            SessionError::Encode(_) | SessionError::Random => {
+                http::StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// The body sent to clients: generic, naming no type or field (the `Display` text, with
+    /// the details, is for logs).
+    pub fn public_message(&self) -> &'static str {
+        match self {
+            SessionError::TooLarge { .. } | SessionError::Bounds(_) => {
+                "the session cannot hold this change"
+            }
+            SessionError::Encode(_) | SessionError::Random => "internal server error",
+        }
+    }
 }

@@ -100,6 +100,33 @@ pub enum SessionRejection {
     Internal(&'static str),
 }
 
+impl SessionRejection {
+    /// The HTTP status the rejection answers with: 500 for a missing layer or no randomness,
+    /// 400 for a bad cookie under `Reject`, 401 for no session, 503 for a store that is down.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            SessionRejection::MissingLayer { .. } | SessionRejection::Internal(_) => {
+                http::StatusCode::INTERNAL_SERVER_ERROR
+            }
+            SessionRejection::BadCookie { .. } => http::StatusCode::BAD_REQUEST,
+            SessionRejection::NoSession { .. } => http::StatusCode::UNAUTHORIZED,
+            SessionRejection::StoreUnavailable => http::StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The body sent to clients: generic, naming no type, field or reason.
+    pub fn public_message(&self) -> &'static str {
+        match self {
+            SessionRejection::MissingLayer { .. } | SessionRejection::Internal(_) => {
+                "internal server error"
+            }
+            SessionRejection::BadCookie { .. } => "invalid session cookie",
+            SessionRejection::NoSession { .. } => "sign in required",
+            SessionRejection::StoreUnavailable => "service unavailable",
+        }
+    }
+}
+
 /// Read access to the session value; derefs to `T`. Drop it before the next `.await`.
 pub struct SessionRef<'a, T> {
     guard: RwLockReadGuard<'a, RequestState<T>>,
@@ -411,33 +438,27 @@ mod axum_impls {
         }
     }
 
+    /// A short, generic body: the details (type and field names, reasons) go to the log,
+    /// never to the client. Map the rejection yourself for another response (see
+    /// [`SessionRejection::status`]).
     impl IntoResponse for SessionRejection {
         fn into_response(self) -> Response {
-            let status = match self {
-                SessionRejection::MissingLayer { .. } | SessionRejection::Internal(_) => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
-                SessionRejection::BadCookie { .. } => StatusCode::BAD_REQUEST,
-                SessionRejection::NoSession { .. } => StatusCode::UNAUTHORIZED,
-                SessionRejection::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            };
+            let status = self.status();
             if status.is_server_error() {
                 tracing::error!(error = %self, "session extractor failed");
+            } else {
+                tracing::debug!(error = %self, "session extractor rejected the request");
             }
-            (status, self.to_string()).into_response()
+            (status, self.public_message()).into_response()
         }
     }
 
+    /// A short, generic body; the details go to the log. See [`SessionError::status`] to
+    /// build your own response.
     impl IntoResponse for SessionError {
         fn into_response(self) -> Response {
-            let status = match self {
-                SessionError::TooLarge { .. } | SessionError::Bounds(_) => {
-                    StatusCode::PAYLOAD_TOO_LARGE
-                }
-                SessionError::Encode(_) | SessionError::Random => StatusCode::INTERNAL_SERVER_ERROR,
-            };
             tracing::warn!(error = %self, "session change refused");
-            (status, self.to_string()).into_response()
+            (self.status(), self.public_message()).into_response()
         }
     }
 }
