@@ -416,7 +416,6 @@ pub async fn read_only<T: CookieSession + Send + Sync>(
 mod axum_impls {
     use axum_core::extract::FromRequestParts;
     use axum_core::response::{IntoResponse, Response};
-    use http::StatusCode;
     use http::request::Parts;
 
     use super::{Session, SessionRejection};

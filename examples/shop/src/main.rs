@@ -10,7 +10,9 @@
 //!
 //! then open <http://127.0.0.1:3000>. Set `SESSION_KEY` (base64 of 32 random bytes) to keep
 //! sessions across restarts; without it a key is generated and a warning logged. `PORT` changes
-//! the port.
+//! the port. `SESSION_STORE` picks where sessions live: `cookie` (the default, no server),
+//! `memory`, `memcached://host:port,host:port`, `redis://host:port` or
+//! `redis-cluster://host:port,host:port`.
 
 use std::net::SocketAddr;
 
@@ -33,7 +35,16 @@ async fn main() -> std::io::Result<()> {
             std::process::exit(1);
         }
     };
-    let app = example_shop::app(Keys::new(key));
+    let store = std::env::var("SESSION_STORE").unwrap_or_default();
+    let app = match example_shop::StoreChoice::parse(&store)
+        .and_then(|choice| example_shop::app_with_store(Keys::new(key), &choice))
+    {
+        Ok(app) => app,
+        Err(err) => {
+            tracing::error!("{err}");
+            std::process::exit(1);
+        }
+    };
 
     let port: u16 = std::env::var("PORT")
         .ok()
