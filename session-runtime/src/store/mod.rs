@@ -42,6 +42,7 @@ pub(crate) const MAX_KEY_LEN: usize = 64;
 
 /// The longest prefix a backend accepts: memcached keys end at 250 bytes, and a prefix this long
 /// plus the longest key still fits.
+#[cfg(any(feature = "memcached", feature = "redis"))]
 pub(crate) const MAX_PREFIX_LEN: usize = 250 - MAX_KEY_LEN;
 
 /// Why a store call failed. Never contains session data, keys or values.
@@ -253,6 +254,7 @@ pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {
 }
 
 /// Checks a backend's key prefix: the same characters as keys, and room left for the longest key.
+#[cfg(any(feature = "memcached", feature = "redis"))]
 pub(crate) fn check_prefix(prefix: &str) -> Result<(), StoreConfigError> {
     if prefix.len() > MAX_PREFIX_LEN || !prefix.bytes().all(is_key_byte) {
         return Err(StoreConfigError::InvalidPrefix(prefix.to_owned()));
@@ -327,6 +329,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(any(feature = "memcached", feature = "redis"))]
     fn prefixes_leave_room_for_the_longest_key() {
         assert!(check_prefix("").is_ok());
         assert!(check_prefix("shop:session:").is_ok());
