@@ -32,12 +32,12 @@ pub use layer::{BadCookiePolicy, SessionLayer, SessionLayerBuilder};
 pub use schema::{Bounded, BoundsError, Budget, CookieSession, HasLen, LenBounded, SchemaError};
 pub use service::SessionService;
 pub use session_derive::{CookieSession, SessionBound};
-#[cfg(feature = "store")]
-pub use store::{BoxFuture, MemoryStore, SessionStore, StoreConfigError, StoreError, Timed};
 #[cfg(feature = "memcached")]
 pub use store::MemcachedStore;
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
+#[cfg(feature = "store")]
+pub use store::{BoxFuture, MemoryStore, SessionStore, StoreConfigError, StoreError, Timed};
 
 /// Everything generated code needs, behind one path so the derive never names a crate the
 /// user did not depend on. Not public API: it may change in any release.
