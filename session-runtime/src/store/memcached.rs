@@ -13,7 +13,10 @@
 //! once it returns, a revoked session among them.
 //!
 //! The client is `async-memcached` over the text protocol (`get` with many keys, `set` with an
-//! expiry, `delete`). Each server has a small pool of connections: a call borrows one, and gives
+//! expiry, `delete`): made for Tokio, binary-safe, it reads every reply (a refused `set` is an
+//! error here, where a `noreply` client would report success), and it closes a connection whose
+//! call was dropped half way instead of handing the rest of that reply to the next call, which
+//! is what a timeout does to a call. Each server has a small pool of connections: a call borrows one, and gives
 //! it back only when its reply was read whole. A call that fails on the network, or is dropped
 //! mid-reply by [`Timed`](super::Timed), drops its connection instead, since a half-read reply
 //! would answer the next call. After a refused connection the server is left alone for

@@ -329,6 +329,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(any(feature = "memcached", feature = "redis"))]
     fn prefixes_leave_room_for_the_longest_key() {
         assert!(check_prefix("").is_ok());
         assert!(check_prefix("shop:session:").is_ok());

@@ -60,7 +60,7 @@ pub struct RedisStore {
 #[derive(Debug)]
 enum Target {
     Single(::redis::Client),
-    Cluster(ClusterClient),
+    Cluster(Box<ClusterClient>),
 }
 
 /// A live connection; both kinds are cheap handles onto a shared connection.
@@ -111,7 +111,7 @@ impl RedisStore {
             .connection_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|error| invalid(&nodes.join(","), &error))?;
-        Ok(RedisStore::with_target(Target::Cluster(client)))
+        Ok(RedisStore::with_target(Target::Cluster(Box::new(client))))
     }
 
     fn with_target(target: Target) -> Self {
