@@ -13,7 +13,7 @@ use axum::routing::get;
 use common::*;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue, Request, StatusCode, header::COOKIE};
-use session_runtime::{CookieConfig, Session, SessionLayer};
+use session_runtime::Session;
 use tower::ServiceExt as _;
 
 fn touch(r: &mut Reference) {
@@ -25,29 +25,14 @@ fn round_trip(c: &mut Criterion) {
 
     let codec = default_codec();
     let header = cookie_header(&pairs(&ours_first(&codec, &reference())));
-    let mut buf = Vec::with_capacity(512);
     group.bench_function("ours_codec", |b| {
-        b.iter(|| {
-            black_box(ours::<Reference>(
-                &codec,
-                black_box(&header),
-                touch,
-                &mut buf,
-            ))
-        })
+        b.iter(|| black_box(ours::<Reference>(&codec, black_box(&header), touch)))
     });
 
     let padded = padded_codec();
     let padded_header = cookie_header(&pairs(&ours_first(&padded, &reference())));
     group.bench_function("ours_codec_padded", |b| {
-        b.iter(|| {
-            black_box(ours::<Reference>(
-                &padded,
-                black_box(&padded_header),
-                touch,
-                &mut buf,
-            ))
-        })
+        b.iter(|| black_box(ours::<Reference>(&padded, black_box(&padded_header), touch)))
     });
 
     let floor = Floor::new();
@@ -94,7 +79,7 @@ fn service(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
-    let layer = SessionLayer::<Reference>::builder(key())
+    let layer = settings()
         .with_clock(session_runtime::ManualClock::new(NOW))
         .build()
         .expect("layer");
@@ -154,9 +139,8 @@ pub const SCALING: [usize; 7] = [64, 512, 2048, 4096, 8192, 12_288, 14_800];
 
 fn scaling(c: &mut Criterion) {
     let mut group = c.benchmark_group("scaling");
-    let codec = codec(CookieConfig::default().max_cookies(5));
+    let codec = codec(settings().with_max_cookies(5));
     let floor = Floor::new();
-    let mut buf = Vec::new();
     for size in SCALING {
         let value = blob(size);
         let header = cookie_header(&pairs(&ours_first(&codec, &value)));
@@ -166,12 +150,9 @@ fn scaling(c: &mut Criterion) {
             &header,
             |b, header| {
                 b.iter(|| {
-                    black_box(ours::<Blob>(
-                        &codec,
-                        black_box(header),
-                        |v| v.last_seen += 1,
-                        &mut buf,
-                    ))
+                    black_box(ours::<Blob>(&codec, black_box(header), |v| {
+                        v.last_seen += 1
+                    }))
                 })
             },
         );

@@ -8,8 +8,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
-use session_runtime::codec::Codec;
-use session_runtime::{CookieConfig, CookieSession, Key, Padding, Session, SessionMeta};
+use session_runtime::{
+    Codec, CookieSession, Key, Padding, Session, SessionLayer, SessionLayerBuilder, SessionMeta,
+};
 
 /// The reference session of the benchmark issue.
 #[derive(CookieSession, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -82,16 +83,22 @@ pub fn key() -> Key {
     Key::from_bytes(&MASTER).expect("valid key")
 }
 
-pub fn codec(config: CookieConfig) -> Codec {
-    Codec::new(key(), config).expect("valid config")
+/// The default settings under the benchmark key. The schema parameter only matters to
+/// `build`; [`codec`] builds a codec that seals any schema.
+pub fn settings() -> SessionLayerBuilder<Reference> {
+    SessionLayer::<Reference>::builder(key())
+}
+
+pub fn codec(settings: SessionLayerBuilder<Reference>) -> Codec {
+    settings.build_codec().expect("valid settings")
 }
 
 pub fn default_codec() -> Codec {
-    codec(CookieConfig::default())
+    codec(settings())
 }
 
 pub fn padded_codec() -> Codec {
-    codec(CookieConfig::default().padding(Padding::Bucket(256)))
+    codec(settings().with_padding(Padding::Bucket(256)))
 }
 
 /// A request's `Cookie` header: the session cookies plus an unrelated one.
@@ -118,20 +125,16 @@ pub fn ours<T: CookieSession>(
     codec: &Codec,
     header: &str,
     change: impl FnOnce(&mut T),
-    buf: &mut Vec<u8>,
 ) -> Vec<String> {
     let opened = codec
-        .open_with_buffer::<T>([header], NOW, buf)
+        .open::<T>(header, NOW)
         .expect("opens")
         .expect("present");
     let mut value = opened.value;
     change(&mut value);
     let mut meta = opened.meta;
     meta.last_access = NOW;
-    codec
-        .seal_with_buffer(&value, &meta, buf)
-        .expect("seals")
-        .headers
+    codec.seal(&value, &meta).expect("seals").headers
 }
 
 pub fn ours_first<T: CookieSession>(codec: &Codec, value: &T) -> Vec<String> {

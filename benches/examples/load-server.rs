@@ -16,7 +16,7 @@ use axum::routing::get;
 use axum_extra::extract::PrivateCookieJar;
 use axum_extra::extract::cookie::{Cookie, Key as JarKey};
 use common::*;
-use session_runtime::{Session, SessionLayer};
+use session_runtime::Session;
 use tower_sessions::{MemoryStore, SessionManagerLayer};
 
 #[derive(Clone)]
@@ -97,17 +97,12 @@ async fn main() -> std::io::Result<()> {
         .route("/ours", get(ours))
         .route("/ours-init", get(ours_init))
         .route("/ours-untouched", get(|| async { StatusCode::OK }))
-        .layer(
-            SessionLayer::<Reference>::builder(key())
-                .with_secure(false)
-                .build()
-                .expect("valid layer"),
-        );
+        .layer(settings().with_secure(false).build().expect("valid layer"));
     // The read-only route: the same key and cookie, with the idle refresh pushed past the run's
     // length (the default threshold, 60 s, would turn reads into writes once the cookie the
     // script fetched at the start is a minute old). What a read costs when it writes nothing.
     let read_routes = Router::new().route("/ours-read", get(read_only)).layer(
-        SessionLayer::<Reference>::builder(key())
+        settings()
             .with_secure(false)
             .with_refresh_after(std::time::Duration::from_secs(20 * 60))
             .build()
