@@ -30,18 +30,8 @@ impl FromRef<JarState> for JarKey {
     }
 }
 
-async fn ours(mut session: Session<Reference>) -> StatusCode {
-    match session.update(|r| r.last_seen += 1) {
-        Ok(()) => StatusCode::OK,
-        Err(_) => StatusCode::PAYLOAD_TOO_LARGE,
-    }
-}
-
 async fn ours_init(mut session: Session<Reference>) -> StatusCode {
-    match session.insert(reference()) {
-        Ok(()) => StatusCode::OK,
-        Err(_) => StatusCode::PAYLOAD_TOO_LARGE,
-    }
+    status(session.insert(reference()))
 }
 
 async fn tower(session: tower_sessions::Session) -> StatusCode {
@@ -94,7 +84,7 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:8088".to_owned());
 
     let ours_routes = Router::new()
-        .route("/ours", get(ours))
+        .route("/ours", get(update))
         .route("/ours-init", get(ours_init))
         .route("/ours-untouched", get(|| async { StatusCode::OK }))
         .layer(settings().with_secure(false).build().expect("valid layer"));

@@ -42,7 +42,7 @@ fn main() {
         "session-runtime, max_cookies = 1",
         &ours_first(&codec(settings().with_max_cookies(1)), &value),
     );
-    let floor = Floor::new();
+    let mut floor = Floor::new();
     row(
         "floor: postcard + AES-256-GCM-SIV + base64url",
         &[floor.seal(&value)],
