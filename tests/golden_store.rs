@@ -8,19 +8,12 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use session_runtime::{
-    BoxFuture, Key, ManualClock, MemoryStore, SessionLayer, SessionStore, StoreError,
-};
-use session_tests::{AppV2, router, serve};
+use session_runtime::{BoxFuture, ManualClock, MemoryStore, SessionLayer, SessionStore, StoreError};
+use session_tests::{AppV2, golden_key, router, serve};
 use sha2::Digest;
 
 /// When the golden id cookie was sealed.
 const SEALED_AT: u32 = 1_763_800_000;
-
-fn golden_key() -> Key {
-    let bytes: Vec<u8> = (0u8..32).map(|b| b ^ 0x5a).collect();
-    Key::from_bytes(&bytes).expect("valid test key")
-}
 
 fn path(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -7,7 +7,6 @@ mod common;
 
 use axum::http::{HeaderMap, HeaderValue, header::COOKIE};
 use common::*;
-use session_runtime::CookieConfig;
 
 fn value_len(set_cookie: &str) -> usize {
     let start = set_cookie.find('=').map_or(0, |i| i + 1);
@@ -41,9 +40,9 @@ fn main() {
     );
     row(
         "session-runtime, max_cookies = 1",
-        &ours_first(&codec(CookieConfig::default().max_cookies(1)), &value),
+        &ours_first(&codec(settings().with_max_cookies(1)), &value),
     );
-    let floor = Floor::new();
+    let mut floor = Floor::new();
     row(
         "floor: postcard + AES-256-GCM-SIV + base64url",
         &[floor.seal(&value)],
@@ -70,7 +69,7 @@ fn main() {
         "| payload (bytes) | chunks | cookie value (chars) | Set-Cookie bytes in all | floor value (chars) |"
     );
     println!("|---:|---:|---:|---:|---:|");
-    let codec5 = codec(CookieConfig::default().max_cookies(5));
+    let codec5 = codec(settings().with_max_cookies(5));
     for size in [64, 512, 2048, 4096, 8192, 12_288, 14_800] {
         let blob = blob(size);
         let lines = ours_first(&codec5, &blob);

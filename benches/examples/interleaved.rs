@@ -1,0 +1,104 @@
+//! The codec round trip against the floor and the peers, and the service routes against the
+//! same route without a session, timed side by side: every round times one batch of each
+//! contender, in an order rotated from round to round, and reports the median time per call
+//! and the medians of each round's ratio and difference to the round's baseline. Criterion
+//! measures one contender after another, so a host whose speed drifts (other builds, a noisy
+//! neighbour) skews its ratios; within one round, both sides see the same host.
+//!
+//! Run with `cargo run --release -p session-benches --example interleaved -- [rounds] [calls]`
+//! (default 41 rounds of 2000 calls).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use common::*;
+
+type Run<'a> = Box<dyn FnMut() + 'a>;
+
+/// Times `contenders` (the first is the baseline) over `rounds` rounds of `calls` calls each
+/// and prints one table row per contender.
+fn compare(title: &str, rounds: usize, calls: u32, mut contenders: Vec<(&str, Run<'_>)>) {
+    let n = contenders.len();
+    let mut times = vec![Vec::with_capacity(rounds); n];
+    for (_, run) in &mut contenders {
+        (0..calls).for_each(|_| run());
+    }
+    for round in 0..rounds {
+        for k in 0..n {
+            let i = (round + k) % n;
+            let run = &mut contenders[i].1;
+            let start = Instant::now();
+            (0..calls).for_each(|_| run());
+            times[i].push(start.elapsed().as_secs_f64() * 1e6 / f64::from(calls));
+        }
+    }
+    println!("\n{title}: {rounds} rounds of {calls} calls\n");
+    println!(
+        "| contender | median µs | median ratio to {} | median difference µs |",
+        contenders[0].0
+    );
+    println!("|---|---:|---:|---:|");
+    for (i, (name, _)) in contenders.iter().enumerate() {
+        let per_round = |f: fn(f64, f64) -> f64| {
+            median((0..rounds).map(|r| f(times[i][r], times[0][r])).collect())
+        };
+        println!(
+            "| {name} | {:.2} | {:.3} | {:+.2} |",
+            median(times[i].clone()),
+            per_round(|t, base| t / base),
+            per_round(|t, base| t - base),
+        );
+    }
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn main() {
+    let mut args = std::env::args()
+        .skip(1)
+        .map(|a| a.parse().expect("a number"));
+    let rounds = args.next().unwrap_or(41);
+    let calls = args.next().map_or(2000, |c: usize| c as u32);
+
+    let trips = &RoundTrips::new();
+    let way = |way: Way| -> Run<'_> { Box::new(move || trips.run(way)) };
+    compare(
+        "Codec round trip",
+        rounds,
+        calls,
+        vec![
+            ("floor", way(Way::Floor)),
+            ("ours, codec", way(Way::Ours)),
+            ("ours, codec, padded", way(Way::OursPadded)),
+            ("`cookie` private jar + JSON", way(Way::PrivateJar)),
+            ("axum-extra PrivateCookieJar + JSON", way(Way::AxumExtra)),
+        ],
+    );
+
+    let services = &Services::new();
+    let route =
+        |route: Route| -> Run<'_> { Box::new(move || drop(black_box(services.call(route)))) };
+    compare(
+        "Through the service",
+        rounds,
+        calls,
+        vec![
+            ("no layer", route(Route::NoLayer)),
+            ("a layer that does nothing", route(Route::TrivialLayer)),
+            (
+                "SessionLayer, route never takes the session",
+                route(Route::Untouched),
+            ),
+            ("SessionLayer, handler reads", route(Route::Read)),
+            ("SessionLayer, handler updates", route(Route::Update)),
+            ("codec open alone (no router)", way(Way::OursOpen)),
+            ("codec round trip alone (no router)", way(Way::Ours)),
+        ],
+    );
+}
