@@ -31,7 +31,7 @@ use axum::Router;
 use reqwest::StatusCode;
 use reqwest::cookie::CookieStore as _;
 use serde::{Deserialize, Serialize};
-use session_runtime::codec::{Codec, unix_now};
+use session_runtime::{Clock, Codec};
 use session_runtime::{CookieSession, Key, Keys, SessionBound, SessionMeta};
 use session_tests::serve;
 
@@ -259,7 +259,7 @@ fn sealed_shop(codec: &Codec, lines: usize, qty: u16) -> session_runtime::SetCoo
             })
             .collect(),
     };
-    let meta = SessionMeta::new(unix_now()).expect("random source");
+    let meta = SessionMeta::new(Clock::System.now()).expect("random source");
     codec.seal(&value, &meta).expect("fits the shop's budget")
 }
 
@@ -411,7 +411,9 @@ async fn the_default_budget_fits_nginx_and_three_full_cookies_do_not() {
     let shop = shop().await;
     let nginx = Nginx::start(shop.addr, STOCK);
     let client = reqwest::Client::new();
-    let codec = Codec::new(key(), example_shop::cookie_config()).expect("the shop's codec");
+    let codec = example_shop::settings::<ShopWire>(Keys::new(key()))
+        .build_codec()
+        .expect("the shop's codec");
     let get = |cookie: String| {
         client
             .get(nginx.url("/"))

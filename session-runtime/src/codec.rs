@@ -146,8 +146,14 @@ impl Codec {
         self.chunker.capacity_total()
     }
 
-    /// The sealed value length, padding included, for a payload of `payload_len` bytes.
-    pub(crate) fn value_len(&self, payload_len: usize) -> usize {
+    /// Cookie-value characters one cookie carries with these name and attributes.
+    pub fn capacity_per_cookie(&self) -> usize {
+        self.chunker.capacity_total() / usize::from(self.chunker.max_cookies())
+    }
+
+    /// The sealed value length in characters, padding included, for a payload of
+    /// `payload_len` bytes.
+    pub fn value_len(&self, payload_len: usize) -> usize {
         let envelope = envelope::OVERHEAD + payload_len;
         envelope::base64_len(self.padding.padded_envelope_len(envelope))
     }
