@@ -186,23 +186,24 @@ impl Codec {
         meta: &SessionMeta,
         headers: &mut HeaderMap,
     ) -> Result<usize, SessionError> {
-        self.write_with(value, meta, None, headers)
+        let mut buf = Vec::with_capacity(256);
+        let chunks = self.seal_form(value, meta, None, Form::Cookie, &mut buf)?;
+        self.write_sealed(&buf, chunks, headers)
     }
 
-    /// [`write`](Self::write), sealing a subject tag with the session.
-    pub(crate) fn write_with<T: CookieSession>(
+    /// Appends the Set-Cookie lines of an envelope sealed in `chunks` cookies, with removals of
+    /// the chunk names above them; nothing is appended on error. Returns the sealed value's
+    /// length in characters.
+    pub(crate) fn write_sealed(
         &self,
-        value: &T,
-        meta: &SessionMeta,
-        subject: Option<[u8; SUBJECT_LEN]>,
+        sealed: &[u8],
+        chunks: u8,
         headers: &mut HeaderMap,
     ) -> Result<usize, SessionError> {
-        let mut buf = Vec::with_capacity(256);
-        let chunks = self.seal_form(value, meta, subject, Form::Cookie, &mut buf)?;
-        for line in self.lines(&buf, chunks)? {
+        for line in self.lines(sealed, chunks)? {
             headers.append(SET_COOKIE, line);
         }
-        Ok(envelope::base64_len(buf.len()))
+        Ok(envelope::base64_len(sealed.len()))
     }
 
     /// The Set-Cookie lines of a sealed envelope in `chunks` cookies, then removals of the

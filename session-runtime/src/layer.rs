@@ -16,7 +16,7 @@ use crate::flash;
 use crate::key::{Key, Keys};
 use crate::schema::CookieSession;
 use crate::service::SessionService;
-use crate::state::{BadCookiePolicy, Hook, Shared};
+use crate::state::{BadCookiePolicy, Hook, Shared, Writer};
 use crate::storage::{self, Storage, StoreFailure, StoreMode};
 use crate::store::{SessionStore, StoreError, Timed};
 
@@ -103,6 +103,7 @@ impl<T: CookieSession> SessionLayer<T> {
             host_prefix: false,
             policy: BadCookiePolicy::default(),
             lifetime: Lifetime::default(),
+            writer: Writer::current(),
             store: None,
             revocation: None,
             store_timeout: Duration::from_millis(500),
@@ -208,6 +209,7 @@ pub struct SessionLayerBuilder<T> {
     host_prefix: bool,
     policy: BadCookiePolicy,
     lifetime: Lifetime,
+    writer: Writer<T>,
     store: Option<(Arc<dyn SessionStore>, StoreMode)>,
     revocation: Option<Arc<dyn SessionStore>>,
     store_timeout: Duration,
@@ -456,6 +458,51 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         self
     }
 
+    /// Phase 1 of a rolling deploy: this build reads its current schema `T` and the previous
+    /// version `P`, but keeps writing `P` (through `P: From<&T>`, your down-migration), so the
+    /// instances still running the previous build can open every cookie this one writes.
+    /// Phase 2, once every instance runs this build: remove this call, and `T` is written.
+    ///
+    /// Cookies of version `P` are not re-sealed on every request while this is set; cookies
+    /// of older versions are migrated up and written back as `P`.
+    ///
+    /// ```
+    /// use serde::{Deserialize, Serialize};
+    /// use session_runtime::{CookieSession, Key, SessionLayer};
+    ///
+    /// #[derive(CookieSession, Serialize, Deserialize, Default)]
+    /// #[session(version = 2)]
+    /// struct CartV2 { items: Vec<u32> }
+    ///
+    /// #[derive(CookieSession, Serialize, Deserialize, Default)]
+    /// #[session(version = 3, previous = CartV2)]
+    /// struct Cart { items: Vec<(u32, u16)> }
+    ///
+    /// impl From<CartV2> for Cart {
+    ///     fn from(old: CartV2) -> Self { Cart { items: old.items.into_iter().map(|s| (s, 1)).collect() } }
+    /// }
+    /// // The down-migration: what an instance of the previous build can read.
+    /// impl From<&Cart> for CartV2 {
+    ///     fn from(new: &Cart) -> Self { CartV2 { items: new.items.iter().map(|&(s, _)| s).collect() } }
+    /// }
+    ///
+    /// let phase_one = SessionLayer::<Cart>::builder(Key::generate()).writing::<CartV2>().build()?;
+    /// # Ok::<(), session_runtime::ConfigError>(())
+    /// ```
+    pub fn writing<P>(mut self) -> Self
+    where
+        P: CookieSession,
+        for<'a> P: From<&'a T>,
+    {
+        self.writer = Writer {
+            version: P::VERSION,
+            downgrade: Some(Arc::new(|codec, value, meta, subject, form, buf| {
+                codec.seal_form(&P::from(value), meta, subject, form, buf)
+            })),
+        };
+        self
+    }
+
     /// How far in the future a sealed timestamp may be before the cookie is refused (default
     /// 5 minutes): instances' clocks differ a little, but a cookie "issued" next month is
     /// either a broken clock or a key holder minting cookies that outlive every timeout.
@@ -474,6 +521,7 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         Ok(SessionLayer {
             shared: Arc::new(Shared {
                 config,
+                writer: self.writer,
                 codec,
                 flash_codec,
                 policy: self.policy,

@@ -45,6 +45,7 @@ pub(crate) type Hook<T> = Arc<dyn Fn(&mut T, &SessionMeta) + Send + Sync>;
 /// Everything a request needs from its layer, built once by the layer.
 pub(crate) struct Shared<T> {
     pub(crate) config: Config,
+    pub(crate) writer: Writer<T>,
     pub(crate) codec: Codec,
     pub(crate) flash_codec: Codec,
     pub(crate) policy: BadCookiePolicy,
@@ -52,6 +53,42 @@ pub(crate) struct Shared<T> {
     pub(crate) clock: Clock,
     pub(crate) on_restored: Vec<Hook<T>>,
     pub(crate) before_save: Vec<Hook<T>>,
+}
+
+/// Seals `value` in one of its forms into a buffer; returns the cookie count.
+type SealFn<T> = dyn Fn(&Codec, &T, &SessionMeta, Option<[u8; SUBJECT_LEN]>, Form, &mut Vec<u8>) -> Result<u8, SessionError>
+    + Send
+    + Sync;
+
+/// The schema version the layer writes: the current one, or during a rolling deploy the
+/// previous one, through the application's down-migration.
+pub(crate) struct Writer<T> {
+    pub(crate) version: u16,
+    pub(crate) downgrade: Option<Arc<SealFn<T>>>,
+}
+
+impl<T: CookieSession> Writer<T> {
+    pub(crate) fn current() -> Self {
+        Writer {
+            version: T::VERSION,
+            downgrade: None,
+        }
+    }
+
+    pub(crate) fn seal(
+        &self,
+        codec: &Codec,
+        value: &T,
+        meta: &SessionMeta,
+        subject: Option<[u8; SUBJECT_LEN]>,
+        form: Form,
+        buf: &mut Vec<u8>,
+    ) -> Result<u8, SessionError> {
+        match &self.downgrade {
+            Some(seal) => seal(codec, value, meta, subject, form, buf),
+            None => codec.seal_form(value, meta, subject, form, buf),
+        }
+    }
 }
 
 /// One request's state, shared between the service and the extractors through the request
@@ -142,7 +179,7 @@ enum Outcome {
 }
 
 impl<T> RequestState<T> {
-    fn outcome(&self, codec: &Codec) -> Outcome {
+    fn outcome(&self, codec: &Codec, writer: &Writer<T>) -> Outcome {
         let loaded = match &self.session {
             SessionState::Unopened | SessionState::Absent { rejected: false } => {
                 return Outcome::Nothing;
@@ -156,7 +193,15 @@ impl<T> RequestState<T> {
             (Change::Cleared, _) | (Change::Untouched, Origin::Rejected) => Outcome::Remove,
             (Change::Untouched, Origin::Nothing) => Outcome::Nothing,
             (Change::Untouched, Origin::Cookie { reseal, .. } | Origin::Store { reseal }) => {
-                if reseal.needed() || codec.lifetime().refresh_due(&loaded.meta, self.now) {
+                // A session written by an older schema is re-sealed as the version this
+                // instance writes, which is older than the current one in a rolling deploy.
+                let migrate = reseal
+                    .migrated_from
+                    .is_some_and(|from| from != writer.version);
+                if reseal.fallback_key
+                    || migrate
+                    || codec.lifetime().refresh_due(&loaded.meta, self.now)
+                {
                     Outcome::Write
                 } else {
                     Outcome::Nothing
@@ -364,7 +409,7 @@ impl<T: CookieSession> Handle<T> {
         let mut state = self.lock();
         let state = &mut *state;
         let shared = self.shared();
-        let pending = match state.outcome(&shared.codec) {
+        let pending = match state.outcome(&shared.codec, &shared.writer) {
             Outcome::Nothing => None,
             Outcome::Remove => self.remove(state, headers),
             Outcome::Write => match &mut state.session {
@@ -426,7 +471,12 @@ impl<T: CookieSession> Handle<T> {
         }
         let mode = shared.storage.store.as_ref().map(|(_, mode)| *mode);
         if mode != Some(StoreMode::Always) {
-            match codec.write_with(&loaded.value, &loaded.meta, loaded.subject, headers) {
+            let mut buf = Vec::with_capacity(256);
+            let written = shared
+                .writer
+                .seal(codec, &loaded.value, &loaded.meta, loaded.subject, Form::Cookie, &mut buf)
+                .and_then(|chunks| codec.write_sealed(&buf, chunks, headers));
+            match written {
                 Ok(used) => {
                     let total = codec.capacity_total();
                     if used * 10 >= total * 9 {
@@ -477,7 +527,8 @@ impl<T: CookieSession> Handle<T> {
         let shared = self.shared();
         let codec = &shared.codec;
         let mut sealed = Vec::with_capacity(256);
-        codec.seal_form(&loaded.value, &loaded.meta, loaded.subject, Form::Stored, &mut sealed)?;
+        let writer = &shared.writer;
+        writer.seal(codec, &loaded.value, &loaded.meta, loaded.subject, Form::Stored, &mut sealed)?;
         let id_changed = loaded.loaded.is_none_or(|old| old.id != loaded.meta.id);
         let reseal = match loaded.origin {
             Origin::Store { reseal } => reseal.fallback_key,
@@ -486,7 +537,7 @@ impl<T: CookieSession> Handle<T> {
         let mut id_cookie = Vec::new();
         if id_changed || reseal {
             let mut buf = Vec::with_capacity(96);
-            codec.seal_form(&loaded.value, &loaded.meta, loaded.subject, Form::Id, &mut buf)?;
+            writer.seal(codec, &loaded.value, &loaded.meta, loaded.subject, Form::Id, &mut buf)?;
             id_cookie = codec.lines(&buf, 1)?;
         }
         let mut pending = self.retire(loaded, now, id_cookie);

@@ -161,3 +161,14 @@ impl From<AppV1> for AppV2 {
         }
     }
 }
+
+/// The down-migration of a rolling deploy's first phase: what the previous build can read.
+/// Quantities and the visit counter have no place in version 1 and are dropped.
+impl From<&AppV2> for AppV1 {
+    fn from(new: &AppV2) -> Self {
+        AppV1 {
+            user: new.user.clone(),
+            items: new.items.iter().map(|line| line.sku).collect(),
+        }
+    }
+}
