@@ -5,14 +5,19 @@
 //! measures one contender after another, so a host whose speed drifts (other builds, a noisy
 //! neighbour) skews its ratios; within one round, both sides see the same host.
 //!
+//! Time is this thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), not wall time: on a shared host
+//! the time the thread spends descheduled would otherwise land on whichever batch was running.
+//! Everything measured runs on this thread (the service on a current-thread runtime).
+//!
 //! Run with `cargo run --release -p session-benches --example interleaved -- [rounds] [calls]`
-//! (default 41 rounds of 2000 calls).
+//! (default 101 rounds of 500 calls).
 
 #[path = "../common/mod.rs"]
 mod common;
 
 use std::hint::black_box;
-use std::time::Instant;
+
+use rustix::time::{ClockId, clock_gettime};
 
 use common::*;
 
@@ -30,12 +35,12 @@ fn compare(title: &str, rounds: usize, calls: u32, mut contenders: Vec<(&str, Ru
         for k in 0..n {
             let i = (round + k) % n;
             let run = &mut contenders[i].1;
-            let start = Instant::now();
+            let start = cpu_ns();
             (0..calls).for_each(|_| run());
-            times[i].push(start.elapsed().as_secs_f64() * 1e6 / f64::from(calls));
+            times[i].push((cpu_ns() - start) as f64 / 1e3 / f64::from(calls));
         }
     }
-    println!("\n{title}: {rounds} rounds of {calls} calls\n");
+    println!("\n{title}: {rounds} rounds of {calls} calls, thread CPU time\n");
     println!(
         "| contender | median µs | median ratio to {} | median difference µs |",
         contenders[0].0
@@ -54,6 +59,12 @@ fn compare(title: &str, rounds: usize, calls: u32, mut contenders: Vec<(&str, Ru
     }
 }
 
+/// This thread's CPU time, in nanoseconds.
+fn cpu_ns() -> i64 {
+    let t = clock_gettime(ClockId::ThreadCPUTime);
+    t.tv_sec * 1_000_000_000 + t.tv_nsec
+}
+
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs[xs.len() / 2]
@@ -63,8 +74,8 @@ fn main() {
     let mut args = std::env::args()
         .skip(1)
         .map(|a| a.parse().expect("a number"));
-    let rounds = args.next().unwrap_or(41);
-    let calls = args.next().map_or(2000, |c: usize| c as u32);
+    let rounds = args.next().unwrap_or(101);
+    let calls = args.next().map_or(500, |c: usize| c as u32);
 
     let trips = &RoundTrips::new();
     let way = |way: Way| -> Run<'_> { Box::new(move || trips.run(way)) };
