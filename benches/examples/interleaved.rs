@@ -23,9 +23,14 @@ use common::*;
 
 type Run<'a> = Box<dyn FnMut() + 'a>;
 
-/// Times `contenders` (the first is the baseline) over `rounds` rounds of `calls` calls each
-/// and prints one table row per contender.
-fn compare(title: &str, rounds: usize, calls: u32, mut contenders: Vec<(&str, Run<'_>)>) {
+/// Times `contenders` (the first is the baseline) over `rounds` rounds of `calls` calls each,
+/// prints one table row per contender, and returns each contender's µs per call, round by round.
+fn compare(
+    title: &str,
+    rounds: usize,
+    calls: u32,
+    mut contenders: Vec<(&str, Run<'_>)>,
+) -> Vec<Vec<f64>> {
     let n = contenders.len();
     let mut times = vec![Vec::with_capacity(rounds); n];
     for (_, run) in &mut contenders {
@@ -57,6 +62,7 @@ fn compare(title: &str, rounds: usize, calls: u32, mut contenders: Vec<(&str, Ru
             per_round(|t, base| t - base),
         );
     }
+    times
 }
 
 /// This thread's CPU time, in nanoseconds.
@@ -79,7 +85,7 @@ fn main() {
 
     let trips = &RoundTrips::new();
     let way = |way: Way| -> Run<'_> { Box::new(move || trips.run(way)) };
-    compare(
+    drop(compare(
         "Codec round trip",
         rounds,
         calls,
@@ -90,12 +96,12 @@ fn main() {
             ("`cookie` private jar + JSON", way(Way::PrivateJar)),
             ("axum-extra PrivateCookieJar + JSON", way(Way::AxumExtra)),
         ],
-    );
+    ));
 
     let services = &Services::new();
     let route =
         |route: Route| -> Run<'_> { Box::new(move || drop(black_box(services.call(route)))) };
-    compare(
+    let t = compare(
         "Through the service",
         rounds,
         calls,
@@ -111,5 +117,21 @@ fn main() {
             ("codec open alone (no router)", way(Way::OursOpen)),
             ("codec round trip alone (no router)", way(Way::Ours)),
         ],
+    );
+    // What the service adds beyond the codec's own work, round by round: the update route's
+    // time over the route without a layer, less a codec round trip; the read route's, less an
+    // open.
+    let (none, read, update, open, round_trip) = (&t[0], &t[3], &t[4], &t[5], &t[6]);
+    let beyond = |route: &[f64], codec: &[f64]| {
+        median((0..rounds).map(|r| route[r] - none[r] - codec[r]).collect())
+    };
+    println!("\n| the service beyond the codec (median over rounds) | µs |\n|---|---:|");
+    println!(
+        "| update − no layer − codec round trip | {:+.2} |",
+        beyond(update, round_trip)
+    );
+    println!(
+        "| read − no layer − codec open | {:+.2} |",
+        beyond(read, open)
     );
 }
