@@ -148,6 +148,11 @@ pub fn touch(r: &mut Reference) {
     r.last_seen += 1;
 }
 
+/// The change every scaling round trip makes.
+pub fn bump(b: &mut Blob) {
+    b.last_seen += 1;
+}
+
 /// A handler's answer to a session change: 413 when it did not fit.
 pub fn status(result: Result<(), SessionError>) -> StatusCode {
     match result {
@@ -267,6 +272,59 @@ impl RoundTrips {
 }
 
 impl Default for RoundTrips {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Payload sizes for the scaling runs: 64 B up to what five cookies hold.
+pub const SCALING: [usize; 7] = [64, 512, 2048, 4096, 8192, 12_288, 14_800];
+
+/// Ours (at most five cookies) and the floor on a [`Blob`] of each [`SCALING`] size, each with
+/// the request cookies it reads, built once.
+pub struct Scaling {
+    codec: Codec,
+    floor: RefCell<Floor>,
+    /// Per size: ours' `Cookie` header, the floor's.
+    headers: Vec<(String, String)>,
+}
+
+impl Scaling {
+    pub fn new() -> Self {
+        let codec = codec(settings().with_max_cookies(5));
+        let mut floor = Floor::new();
+        let headers = SCALING
+            .iter()
+            .map(|&size| {
+                let value = blob(size);
+                (
+                    cookie_header(&pairs(&ours_first(&codec, &value))),
+                    cookie_header(&pairs(&[floor.seal(&value)])),
+                )
+            })
+            .collect();
+        Scaling {
+            codec,
+            floor: RefCell::new(floor),
+            headers,
+        }
+    }
+
+    /// One round trip of ours at size `SCALING[i]`.
+    pub fn ours(&self, i: usize) {
+        let header = black_box(self.headers[i].0.as_str());
+        drop(black_box(ours::<Blob>(&self.codec, header, bump)));
+    }
+
+    /// One round trip of the floor at size `SCALING[i]`.
+    pub fn floor(&self, i: usize) {
+        let header = black_box(self.headers[i].1.as_str());
+        let mut floor = self.floor.borrow_mut();
+        drop(black_box(floor.round_trip::<Blob>(header, bump)));
+    }
+}
+
+impl Default for Scaling {
     fn default() -> Self {
         Self::new()
     }

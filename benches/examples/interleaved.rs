@@ -29,29 +29,17 @@ fn compare(
     title: &str,
     rounds: usize,
     calls: u32,
-    mut contenders: Vec<(&str, Run<'_>)>,
+    contenders: Vec<(&str, Run<'_>)>,
 ) -> Vec<Vec<f64>> {
-    let n = contenders.len();
-    let mut times = vec![Vec::with_capacity(rounds); n];
-    for (_, run) in &mut contenders {
-        (0..calls).for_each(|_| run());
-    }
-    for round in 0..rounds {
-        for k in 0..n {
-            let i = (round + k) % n;
-            let run = &mut contenders[i].1;
-            let start = cpu_ns();
-            (0..calls).for_each(|_| run());
-            times[i].push((cpu_ns() - start) as f64 / 1e3 / f64::from(calls));
-        }
-    }
+    let (names, runs): (Vec<&str>, Vec<Run<'_>>) = contenders.into_iter().unzip();
+    let times = measure(rounds, calls, runs);
     println!("\n{title}: {rounds} rounds of {calls} calls, thread CPU time\n");
     println!(
         "| contender | median µs | median ratio to {} | median difference µs |",
-        contenders[0].0
+        names[0]
     );
     println!("|---|---:|---:|---:|");
-    for (i, (name, _)) in contenders.iter().enumerate() {
+    for (i, name) in names.iter().enumerate() {
         let per_round = |f: fn(f64, f64) -> f64| {
             median((0..rounds).map(|r| f(times[i][r], times[0][r])).collect())
         };
@@ -61,6 +49,26 @@ fn compare(
             per_round(|t, base| t / base),
             per_round(|t, base| t - base),
         );
+    }
+    times
+}
+
+/// Each of `runs`' µs per call, round by round: every round times `calls` calls of each, in an
+/// order rotated from round to round, after one warm-up batch of each.
+fn measure(rounds: usize, calls: u32, mut runs: Vec<Run<'_>>) -> Vec<Vec<f64>> {
+    let n = runs.len();
+    let mut times = vec![Vec::with_capacity(rounds); n];
+    for run in &mut runs {
+        (0..calls).for_each(|_| run());
+    }
+    for round in 0..rounds {
+        for k in 0..n {
+            let i = (round + k) % n;
+            let run = &mut runs[i];
+            let start = cpu_ns();
+            (0..calls).for_each(|_| run());
+            times[i].push((cpu_ns() - start) as f64 / 1e3 / f64::from(calls));
+        }
     }
     times
 }
@@ -134,4 +142,25 @@ fn main() {
         "| read − no layer − codec open | {:+.2} |",
         beyond(read, open)
     );
+
+    let scaling = &Scaling::new();
+    println!("\nScaling (at most five cookies): {rounds} rounds of {calls} calls per size\n");
+    println!("| payload (bytes) | floor µs | ours µs | median ratio to the floor |");
+    println!("|---:|---:|---:|---:|");
+    for (i, size) in SCALING.into_iter().enumerate() {
+        let t = measure(
+            rounds,
+            calls,
+            vec![
+                Box::new(move || scaling.floor(i)),
+                Box::new(move || scaling.ours(i)),
+            ],
+        );
+        let ratio = median((0..rounds).map(|r| t[1][r] / t[0][r]).collect());
+        println!(
+            "| {size} | {:.2} | {:.2} | {ratio:.3} |",
+            median(t[0].clone()),
+            median(t[1].clone())
+        );
+    }
 }
