@@ -5,7 +5,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use session_runtime::{
-    Codec, Expiry, Keys, OpenError, Padding, SessionError, SessionLayer, SetCookies,
+    Codec, Expiry, Keys, OpenError, Padding, SessionError, SessionLayer, SessionMeta, SetCookies,
 };
 use session_tests::{
     CartV3, Item, NOW, big_cart, chunk_pairs, codec, cookie_header, golden_key, key, meta, settings,
@@ -225,35 +225,26 @@ fn expiry_comes_from_sealed_timestamps() {
         .with_absolute_timeout(Some(Duration::from_secs(3600)))
         .build_codec()
         .expect("settings");
-    let mut m = meta();
-    let cookie = codec
-        .seal(&CartV3::default(), &m)
-        .expect("seal")
-        .cookie_header();
-    assert!(
+    let seal = |m: &SessionMeta| {
         codec
-            .open::<CartV3>(&cookie, NOW + 600)
-            .expect("fresh")
-            .is_some()
-    );
+            .seal(&CartV3::default(), m)
+            .expect("seal")
+            .cookie_header()
+    };
+    let opens_at = |cookie: &str, now: u32| codec.open::<CartV3>(cookie, now).map(|o| o.is_some());
+    let mut m = meta();
+    let cookie = seal(&m);
+    assert_eq!(opens_at(&cookie, NOW + 600), Ok(true), "fresh");
     assert_eq!(
-        codec.open::<CartV3>(&cookie, NOW + 601),
+        opens_at(&cookie, NOW + 601),
         Err(OpenError::Expired(Expiry::Idle))
     );
     // Refreshed last-access keeps it alive, up to the absolute limit.
     m.last_access = NOW + 3000;
-    let cookie = codec
-        .seal(&CartV3::default(), &m)
-        .expect("seal")
-        .cookie_header();
-    assert!(
-        codec
-            .open::<CartV3>(&cookie, NOW + 3600)
-            .expect("alive")
-            .is_some()
-    );
+    let cookie = seal(&m);
+    assert_eq!(opens_at(&cookie, NOW + 3600), Ok(true), "alive");
     assert_eq!(
-        codec.open::<CartV3>(&cookie, NOW + 3601),
+        opens_at(&cookie, NOW + 3601),
         Err(OpenError::Expired(Expiry::Absolute))
     );
 }

@@ -17,8 +17,8 @@ use session_runtime::{
     SessionLayerBuilder, SessionMeta,
 };
 use session_tests::{
-    AppV2, CartV1, CartV2, CartV3, Currency, Item, at, big_cart, cart_v3_from_v2, golden_key,
-    loopback, set_cookies, settings, start,
+    AppV2, CartV1, CartV2, CartV3, Currency, Item, at, big_cart, cart_v3_from_v2, get_with_cookie,
+    golden_key, loopback, set_cookies, settings, start,
 };
 
 /// When every golden cookie was sealed.
@@ -235,12 +235,7 @@ async fn the_golden_flash_cookie_still_shows_its_messages() {
         .build()
         .expect("layer");
     let (url, server) = start(layer).await;
-    let response = reqwest::Client::new()
-        .get(at(&url, "flashes"))
-        .header("cookie", &header)
-        .send()
-        .await
-        .expect("request");
+    let response = get_with_cookie(&reqwest::Client::new(), at(&url, "flashes"), &header).await;
     let removal = set_cookies(&response)
         .iter()
         .any(|v| v.starts_with("session_flash=; Max-Age=0"));

@@ -5,11 +5,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use reqwest::header::COOKIE;
 use reqwest::{Client, StatusCode, Url};
 use session_runtime::{BadCookiePolicy, Key, Keys, ManualClock, SessionLayer};
 use session_tests::{
-    AppV1, AppV2, at, base, jar_client, jar_names, key, loopback, serve, set_cookies, start, text,
+    AppV1, AppV2, at, base, get_with_cookie, jar_client, jar_names, key, loopback, serve,
+    set_cookies, start, text,
 };
 
 #[tokio::test]
@@ -171,12 +171,12 @@ async fn the_default_configuration_sends_exactly_these_headers() {
     );
 
     // The same cookie sent back opens; nothing changes, nothing is written.
-    let response = client
-        .get(at(&url, "show"))
-        .header(COOKIE, format!("theme=dark; session={value}"))
-        .send()
-        .await
-        .expect("request");
+    let response = get_with_cookie(
+        &client,
+        at(&url, "show"),
+        &format!("theme=dark; session={value}"),
+    )
+    .await;
     assert!(set_cookies(&response).is_empty());
     assert_eq!(
         response.text().await.expect("body"),
@@ -283,24 +283,14 @@ async fn bad_cookies_give_a_fresh_session_or_a_400_never_a_500() {
         format!("session.1={value}"),
     ];
     for cookie in &hostile {
-        let response = client
-            .get(at(&url, "show"))
-            .header(COOKIE, cookie)
-            .send()
-            .await
-            .expect("request");
+        let response = get_with_cookie(&client, at(&url, "show"), cookie).await;
         assert_eq!(response.status(), StatusCode::OK, "{cookie}");
         assert_eq!(
             response.text().await.expect("body"),
             "user= items=0 new=true chunks=0"
         );
 
-        let response = client
-            .get(at(&strict_url, "show"))
-            .header(COOKIE, cookie)
-            .send()
-            .await
-            .expect("request");
+        let response = get_with_cookie(&client, at(&strict_url, "show"), cookie).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{cookie}");
         let body = response.text().await.expect("body");
         assert!(body.starts_with("invalid session cookie"), "{body}");
@@ -308,12 +298,7 @@ async fn bad_cookies_give_a_fresh_session_or_a_400_never_a_500() {
     }
 
     // A route without the session is not affected by strict mode.
-    let response = client
-        .get(at(&strict_url, "untouched"))
-        .header(COOKIE, &hostile[0])
-        .send()
-        .await
-        .expect("request");
+    let response = get_with_cookie(&client, at(&strict_url, "untouched"), &hostile[0]).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 

@@ -56,38 +56,17 @@ fn service(c: &mut Criterion) {
     group.finish();
 }
 
-/// Payload sizes for the scaling run: 64 B up to what five cookies hold.
-pub const SCALING: [usize; 7] = [64, 512, 2048, 4096, 8192, 12_288, 14_800];
-
 fn scaling(c: &mut Criterion) {
+    let scaling = Scaling::new();
     let mut group = c.benchmark_group("scaling");
-    let codec = codec(settings().with_max_cookies(5));
-    let mut floor = Floor::new();
-    for size in SCALING {
-        let value = blob(size);
-        let header = cookie_header(&pairs(&ours_first(&codec, &value)));
+    for (i, size) in SCALING.into_iter().enumerate() {
         group.throughput(Throughput::Bytes(size as u64));
-        group.bench_with_input(
-            BenchmarkId::new("ours_codec", size),
-            &header,
-            |b, header| {
-                b.iter(|| {
-                    black_box(ours::<Blob>(&codec, black_box(header), |v| {
-                        v.last_seen += 1
-                    }))
-                })
-            },
-        );
-        let floor_header = cookie_header(&pairs(&[floor.seal(&value)]));
-        group.bench_with_input(
-            BenchmarkId::new("floor", size),
-            &floor_header,
-            |b, header| {
-                b.iter(|| {
-                    black_box(floor.round_trip::<Blob>(black_box(header), |v| v.last_seen += 1))
-                })
-            },
-        );
+        group.bench_function(BenchmarkId::new("ours_codec", size), |b| {
+            b.iter(|| scaling.ours(i))
+        });
+        group.bench_function(BenchmarkId::new("floor", size), |b| {
+            b.iter(|| scaling.floor(i))
+        });
     }
     group.finish();
 }

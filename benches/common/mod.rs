@@ -5,8 +5,8 @@
 use std::cell::RefCell;
 use std::hint::black_box;
 
-use aes_gcm_siv::aead::{Aead, KeyInit};
-use aes_gcm_siv::{Aes256GcmSiv, Nonce};
+use aes_gcm_siv::aead::{AeadInOut, KeyInit};
+use aes_gcm_siv::{Aes256GcmSiv, Nonce, Tag};
 use axum::Router;
 use axum::body::Body;
 use axum::response::Response;
@@ -15,6 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
+use rand::Rng as _;
 use serde::{Deserialize, Serialize};
 use session_runtime::{
     Codec, CookieSession, Key, ManualClock, Padding, Session, SessionError, SessionLayer,
@@ -147,6 +148,11 @@ pub fn touch(r: &mut Reference) {
     r.last_seen += 1;
 }
 
+/// The change every scaling round trip makes.
+pub fn bump(b: &mut Blob) {
+    b.last_seen += 1;
+}
+
 /// A handler's answer to a session change: 413 when it did not fit.
 pub fn status(result: Result<(), SessionError>) -> StatusCode {
     match result {
@@ -271,6 +277,59 @@ impl Default for RoundTrips {
     }
 }
 
+/// Payload sizes for the scaling runs: 64 B up to what five cookies hold.
+pub const SCALING: [usize; 7] = [64, 512, 2048, 4096, 8192, 12_288, 14_800];
+
+/// Ours (at most five cookies) and the floor on a [`Blob`] of each [`SCALING`] size, each with
+/// the request cookies it reads, built once.
+pub struct Scaling {
+    codec: Codec,
+    floor: RefCell<Floor>,
+    /// Per size: ours' `Cookie` header, the floor's.
+    headers: Vec<(String, String)>,
+}
+
+impl Scaling {
+    pub fn new() -> Self {
+        let codec = codec(settings().with_max_cookies(5));
+        let mut floor = Floor::new();
+        let headers = SCALING
+            .iter()
+            .map(|&size| {
+                let value = blob(size);
+                (
+                    cookie_header(&pairs(&ours_first(&codec, &value))),
+                    cookie_header(&pairs(&[floor.seal(&value)])),
+                )
+            })
+            .collect();
+        Scaling {
+            codec,
+            floor: RefCell::new(floor),
+            headers,
+        }
+    }
+
+    /// One round trip of ours at size `SCALING[i]`.
+    pub fn ours(&self, i: usize) {
+        let header = black_box(self.headers[i].0.as_str());
+        drop(black_box(ours::<Blob>(&self.codec, header, bump)));
+    }
+
+    /// One round trip of the floor at size `SCALING[i]`.
+    pub fn floor(&self, i: usize) {
+        let header = black_box(self.headers[i].1.as_str());
+        let mut floor = self.floor.borrow_mut();
+        drop(black_box(floor.round_trip::<Blob>(header, bump)));
+    }
+}
+
+impl Default for Scaling {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// A route of the in-process service comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
@@ -353,45 +412,70 @@ impl Default for Services {
     }
 }
 
-/// The floor: base64url + AES-256-GCM-SIV + postcard, nothing else (no header, no key id, no
-/// associated data, no expiry, one cookie).
+/// The floor: what a careful implementer writes with the bare primitives, and nothing more:
+/// postcard, AES-256-GCM-SIV and base64url, with no header, no key id, no associated data, no
+/// expiry and one cookie. It seals and opens in place in one buffer kept across requests, and
+/// draws nonces from a userspace CSPRNG (`rand`'s thread RNG: ChaCha, reseeded from the OS), so
+/// it pays neither a system call per nonce nor a fresh `Vec` per step.
 pub struct Floor {
     cipher: Aes256GcmSiv,
+    buf: Vec<u8>,
 }
+
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+const FLOOR_ATTRIBUTES: &str = "; Path=/; Secure; HttpOnly; SameSite=Lax";
 
 impl Floor {
     pub fn new() -> Self {
         Floor {
             cipher: Aes256GcmSiv::new_from_slice(&MASTER).expect("32-byte key"),
+            buf: Vec::with_capacity(512),
         }
     }
 
+    /// `value` sealed into one Set-Cookie line: `session=base64url(nonce | ciphertext | tag)`.
     pub fn seal<T: Serialize>(&mut self, value: &T) -> String {
-        let plain = postcard::to_allocvec(value).expect("encode");
-        let mut nonce = [0u8; 12];
-        getrandom::fill(&mut nonce).expect("random");
-        let nonce_ga = Nonce::try_from(&nonce[..]).expect("12 bytes");
-        let sealed = self
+        let mut buf = core::mem::take(&mut self.buf);
+        buf.clear();
+        buf.resize(NONCE_LEN, 0);
+        rand::rng().fill_bytes(&mut buf);
+        let mut buf = postcard::to_extend(value, buf).expect("encode");
+        let (nonce, body) = buf.split_at_mut(NONCE_LEN);
+        let nonce = Nonce::try_from(&*nonce).expect("12 bytes");
+        let tag = self
             .cipher
-            .encrypt(&nonce_ga, plain.as_slice())
+            .encrypt_inout_detached(&nonce, b"", body.into())
             .expect("encrypt");
-        let mut raw = nonce.to_vec();
-        raw.extend_from_slice(&sealed);
-        format!(
-            "session={}; Path=/; Secure; HttpOnly; SameSite=Lax",
-            URL_SAFE_NO_PAD.encode(raw)
-        )
+        buf.extend_from_slice(&tag);
+        let mut line = String::with_capacity(
+            "session=".len() + (buf.len() * 4).div_ceil(3) + FLOOR_ATTRIBUTES.len(),
+        );
+        line.push_str("session=");
+        URL_SAFE_NO_PAD.encode_string(&buf, &mut line);
+        line.push_str(FLOOR_ATTRIBUTES);
+        self.buf = buf;
+        line
     }
 
+    /// The value in a request's `Cookie` header.
     pub fn open<T: serde::de::DeserializeOwned>(&mut self, header: &str) -> T {
         let value = header
             .split("; ")
             .find_map(|pair| pair.strip_prefix("session="))
             .expect("cookie present");
-        let raw = URL_SAFE_NO_PAD.decode(value).expect("base64");
-        let nonce = Nonce::try_from(&raw[..12]).expect("12 bytes");
-        let plain = self.cipher.decrypt(&nonce, &raw[12..]).expect("authentic");
-        postcard::from_bytes(&plain).expect("decode")
+        self.buf.clear();
+        URL_SAFE_NO_PAD
+            .decode_vec(value, &mut self.buf)
+            .expect("base64");
+        let (nonce, rest) = self.buf.split_at_mut(NONCE_LEN);
+        let (body, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
+        let nonce = Nonce::try_from(&*nonce).expect("12 bytes");
+        let tag = Tag::try_from(&*tag).expect("16 bytes");
+        self.cipher
+            .decrypt_inout_detached(&nonce, b"", (&mut *body).into(), &tag)
+            .expect("authentic");
+        postcard::from_bytes(body).expect("decode")
     }
 
     pub fn round_trip<T: Serialize + serde::de::DeserializeOwned>(

@@ -13,6 +13,14 @@ fn value_len(set_cookie: &str) -> usize {
     set_cookie.find(';').unwrap_or(set_cookie.len()) - start
 }
 
+/// How many cookies `lines` set, their values' characters, and the lines' bytes in all.
+fn totals(lines: &[String]) -> (usize, usize, usize) {
+    let set: Vec<&String> = lines.iter().filter(|l| !l.contains("Max-Age=0")).collect();
+    let values = set.iter().map(|l| value_len(l)).sum();
+    let bytes = lines.iter().map(String::len).sum();
+    (set.len(), values, bytes)
+}
+
 fn main() {
     let value = reference();
     let postcard_len = postcard::to_allocvec(&value).expect("encode").len();
@@ -22,12 +30,7 @@ fn main() {
     println!("|---|---:|---:|---:|");
 
     let row = |name: &str, lines: &[String]| {
-        let values: usize = lines
-            .iter()
-            .filter(|l| !l.contains("Max-Age=0"))
-            .map(|l| value_len(l))
-            .sum();
-        let bytes: usize = lines.iter().map(String::len).sum();
+        let (_, values, bytes) = totals(lines);
         println!("| {name} | {values} | {} | {bytes} |", lines.len());
     };
     row(
@@ -73,13 +76,7 @@ fn main() {
     for size in [64, 512, 2048, 4096, 8192, 12_288, 14_800] {
         let blob = blob(size);
         let lines = ours_first(&codec5, &blob);
-        let chunks = lines.iter().filter(|l| !l.contains("Max-Age=0")).count();
-        let values: usize = lines
-            .iter()
-            .filter(|l| !l.contains("Max-Age=0"))
-            .map(|l| value_len(l))
-            .sum();
-        let bytes: usize = lines.iter().map(String::len).sum();
+        let (chunks, values, bytes) = totals(&lines);
         let floor_len = value_len(&floor.seal(&blob));
         println!("| {size} | {chunks} | {values} | {bytes} | {floor_len} |");
     }

@@ -32,20 +32,27 @@ pub trait TestSchema:
     fn bump(&mut self) -> u32;
 }
 
+/// The accessors both deploys share: they keep the user and the items under the same names.
+macro_rules! user_and_items {
+    () => {
+        fn user(&self) -> &str {
+            &self.user
+        }
+        fn user_mut(&mut self) -> &mut String {
+            &mut self.user
+        }
+        fn item_count(&self) -> usize {
+            self.items.len()
+        }
+    };
+}
+
 impl TestSchema for AppV1 {
-    fn user(&self) -> &str {
-        &self.user
-    }
-    fn user_mut(&mut self) -> &mut String {
-        &mut self.user
-    }
+    user_and_items!();
     fn set_items(&mut self, n: u32) {
         self.items = (0..n)
             .map(|i| 0xF000_0000 | i.wrapping_mul(2_654_435_761))
             .collect();
-    }
-    fn item_count(&self) -> usize {
-        self.items.len()
     }
     fn bump(&mut self) -> u32 {
         self.items.push(0);
@@ -54,12 +61,7 @@ impl TestSchema for AppV1 {
 }
 
 impl TestSchema for AppV2 {
-    fn user(&self) -> &str {
-        &self.user
-    }
-    fn user_mut(&mut self) -> &mut String {
-        &mut self.user
-    }
+    user_and_items!();
     fn set_items(&mut self, n: u32) {
         self.items = (0..n)
             .map(|i| Item {
@@ -67,9 +69,6 @@ impl TestSchema for AppV2 {
                 qty: 0xFFF0,
             })
             .collect();
-    }
-    fn item_count(&self) -> usize {
-        self.items.len()
     }
     fn bump(&mut self) -> u32 {
         self.visits += 1;

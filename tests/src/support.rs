@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use reqwest::cookie::{CookieStore as _, Jar};
-use reqwest::header::SET_COOKIE;
+use reqwest::header::{COOKIE, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode, Url};
 use session_runtime::{Codec, SessionLayer, SessionLayerBuilder, SessionMeta, SetCookies};
 
@@ -105,6 +105,16 @@ pub fn set_cookies(response: &Response) -> Vec<String> {
         .iter()
         .map(|v| v.to_str().expect("ascii").to_owned())
         .collect()
+}
+
+/// `GET url` with `cookie` as the whole `Cookie` header, past any jar the client has.
+pub async fn get_with_cookie(client: &Client, url: Url, cookie: &str) -> Response {
+    client
+        .get(url)
+        .header(COOKIE, cookie)
+        .send()
+        .await
+        .expect("request")
 }
 
 /// Sends a `GET` (or, for any other `method`, a `POST`) and returns the status, the
