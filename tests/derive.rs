@@ -129,7 +129,8 @@ fn bounds_are_checked_at_every_level() {
             type_name: "Tagged",
             field: "tags",
             len: 4,
-            max: 3
+            max: 3,
+            unit: "bytes",
         })
     );
 

@@ -3,7 +3,7 @@
 
 use quote::ToTokens;
 
-use crate::model::Schema;
+use crate::model::Model;
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -16,9 +16,9 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// The text that is hashed, with unit and record separators so no two schemas collide by
 /// concatenation.
-fn canonical(schema: &Schema<'_>, version: u16) -> String {
-    let mut text = format!("{}\u{1f}{version}", schema.ident);
-    for field in &schema.fields {
+fn canonical(model: &Model<'_>) -> String {
+    let mut text = format!("{}\u{1f}{}", model.ident, model.version());
+    for field in model.fields() {
         let ty = field.ty.to_token_stream().to_string();
         text.push('\u{1e}');
         text.push_str(&field.name);
@@ -29,8 +29,8 @@ fn canonical(schema: &Schema<'_>, version: u16) -> String {
 }
 
 /// The fingerprint as 16 lowercase hex digits.
-pub(crate) fn of(schema: &Schema<'_>, version: u16) -> String {
-    format!("{:016x}", fnv1a(canonical(schema, version).as_bytes()))
+pub(crate) fn of(model: &Model<'_>) -> String {
+    format!("{:016x}", fnv1a(canonical(model).as_bytes()))
 }
 
 #[cfg(test)]

@@ -3,15 +3,17 @@
 //! Use these through `session_runtime`, which re-exports them; the generated code reaches the
 //! runtime only through `session_runtime::__private`, so this crate is useless on its own.
 //!
-//! The derive runs in four phases, each in its own module: `attr` parses `#[session(...)]`,
-//! `model` builds the validated schema, `check` runs the cross-attribute checks, and
-//! `codegen` writes the impls. Errors from every phase are collected in a `ctxt::Ctxt` and
-//! reported together, next to a stub impl so that one typo gives one error.
+//! An expansion (`expand`) parses the input once into a `model` (attributes by `attr`), runs
+//! every rule of `check` with errors collected in a `ctxt::Ctxt`, then writes the impls
+//! (`codegen`), or the errors beside the stub impls of `fallback`, so that one typo gives one
+//! error.
 
 mod attr;
 mod check;
 mod codegen;
 mod ctxt;
+mod expand;
+mod fallback;
 mod fingerprint;
 mod model;
 
@@ -24,7 +26,7 @@ use syn::{DeriveInput, parse_macro_input};
 #[proc_macro_derive(CookieSession, attributes(session))]
 pub fn derive_cookie_session(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    codegen::cookie_session(&input).into()
+    expand::cookie_session(&input).into()
 }
 
 /// Derives `session_runtime::Bounded` for a struct or enum whose fields are all bounded, so it
@@ -32,5 +34,5 @@ pub fn derive_cookie_session(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(SessionBound, attributes(session))]
 pub fn derive_session_bound(input: TokenStream) -> TokenStream {
     let input = parse_macro_input!(input as DeriveInput);
-    codegen::session_bound(&input).into()
+    expand::session_bound(&input).into()
 }

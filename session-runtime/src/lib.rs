@@ -15,7 +15,6 @@ pub mod layer;
 pub mod schema;
 pub mod service;
 
-mod extractor_glue;
 mod nonce;
 
 pub use clock::{Clock, ManualClock};
@@ -27,7 +26,7 @@ pub use extract::{Session, SessionError, SessionRef, SessionRejection};
 pub use flash::{FlashMessage, Level};
 pub use key::{Key, KeyError, Keys};
 pub use layer::{BadCookiePolicy, SessionLayer, SessionLayerBuilder};
-pub use schema::{Bounded, BoundsError, Budget, CookieSession, HasLen, LenBounded, SchemaError};
+pub use schema::{Bounded, BoundsError, Budget, CookieSession, SchemaError};
 pub use service::SessionService;
 pub use session_derive::{CookieSession, SessionBound};
 
@@ -37,11 +36,10 @@ pub use session_derive::{CookieSession, SessionBound};
 pub mod __private {
     pub use crate::__impl_extractor as impl_extractor;
     pub use crate::extract::{read_only, read_required};
-    pub use crate::schema::{
-        Bounded, BoundsError, Budget, CHUNK_VALUE_CAPACITY, ConstMessage, CookieSession, HasLen,
-        LenBounded, SchemaError, assert_budget, assert_previous, check_len, decode_exact,
-        len_bounded_max, max, varint_len,
-    };
+    pub use crate::schema::assert::{assert_budget, assert_max_cookies, assert_previous, budget};
+    pub use crate::schema::bounds::{Shape, SizeBound, Spec, bound, max, varint_len};
+    pub use crate::schema::decode::{decode_current, decode_migrating};
+    pub use crate::schema::{Bounded, BoundsError, Budget, CookieSession, SchemaError};
     #[cfg(feature = "axum")]
     pub use axum_core;
     pub use core;
