@@ -98,6 +98,47 @@ fn fingerprints_are_stable_and_follow_the_fields() {
     );
 }
 
+#[test]
+fn fingerprints_follow_the_bounds() {
+    // A tighter bound can make old cookies fail to open, so it must change the fingerprint
+    // (and so force a version bump with a migration), like a change of type does.
+    macro_rules! cart {
+        ($name:ident $(#[$bound:meta])?) => {
+            mod $name {
+                #[derive(session_runtime::CookieSession, serde::Serialize, serde::Deserialize)]
+                #[session(version = 1)]
+                pub(super) struct Cart {
+                    $(#[$bound])?
+                    pub(super) tags: Vec<String>,
+                }
+            }
+        };
+    }
+    cart!(unbounded);
+    cart!(len8 #[session(max_len = 8)]);
+    cart!(len9 #[session(max_len = 9)]);
+    cart!(each4 #[session(max_len = 8, each(max_len = 4))]);
+    cart!(each5 #[session(max_len = 8, each(max_len = 5))]);
+    cart!(each4_written_first #[session(each(max_len = 4), max_len = 8)]);
+    let all = [
+        unbounded::Cart::FINGERPRINT,
+        len8::Cart::FINGERPRINT,
+        len9::Cart::FINGERPRINT,
+        each4::Cart::FINGERPRINT,
+        each5::Cart::FINGERPRINT,
+    ];
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            assert_ne!(a, b, "every bound is part of the fingerprint");
+        }
+    }
+    assert_eq!(
+        each4::Cart::FINGERPRINT,
+        each4_written_first::Cart::FINGERPRINT,
+        "the order keys are written in is not"
+    );
+}
+
 #[derive(SessionBound, Serialize, Deserialize, Debug, Clone, PartialEq)]
 struct Tagged {
     id: u16,

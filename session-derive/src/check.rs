@@ -66,7 +66,7 @@ pub(crate) fn cookie_session(cx: &mut Ctxt, model: &Model<'_>) {
             cx.syn_error(syn::Error::new(
                 pinned.span,
                 format!(
-                    "`{}` no longer matches its pinned fingerprint: version {} now fingerprints to \"{actual}\", not \"{}\"; if the wire format changed, bump `version` and keep the old struct as `previous`, then pin the fingerprint this error shows",
+                    "`{}` no longer matches its pinned fingerprint: version {} now fingerprints to \"{actual}\", not \"{}\"; if the wire format or a bound changed, bump `version` and keep the old struct as `previous`, then pin the fingerprint this error shows",
                     model.ident,
                     version.value,
                     pinned.value.value(),
