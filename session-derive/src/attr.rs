@@ -230,7 +230,19 @@ impl BoundSlots {
             return Ok(());
         }
         let mut inner = BoundSlots::new();
-        meta.parse_nested_meta(|nested| inner.key(cx, &nested))?;
+        let empty = {
+            let fork = meta.input.fork();
+            let content;
+            syn::parenthesized!(content in fork);
+            content.is_empty()
+        };
+        if empty {
+            // `each()`: syn's nested parser wants at least one key; `check` says what to write.
+            let _content;
+            syn::parenthesized!(_content in meta.input);
+        } else {
+            meta.parse_nested_meta(|nested| inner.key(cx, &nested))?;
+        }
         slot.set(cx, meta, Box::new(inner.finish()), meta.path.span());
         Ok(())
     }
