@@ -21,28 +21,7 @@ pub(crate) use decode::decode_exact;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// A session schema: a struct that `#[derive(CookieSession)]` turns into a versioned,
-/// optionally size-bounded cookie payload.
-///
-/// Implement it with the derive, never by hand: the derive keeps [`VERSION`](Self::VERSION),
-/// the migration chain in [`decode`](Self::decode), the fingerprint and the budget in step.
-///
-/// ```
-/// use serde::{Deserialize, Serialize};
-/// use session_runtime::CookieSession;
-///
-/// #[derive(CookieSession, Serialize, Deserialize, Default)]
-/// #[session(version = 1, max_cookies = 1)]
-/// struct Cart {
-///     user_id: u64,
-///     #[session(max_len = 16)]
-///     items: Vec<u32>,
-/// }
-///
-/// assert_eq!(Cart::VERSION, 1);
-/// // 1 .. 10 bytes for the u64, 1 length byte and 16 × 5 bytes for the items.
-/// assert_eq!(Cart::MAX_ENCODED_LEN, Some(10 + 1 + 16 * 5));
-/// ```
+#[doc = include_str!("attributes.md")]
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a session schema",
     label = "not a `#[derive(CookieSession)]` struct",
