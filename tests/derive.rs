@@ -96,6 +96,47 @@ fn fingerprints_are_stable_and_follow_the_fields() {
     );
 }
 
+#[test]
+fn fingerprints_follow_the_bounds() {
+    // A tighter bound can make old cookies fail to open, so it must change the fingerprint
+    // (and so force a version bump with a migration), like a change of type does.
+    macro_rules! cart {
+        ($name:ident $(#[$bound:meta])?) => {
+            mod $name {
+                #[derive(session_runtime::CookieSession, serde::Serialize, serde::Deserialize)]
+                #[session(version = 1)]
+                pub(super) struct Cart {
+                    $(#[$bound])?
+                    pub(super) tags: Vec<String>,
+                }
+            }
+        };
+    }
+    cart!(unbounded);
+    cart!(len8 #[session(max_len = 8)]);
+    cart!(len9 #[session(max_len = 9)]);
+    cart!(each4 #[session(max_len = 8, each(max_len = 4))]);
+    cart!(each5 #[session(max_len = 8, each(max_len = 5))]);
+    cart!(each4_written_first #[session(each(max_len = 4), max_len = 8)]);
+    let all = [
+        unbounded::Cart::FINGERPRINT,
+        len8::Cart::FINGERPRINT,
+        len9::Cart::FINGERPRINT,
+        each4::Cart::FINGERPRINT,
+        each5::Cart::FINGERPRINT,
+    ];
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            assert_ne!(a, b, "every bound is part of the fingerprint");
+        }
+    }
+    assert_eq!(
+        each4::Cart::FINGERPRINT,
+        each4_written_first::Cart::FINGERPRINT,
+        "the order keys are written in is not"
+    );
+}
+
 #[derive(SessionBound, Serialize, Deserialize, Debug, Clone, PartialEq)]
 struct Tagged {
     id: u16,
@@ -127,7 +168,8 @@ fn bounds_are_checked_at_every_level() {
             type_name: "Tagged",
             field: "tags",
             len: 4,
-            max: 3
+            max: 3,
+            unit: "bytes",
         })
     );
 
@@ -228,4 +270,249 @@ fn decode_refuses_trailing_bytes_and_unknown_versions() {
             newest: 3
         })
     ));
+}
+
+#[path = "ui-pass/bound_every_shape.rs"]
+mod shapes;
+
+mod every_shape {
+    use super::shapes::*;
+    use session_runtime::{BoundsError, CookieSession};
+
+    fn text(len: usize) -> String {
+        "x".repeat(len)
+    }
+
+    /// `len` bytes, different for every `i`.
+    fn distinct(i: usize, len: usize) -> String {
+        format!("{i:0len$}")
+    }
+
+    /// A maximal value passes its bounds and encodes to exactly the schema's worst case.
+    fn assert_exact<T: CookieSession>(value: &T) {
+        value
+            .check_bounds()
+            .expect("a maximal value is within its bounds");
+        let len = postcard::to_allocvec(value).expect("encode").len();
+        assert_eq!(Some(len), T::MAX_ENCODED_LEN, "{}", T::NAME);
+    }
+
+    fn broken(
+        type_name: &'static str,
+        field: &'static str,
+        len: usize,
+        max: usize,
+        unit: &'static str,
+    ) -> Result<(), BoundsError> {
+        Err(BoundsError {
+            type_name,
+            field,
+            len,
+            max,
+            unit,
+        })
+    }
+
+    #[test]
+    fn worst_cases_are_exact() {
+        assert_worst_cases();
+        let line = Line {
+            sku: u32::MAX,
+            qty: u16::MAX,
+        };
+        let email = Contact::Email(text(64));
+        assert_exact(&OptionString {
+            locale: Some(text(8)),
+        });
+        assert_exact(&OptionVec {
+            lines: Some(vec![line; 4]),
+        });
+        assert_exact(&VecString {
+            roles: vec![text(16); 3],
+        });
+        assert_exact(&VecBytes {
+            keys: vec![vec![u8::MAX; 32]; 2],
+        });
+        assert_exact(&MapStringU32 {
+            prefs: (0..128).map(|i| (distinct(i, 32), u32::MAX)).collect(),
+        });
+        assert_exact(&MapStringBytes {
+            blobs: (0..4).map(|i| (distinct(i, 16), vec![1; 64])).collect(),
+        });
+        assert_exact(&Sets {
+            sorted: (0..5).map(|i| distinct(i, 10)).collect(),
+            hashed: (0..5).map(|i| distinct(i, 10)).collect(),
+        });
+        assert_exact(&BoxStr {
+            name: text(20).into(),
+        });
+        assert_exact(&NestedOption {
+            nick: Some(Some(text(6))),
+        });
+        assert_exact(&ArrayString {
+            lines: [text(12), text(12), text(12)],
+        });
+        assert_exact(&Grid {
+            cells: vec![vec![text(4); 3]; 2],
+        });
+        assert_exact(&Profile {
+            address: Address {
+                street: text(40),
+                extra: vec![text(10); 2],
+                zip: [u8::MAX; 5],
+            },
+            tags: Tags(vec![text(8); 3]),
+            contact: email.clone(),
+            more: vec![email; 2],
+        });
+    }
+
+    #[test]
+    fn every_bound_is_checked_and_named() {
+        let locale = OptionString {
+            locale: Some(text(9)),
+        };
+        assert_eq!(
+            locale.check_bounds(),
+            broken("OptionString", "locale", 9, 8, "bytes")
+        );
+        assert_eq!(
+            locale.check_bounds().expect_err("too long").to_string(),
+            "`OptionString.locale` holds 9 bytes, more than its max_len of 8"
+        );
+        assert_eq!(OptionString { locale: None }.check_bounds(), Ok(()));
+        assert_eq!(
+            OptionVec {
+                lines: Some(vec![Line::default(); 5])
+            }
+            .check_bounds(),
+            broken("OptionVec", "lines", 5, 4, "items")
+        );
+        assert_eq!(
+            VecString {
+                roles: vec![text(17)]
+            }
+            .check_bounds(),
+            broken("VecString", "roles.each", 17, 16, "bytes")
+        );
+        assert_eq!(
+            VecString {
+                roles: vec![text(1); 4]
+            }
+            .check_bounds(),
+            broken("VecString", "roles", 4, 3, "items")
+        );
+        assert_eq!(
+            VecBytes {
+                keys: vec![vec![0; 33]]
+            }
+            .check_bounds(),
+            broken("VecBytes", "keys.each", 33, 32, "bytes")
+        );
+        assert_eq!(
+            MapStringU32 {
+                prefs: [(text(33), 1)].into()
+            }
+            .check_bounds(),
+            broken("MapStringU32", "prefs.key", 33, 32, "bytes")
+        );
+        assert_eq!(
+            MapStringU32 {
+                prefs: (0..129).map(|i| (distinct(i, 3), 0)).collect()
+            }
+            .check_bounds(),
+            broken("MapStringU32", "prefs", 129, 128, "entries")
+        );
+        assert_eq!(
+            MapStringBytes {
+                blobs: [(text(1), vec![0; 65])].into()
+            }
+            .check_bounds(),
+            broken("MapStringBytes", "blobs.value", 65, 64, "bytes")
+        );
+        assert_eq!(
+            Sets {
+                sorted: [text(11)].into(),
+                hashed: [].into()
+            }
+            .check_bounds(),
+            broken("Sets", "sorted.each", 11, 10, "bytes")
+        );
+        assert_eq!(
+            BoxStr {
+                name: text(21).into()
+            }
+            .check_bounds(),
+            broken("BoxStr", "name", 21, 20, "bytes")
+        );
+        assert_eq!(
+            NestedOption {
+                nick: Some(Some(text(7)))
+            }
+            .check_bounds(),
+            broken("NestedOption", "nick", 7, 6, "bytes")
+        );
+        assert_eq!(NestedOption { nick: Some(None) }.check_bounds(), Ok(()));
+        assert_eq!(
+            ArrayString {
+                lines: [text(13), text(0), text(0)]
+            }
+            .check_bounds(),
+            broken("ArrayString", "lines.each", 13, 12, "bytes")
+        );
+        assert_eq!(
+            Grid {
+                cells: vec![vec![text(5)]]
+            }
+            .check_bounds(),
+            broken("Grid", "cells.each.each", 5, 4, "bytes")
+        );
+        assert_eq!(
+            Grid {
+                cells: vec![vec![text(1); 4]]
+            }
+            .check_bounds(),
+            broken("Grid", "cells.each", 4, 3, "items")
+        );
+    }
+
+    #[test]
+    fn bounds_inside_users_types_name_their_type() {
+        let profile = |change: fn(&mut Profile)| {
+            let mut profile = Profile::default();
+            change(&mut profile);
+            profile.check_bounds()
+        };
+        assert_eq!(profile(|_| ()), Ok(()));
+        assert_eq!(
+            profile(|p| p.address.extra = vec![text(11)]),
+            broken("Address", "extra.each", 11, 10, "bytes")
+        );
+        let tuple = profile(|p| p.tags = Tags(vec![text(1); 4]));
+        assert_eq!(tuple, broken("Tags", "0", 4, 3, "items"));
+        assert_eq!(
+            tuple.expect_err("four tags").to_string(),
+            "`Tags.0` holds 4 items, more than its max_len of 3"
+        );
+        assert_eq!(
+            profile(|p| p.contact = Contact::Email(text(65))),
+            broken("Contact::Email", "0", 65, 64, "bytes")
+        );
+        assert_eq!(
+            profile(|p| {
+                p.contact = Contact::Phone {
+                    numbers: [(text(5), text(1))].into(),
+                }
+            }),
+            broken("Contact::Phone", "numbers.key", 5, 4, "bytes")
+        );
+        assert_eq!(
+            profile(|p| p.more = vec![Contact::None; 3]),
+            broken("Profile", "more", 3, 2, "items")
+        );
+        assert_eq!(
+            profile(|p| p.more = vec![Contact::Email(text(65))]),
+            broken("Contact::Email", "0", 65, 64, "bytes")
+        );
+    }
 }

@@ -1,6 +1,8 @@
-//! Parsing of `#[session(...)]`, one constant per keyword.
+//! Parsing of `#[session(...)]`, one constant per keyword. Values are checked here only as far
+//! as their own syntax goes; rules across keys are in `check`.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens as _;
 use syn::meta::ParseNestedMeta;
 use syn::spanned::Spanned as _;
 use syn::{Attribute, LitInt, LitStr, Path, Token, Type};
@@ -16,14 +18,15 @@ pub(crate) const BUDGET: &str = "budget";
 pub(crate) const FINGERPRINT: &str = "fingerprint";
 pub(crate) const CRATE: &str = "crate";
 pub(crate) const MAX_LEN: &str = "max_len";
-
-/// The most cookies a session may span; mirrors `session_runtime::config::MAX_CHUNKS`.
-pub(crate) const MAX_CHUNKS: u8 = 16;
+pub(crate) const EACH: &str = "each";
+pub(crate) const KEY: &str = "key";
+pub(crate) const VALUE: &str = "value";
 
 const CONTAINER_KEYS: &str =
     "`version`, `previous`, `migrate`, `max_cookies`, `budget`, `fingerprint`, `crate`";
+const FIELD_KEYS: &str = "`max_len`, `each(..)`, `key(..)`, `value(..)`";
 
-/// A parsed value and the tokens it came from, for spans.
+/// A parsed value and the span of the tokens it came from.
 pub(crate) struct Spanned<T> {
     pub(crate) value: T,
     pub(crate) span: Span,
@@ -52,14 +55,16 @@ impl<T> Slot<T> {
     }
 }
 
-/// What `#[session(...)]` on a schema struct says.
+/// What `#[session(...)]` on a struct or enum says.
 pub(crate) struct Container {
     /// The first `#[session]` attribute, for "missing key" errors.
-    pub(crate) attr_tokens: Option<proc_macro2::TokenStream>,
+    pub(crate) attr_tokens: Option<TokenStream>,
     pub(crate) version: Option<Spanned<u16>>,
     pub(crate) previous: Option<Spanned<Type>>,
     pub(crate) migrate: Option<Spanned<Path>>,
-    pub(crate) max_cookies: Option<Spanned<u8>>,
+    /// The count and its literal's span (the key's is the `Spanned` one). Checked against the
+    /// runtime's limit by a `const` assertion, so the two cannot drift.
+    pub(crate) max_cookies: Option<Spanned<(usize, Span)>>,
     pub(crate) budget: Option<Spanned<usize>>,
     pub(crate) fingerprint: Option<Spanned<LitStr>>,
     pub(crate) krate: Option<Spanned<Path>>,
@@ -77,7 +82,7 @@ impl Container {
         let mut krate = Slot::new(CRATE);
 
         for attr in attrs.iter().filter(|a| a.path().is_ident(SESSION)) {
-            attr_tokens.get_or_insert_with(|| quote::ToTokens::to_token_stream(attr));
+            attr_tokens.get_or_insert_with(|| attr.to_token_stream());
             let result = attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident(VERSION) {
                     let lit: LitInt = meta.value()?.parse()?;
@@ -99,12 +104,9 @@ impl Container {
                     migrate.set(cx, &meta, path, span);
                 } else if meta.path.is_ident(MAX_COOKIES) {
                     let lit: LitInt = meta.value()?.parse()?;
-                    match lit.base10_parse::<u8>() {
-                        Ok(n @ 1..=MAX_CHUNKS) => max_cookies.set(cx, &meta, n, meta.path.span()),
-                        _ => cx.error_spanned_by(
-                            &lit,
-                            format_args!("`max_cookies` must be from 1 to {MAX_CHUNKS}"),
-                        ),
+                    match lit.base10_parse::<usize>() {
+                        Ok(n) => max_cookies.set(cx, &meta, (n, lit.span()), meta.path.span()),
+                        Err(err) => cx.syn_error(err),
                     }
                 } else if meta.path.is_ident(BUDGET) {
                     let lit: LitInt = meta.value()?.parse()?;
@@ -146,33 +148,112 @@ impl Container {
     }
 }
 
-/// What `#[session(...)]` on a field says.
-pub(crate) struct Field {
+/// The bound of one position: `max_len = N`, and the bounds inside it. On a field it is the
+/// whole `#[session(...)]`; nested, the inside of `each(...)`, `key(...)` or `value(...)`.
+pub(crate) struct Bound {
     pub(crate) max_len: Option<Spanned<usize>>,
+    pub(crate) each: Option<Spanned<Box<Bound>>>,
+    pub(crate) key: Option<Spanned<Box<Bound>>>,
+    pub(crate) value: Option<Spanned<Box<Bound>>>,
+    /// Written with nothing inside, as `each()`: unknown keys count as something.
+    pub(crate) empty: bool,
 }
 
-impl Field {
-    pub(crate) fn parse(cx: &mut Ctxt, attrs: &[Attribute]) -> Self {
-        let mut max_len = Slot::new(MAX_LEN);
+impl Bound {
+    /// The field's `#[session(...)]` attributes; `None` without any. The span is the first
+    /// attribute's brackets, where compile-time bound errors point.
+    pub(crate) fn parse_field(cx: &mut Ctxt, attrs: &[Attribute]) -> Option<Spanned<Bound>> {
+        let mut slots = BoundSlots::new();
+        let mut span = None;
         for attr in attrs.iter().filter(|a| a.path().is_ident(SESSION)) {
-            let result = attr.parse_nested_meta(|meta| {
-                if meta.path.is_ident(MAX_LEN) {
-                    let lit: LitInt = meta.value()?.parse()?;
-                    match lit.base10_parse::<usize>() {
-                        Ok(n) => max_len.set(cx, &meta, n, meta.path.span()),
-                        Err(err) => cx.syn_error(err),
-                    }
-                } else {
-                    unknown_key(cx, &meta, "`max_len`")?;
-                }
-                Ok(())
-            });
-            if let Err(err) = result {
+            span.get_or_insert_with(|| attr.bracket_token.span.join());
+            if let Err(err) = attr.parse_nested_meta(|meta| slots.key(cx, &meta)) {
                 cx.syn_error(err);
             }
         }
-        Field {
-            max_len: max_len.value,
+        span.map(|span| Spanned {
+            value: slots.finish(),
+            span,
+        })
+    }
+}
+
+struct BoundSlots {
+    any: bool,
+    max_len: Slot<usize>,
+    each: Slot<Box<Bound>>,
+    key: Slot<Box<Bound>>,
+    value: Slot<Box<Bound>>,
+}
+
+impl BoundSlots {
+    fn new() -> Self {
+        BoundSlots {
+            any: false,
+            max_len: Slot::new(MAX_LEN),
+            each: Slot::new(EACH),
+            key: Slot::new(KEY),
+            value: Slot::new(VALUE),
+        }
+    }
+
+    fn key(&mut self, cx: &mut Ctxt, meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
+        self.any = true;
+        if meta.path.is_ident(MAX_LEN) {
+            let lit: LitInt = meta.value()?.parse()?;
+            match lit.base10_parse::<usize>() {
+                Ok(n) => self.max_len.set(cx, meta, n, meta.path.span()),
+                Err(err) => cx.syn_error(err),
+            }
+            return Ok(());
+        }
+        let slot = if meta.path.is_ident(EACH) {
+            &mut self.each
+        } else if meta.path.is_ident(KEY) {
+            &mut self.key
+        } else if meta.path.is_ident(VALUE) {
+            &mut self.value
+        } else {
+            return unknown_key(cx, meta, FIELD_KEYS);
+        };
+        if !meta.input.peek(syn::token::Paren) {
+            cx.error_spanned_by(
+                &meta.path,
+                format_args!(
+                    "`{0}` takes the bound inside it in parentheses: `{0}(max_len = N)`",
+                    slot.name
+                ),
+            );
+            if meta.input.peek(Token![=]) {
+                meta.value()?.parse::<syn::Expr>()?;
+            }
+            return Ok(());
+        }
+        let mut inner = BoundSlots::new();
+        let empty = {
+            let fork = meta.input.fork();
+            let content;
+            syn::parenthesized!(content in fork);
+            content.is_empty()
+        };
+        if empty {
+            // `each()`: syn's nested parser wants at least one key; `check` says what to write.
+            let _content;
+            syn::parenthesized!(_content in meta.input);
+        } else {
+            meta.parse_nested_meta(|nested| inner.key(cx, &nested))?;
+        }
+        slot.set(cx, meta, Box::new(inner.finish()), meta.path.span());
+        Ok(())
+    }
+
+    fn finish(self) -> Bound {
+        Bound {
+            max_len: self.max_len.value,
+            each: self.each.value,
+            key: self.key.value,
+            value: self.value.value,
+            empty: !self.any,
         }
     }
 }

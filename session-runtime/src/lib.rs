@@ -11,7 +11,6 @@ mod config;
 mod envelope;
 mod error;
 mod extract;
-mod extractor_glue;
 mod flash;
 mod key;
 mod layer;
@@ -31,7 +30,7 @@ pub use extract::{Session, SessionRef, SessionRejection};
 pub use flash::{FlashMessage, Level, MAX_FLASH_TEXT, MAX_FLASHES};
 pub use key::{Key, KeyError, Keys};
 pub use layer::{SessionLayer, SessionLayerBuilder};
-pub use schema::{Bounded, BoundsError, Budget, CookieSession, HasLen, LenBounded, SchemaError};
+pub use schema::{Bounded, BoundsError, Budget, CookieSession, SchemaError};
 pub use service::{ResponseFuture, SessionService};
 pub use session_derive::{CookieSession, SessionBound};
 pub use state::BadCookiePolicy;
@@ -49,11 +48,10 @@ pub mod __private {
     pub use crate::__impl_extractor as impl_extractor;
     pub use crate::envelope::aead;
     pub use crate::extract::{read_only, read_required};
-    pub use crate::schema::{
-        Bounded, BoundsError, Budget, CHUNK_VALUE_CAPACITY, ConstMessage, CookieSession, HasLen,
-        LenBounded, SchemaError, assert_budget, assert_previous, check_len, decode_exact,
-        len_bounded_max, max, varint_len,
-    };
+    pub use crate::schema::assert::{assert_budget, assert_max_cookies, assert_previous, budget};
+    pub use crate::schema::bounds::{Shape, SizeBound, Spec, bound, max, varint_len};
+    pub use crate::schema::decode::{decode_current, decode_migrating};
+    pub use crate::schema::{Bounded, BoundsError, Budget, CookieSession, SchemaError};
     #[cfg(feature = "axum")]
     pub use axum_core;
     pub use core;

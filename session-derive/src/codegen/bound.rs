@@ -1,80 +1,82 @@
-//! The `Bounded` impl of `#[derive(SessionBound)]`: worst case and nested `max_len` checks.
+//! The impls of `#[derive(SessionBound)]`: `Bounded` (worst case and checks) and the runtime's
+//! `SessionBound`, through which bounds reach the type as a field of another.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-use syn::{DeriveInput, WherePredicate};
+use syn::WherePredicate;
 
-use super::budget::{field_check, field_max};
-use crate::model::{Bound, Field, Shape, Style, Variant};
+use super::bounds::{self, FieldBound};
+use crate::model::{Data, Model, Style, Variant};
 
-pub(super) fn expand(bound: &Bound<'_>) -> TokenStream {
-    let krate = &bound.krate;
-    let private = quote!(#krate::__private);
-    let input = bound.original;
-    let ident = &input.ident;
+pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
+    let private = model.private();
+    let ident = model.ident;
     let name = ident.to_string();
+    let mut items = TokenStream::new();
 
-    let (max, check) = match &bound.shape {
-        Shape::Struct(variant) => {
-            let max = sum(&private, &variant.fields);
+    let (max, check) = match &model.data {
+        Data::Struct(variant) => {
+            let fields = bounds::specs(private, &name, &variant.fields, 0, &mut items);
+            let max = sum(private, &fields);
             let pattern = pattern(quote!(Self), variant);
-            let checks = checks(&private, &name, &variant.fields);
-            (
-                max,
-                quote! {
-                    let #pattern = self;
-                    #checks
-                    ::core::result::Result::Ok(())
-                },
-            )
+            let checks = checks(private, &fields);
+            let check = quote! {
+                let #pattern = self;
+                #checks
+                ::core::result::Result::Ok(())
+            };
+            (max, check)
         }
-        Shape::Enum(variants) => {
-            // postcard writes the variant index as a varint u32.
-            let tag = variants.len().saturating_sub(1);
-            let bodies = variants.iter().map(|v| sum(&private, &v.fields));
-            let arms = variants.iter().map(|v| {
+        Data::Enum(variants) if variants.is_empty() => (quote!(0), quote!(match *self {})),
+        Data::Enum(variants) => {
+            let mut first = 0;
+            let mut bodies = Vec::new();
+            let mut arms = Vec::new();
+            for v in variants {
+                let owner = format!("{name}::{}", v.ident);
+                let fields = bounds::specs(private, &owner, &v.fields, first, &mut items);
+                first += v.fields.len();
+                bodies.push(sum(private, &fields));
                 let vi = v.ident;
                 let pattern = pattern(quote!(Self::#vi), v);
-                let checks = checks(&private, &name, &v.fields);
-                quote!(#pattern => { #checks })
+                let checks = checks(private, &fields);
+                arms.push(quote!(#pattern => { #checks }));
+            }
+            // postcard writes the variant index as a varint u32.
+            let tag = variants.len() - 1;
+            let max = quote!(#private::varint_len(#tag) + {
+                let mut worst = 0;
+                #(worst = #private::max(worst, #bodies);)*
+                worst
             });
-            let max = if variants.is_empty() {
-                quote!(0)
-            } else {
-                quote!(#private::varint_len(#tag) + {
-                    let mut worst = 0;
-                    #(worst = #private::max(worst, #bodies);)*
-                    worst
-                })
+            let check = quote! {
+                match self { #(#arms)* }
+                ::core::result::Result::Ok(())
             };
-            let body = if variants.is_empty() {
-                quote!(match *self {})
-            } else {
-                quote! {
-                    match self { #(#arms)* }
-                    ::core::result::Result::Ok(())
-                }
-            };
-            (max, body)
+            (max, check)
         }
+        Data::Union => unreachable!("check rejects unions"),
     };
 
-    let mut generics = input.generics.clone();
+    let generics = &model.original.generics;
+    let mut bounded = generics.clone();
     if !generics.params.is_empty() {
-        let clause = generics.make_where_clause();
-        for field in all_fields(&bound.shape) {
-            let ty = field.ty;
-            let predicate: WherePredicate = match field.max_len {
-                Some(_) => syn::parse_quote!(#ty: #private::LenBounded),
-                None => syn::parse_quote!(#ty: #private::Bounded),
-            };
+        let clause = bounded.make_where_clause();
+        for ty in fields_of(&model.data).map(|f| f.ty) {
+            let predicate: WherePredicate = syn::parse_quote!(#ty: #private::SizeBound);
             clause.predicates.push(predicate);
         }
+    } else {
+        // Evaluated now, so a field without a bound is reported even if the type is unused.
+        items.extend(quote! {
+            const _: ::core::primitive::usize = <#ident as #private::Bounded>::MAX_ENCODED_LEN;
+        });
     }
-    let (impl_generics, ty_generics, where_clause) = generics.split_for_impl();
+    let (impl_generics, ty_generics, where_clause) = bounded.split_for_impl();
 
     quote! {
         const _: () = {
+            #items
             #[automatically_derived]
             impl #impl_generics #private::Bounded for #ident #ty_generics #where_clause {
                 const MAX_ENCODED_LEN: ::core::primitive::usize = #max;
@@ -84,19 +86,34 @@ pub(super) fn expand(bound: &Bound<'_>) -> TokenStream {
                     #check
                 }
             }
+            #[automatically_derived]
+            impl #impl_generics #private::SizeBound for #ident #ty_generics #where_clause {
+                const SHAPE: #private::Shape =
+                    #private::Shape::Derived(<Self as #private::Bounded>::MAX_ENCODED_LEN);
+
+                fn check(
+                    &self,
+                    _: &#private::Spec,
+                ) -> ::core::result::Result<(), #private::BoundsError> {
+                    <Self as #private::Bounded>::check_bounds(self)
+                }
+            }
         };
     }
 }
 
-fn all_fields<'s, 'a>(shape: &'s Shape<'a>) -> Box<dyn Iterator<Item = &'s Field<'a>> + 's> {
-    match shape {
-        Shape::Struct(v) => Box::new(v.fields.iter()),
-        Shape::Enum(vs) => Box::new(vs.iter().flat_map(|v| v.fields.iter())),
+fn fields_of<'s, 'a>(
+    data: &'s Data<'a>,
+) -> Box<dyn Iterator<Item = &'s crate::model::Field<'a>> + 's> {
+    match data {
+        Data::Struct(v) => Box::new(v.fields.iter()),
+        Data::Enum(vs) => Box::new(vs.iter().flat_map(|v| v.fields.iter())),
+        Data::Union => Box::new(std::iter::empty()),
     }
 }
 
-fn sum(private: &TokenStream, fields: &[Field<'_>]) -> TokenStream {
-    let terms = fields.iter().map(|f| field_max(private, f));
+fn sum(private: &TokenStream, fields: &[FieldBound<'_, '_>]) -> TokenStream {
+    let terms = fields.iter().map(|f| f.worst(private, true));
     quote!((0 #(+ #terms)*))
 }
 
@@ -116,26 +133,10 @@ fn pattern(path: TokenStream, variant: &Variant<'_>) -> TokenStream {
     }
 }
 
-fn checks(private: &TokenStream, type_name: &str, fields: &[Field<'_>]) -> TokenStream {
+fn checks(private: &TokenStream, fields: &[FieldBound<'_, '_>]) -> TokenStream {
     let checks = fields.iter().enumerate().map(|(i, field)| {
         let access = binding(i);
-        field_check(private, type_name, field, &quote!(#access), true)
+        field.check(private, &quote!(#access))
     });
     quote!(#(#checks)*)
-}
-
-/// A stub impl so that attribute errors do not cascade into "not Bounded" errors elsewhere.
-pub(super) fn stub(input: &DeriveInput, krate: &syn::Path) -> TokenStream {
-    let ident = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    quote! {
-        const _: () = {
-            #[automatically_derived]
-            impl #impl_generics #krate::__private::Bounded
-                for #ident #ty_generics #where_clause
-            {
-                const MAX_ENCODED_LEN: ::core::primitive::usize = 0;
-            }
-        };
-    }
 }

@@ -4,10 +4,10 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::model::Schema;
+use crate::model::Model;
 
-pub(super) fn expand(schema: &Schema<'_>) -> TokenStream {
-    let krate = &schema.krate;
-    let ident = schema.ident;
-    quote!(#krate::__private::impl_extractor!(#ident);)
+pub(super) fn expand(model: &Model<'_>) -> TokenStream {
+    let private = model.private();
+    let ident = model.ident;
+    quote!(#private::impl_extractor!(#ident);)
 }

@@ -1,49 +1,68 @@
-//! The `CookieSession` impl: constants, bounds check and decode, wrapped in `const _`.
+//! The `CookieSession` impl: constants, bounds check and decode, and the `const` assertions
+//! beside it, wrapped in `const _`.
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::DeriveInput;
 
-use super::{budget, decode, extractor};
+use super::{bounds, decode, extractor, respan};
 use crate::fingerprint;
-use crate::model::Schema;
+use crate::model::Model;
 
-pub(super) fn expand(schema: &Schema<'_>) -> TokenStream {
-    let krate = &schema.krate;
-    let private = quote!(#krate::__private);
-    let ident = schema.ident;
-    let version = schema.version.as_ref().map_or(0, |v| v.value);
+pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
+    let private = model.private();
+    let ident = model.ident;
+    let version = model.version();
     let name = ident.to_string();
-    let fingerprint = fingerprint::of(schema, version);
-    let oldest = match &schema.previous {
+    let fingerprint = fingerprint::of(model);
+    let oldest = match &model.attrs.previous {
         Some(previous) => {
-            let ty = &previous.ty;
+            let ty = &previous.value;
             quote!(<#ty as #private::CookieSession>::OLDEST_VERSION)
         }
         None => quote!(#version),
     };
-    let budget_const = budget::budget_value(schema);
-    let max_encoded_len = budget::max_encoded_len(schema);
-    let check_bounds = budget::check_bounds(schema);
-    let decode = decode::body(schema);
-    let assertions = budget::assertions(schema);
-    let previous_assertion = decode::previous_assertion(schema);
-    let extractor = extractor::expand(schema);
+
+    let mut items = TokenStream::new();
+    let need = model.has_budget();
+    // Without a budget, a field without an attribute may be of any type: it is not touched.
+    let declared = model.fields().iter().filter(|f| need || f.bound.is_some());
+    let fields = bounds::specs(private, &name, declared, 0, &mut items);
+    let checks = fields.iter().map(|f| {
+        let member = &f.field.member;
+        f.check(private, &quote!(&self.#member))
+    });
+    let max_encoded_len = if need {
+        let terms = fields.iter().map(|f| f.worst(private, true));
+        quote!(::core::option::Option::Some(0 #(+ #terms)*))
+    } else {
+        for f in &fields {
+            let worst = f.worst(private, false);
+            items.extend(quote!(const _: ::core::primitive::usize = #worst;));
+        }
+        quote!(::core::option::Option::None)
+    };
+
+    let budget = budget(model, &mut items);
+    let (decode, decode_items) = decode::expand(model);
+    let extractor = extractor::expand(model);
 
     quote! {
         const _: () = {
+            #items
+            #decode_items
             #[automatically_derived]
             impl #private::CookieSession for #ident {
                 const VERSION: ::core::primitive::u16 = #version;
                 const OLDEST_VERSION: ::core::primitive::u16 = #oldest;
                 const NAME: &'static ::core::primitive::str = #name;
                 const FINGERPRINT: &'static ::core::primitive::str = #fingerprint;
-                const BUDGET: #private::Budget = #budget_const;
+                const BUDGET: #private::Budget = #budget;
                 const MAX_ENCODED_LEN: ::core::option::Option<::core::primitive::usize> =
                     #max_encoded_len;
 
                 fn check_bounds(&self) -> ::core::result::Result<(), #private::BoundsError> {
-                    #check_bounds
+                    #(#checks)*
+                    ::core::result::Result::Ok(())
                 }
 
                 fn decode(
@@ -53,41 +72,40 @@ pub(super) fn expand(schema: &Schema<'_>) -> TokenStream {
                     #decode
                 }
             }
-            #assertions
-            #previous_assertion
             #extractor
         };
     }
 }
 
-/// A stub impl so that a schema with attribute errors does not also fail every use site.
-pub(super) fn stub(input: &DeriveInput, krate: &syn::Path) -> TokenStream {
-    let ident = &input.ident;
-    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    quote! {
-        const _: () = {
-            #[automatically_derived]
-            impl #impl_generics #krate::__private::CookieSession
-                for #ident #ty_generics #where_clause
-            {
-                const VERSION: ::core::primitive::u16 = 1;
-                const OLDEST_VERSION: ::core::primitive::u16 = 1;
-                const NAME: &'static ::core::primitive::str = "";
-                const FINGERPRINT: &'static ::core::primitive::str = "";
-                const BUDGET: #krate::__private::Budget =
-                    #krate::__private::Budget::Unbounded;
-                const MAX_ENCODED_LEN: ::core::option::Option<::core::primitive::usize> =
-                    ::core::option::Option::None;
-                fn check_bounds(&self) -> ::core::result::Result<(), #krate::__private::BoundsError> {
-                    ::core::unimplemented!()
-                }
-                fn decode(
-                    _: ::core::primitive::u16,
-                    _: &[::core::primitive::u8],
-                ) -> ::core::result::Result<Self, #krate::__private::SchemaError> {
-                    ::core::unimplemented!()
-                }
-            }
-        };
+/// The `BUDGET` value; its assertions (range of `max_cookies`, worst case within the budget)
+/// go to `items`, spanned at the keys.
+fn budget(model: &Model<'_>, items: &mut TokenStream) -> TokenStream {
+    let private = model.private();
+    let ident = model.ident;
+    let option = |value: Option<usize>| match value {
+        Some(n) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
+    if let Some(cookies) = &model.attrs.max_cookies {
+        let (n, literal) = cookies.value;
+        items.extend(respan(
+            quote!(const _: () = #private::assert_max_cookies(#n);),
+            literal,
+        ));
     }
+    if let Some(span) = model.budget_span() {
+        items.extend(respan(
+            quote! {
+                const _: () = #private::assert_budget(
+                    <#ident as #private::CookieSession>::NAME,
+                    <#ident as #private::CookieSession>::MAX_ENCODED_LEN,
+                    <#ident as #private::CookieSession>::BUDGET,
+                );
+            },
+            span,
+        ));
+    }
+    let cookies = option(model.attrs.max_cookies.as_ref().map(|c| c.value.0));
+    let bytes = option(model.attrs.budget.as_ref().map(|b| b.value));
+    quote!(#private::budget(#cookies, #bytes))
 }

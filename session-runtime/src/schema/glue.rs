@@ -1,5 +1,8 @@
 //! The macro the derive calls for each schema; what it expands to depends on this crate's
 //! features, which the derive cannot see.
+//!
+//! The state type parameter has a name no schema will have: `impl<S> … for S` would not compile
+//! for a schema named `S`.
 
 /// Generates the read-only extractor for a schema type (nothing without the `axum` feature).
 #[doc(hidden)]
@@ -16,15 +19,16 @@ macro_rules! __impl_extractor {
 macro_rules! __impl_extractor {
     ($schema:ty) => {
         #[automatically_derived]
-        impl<S> $crate::__private::axum_core::extract::FromRequestParts<S> for $schema
+        impl<__SessionAppState>
+            $crate::__private::axum_core::extract::FromRequestParts<__SessionAppState> for $schema
         where
-            S: ::core::marker::Send + ::core::marker::Sync,
+            __SessionAppState: ::core::marker::Send + ::core::marker::Sync,
         {
             type Rejection = $crate::SessionRejection;
 
             fn from_request_parts(
                 parts: &mut $crate::__private::http::request::Parts,
-                _state: &S,
+                _state: &__SessionAppState,
             ) -> impl ::core::future::Future<Output = ::core::result::Result<Self, Self::Rejection>>
             + ::core::marker::Send {
                 $crate::__private::read_required::<$schema>(&parts.extensions, &parts.headers)
@@ -32,15 +36,17 @@ macro_rules! __impl_extractor {
         }
 
         #[automatically_derived]
-        impl<S> $crate::__private::axum_core::extract::OptionalFromRequestParts<S> for $schema
+        impl<__SessionAppState>
+            $crate::__private::axum_core::extract::OptionalFromRequestParts<__SessionAppState>
+            for $schema
         where
-            S: ::core::marker::Send + ::core::marker::Sync,
+            __SessionAppState: ::core::marker::Send + ::core::marker::Sync,
         {
             type Rejection = $crate::SessionRejection;
 
             fn from_request_parts(
                 parts: &mut $crate::__private::http::request::Parts,
-                _state: &S,
+                _state: &__SessionAppState,
             ) -> impl ::core::future::Future<
                 Output = ::core::result::Result<::core::option::Option<Self>, Self::Rejection>,
             > + ::core::marker::Send {

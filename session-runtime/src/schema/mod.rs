@@ -1,0 +1,109 @@
+//! The runtime side of `#[derive(CookieSession)]` and `#[derive(SessionBound)]`: the traits the
+//! derives implement, the size bounds behind `#[session(max_len = N, each(..), key(..),
+//! value(..))]`, and the `const` assertions that fail the build when a schema cannot fit.
+//!
+//! Payloads are encoded with [postcard], whose 1.0 wire format is frozen. Every size here is a
+//! postcard size: integers wider than a byte are LEB128 varints (zigzag for signed types),
+//! lengths are varints, arrays and tuples carry no length, `Option` is one tag byte.
+//!
+//! Public: [`CookieSession`], [`Bounded`], [`Budget`], [`BoundsError`], [`SchemaError`].
+//! Everything else here is reached by generated code only, through `crate::__private`.
+
+// Reached through `crate::__private` only, but for what is re-exported here.
+pub(crate) mod assert;
+pub(crate) mod bounds;
+pub(crate) mod decode;
+mod glue;
+
+pub use bounds::{Bounded, BoundsError};
+pub(crate) use decode::decode_exact;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+#[doc = include_str!("attributes.md")]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a session schema",
+    label = "not a `#[derive(CookieSession)]` struct",
+    note = "derive it: `#[derive(CookieSession, Serialize, Deserialize)]` with `#[session(version = N)]`"
+)]
+pub trait CookieSession: Serialize + DeserializeOwned + Sized + 'static {
+    /// The schema version written into every sealed header, `1..=u16::MAX`.
+    const VERSION: u16;
+    /// The oldest version this type can still read through its `previous` chain.
+    const OLDEST_VERSION: u16;
+    /// The type's name, for error messages and logs.
+    const NAME: &'static str;
+    /// A hash of the type name, version, field names, field type tokens and field bounds, as 16
+    /// hex digits.
+    ///
+    /// Snapshot it in a test (or pin it with `#[session(fingerprint = "…")]`) so that a struct
+    /// changed without a version bump is caught before it ships.
+    const FINGERPRINT: &'static str;
+    /// The declared size budget.
+    const BUDGET: Budget;
+    /// The worst-case postcard-encoded payload size, known when the schema declares a budget.
+    const MAX_ENCODED_LEN: Option<usize>;
+
+    /// Checks every bound declared with `#[session(...)]` on the fields (and, under a budget,
+    /// inside every field's type).
+    ///
+    /// The worst case promised by [`MAX_ENCODED_LEN`](Self::MAX_ENCODED_LEN) holds only for
+    /// values that pass this check; sealing calls it first.
+    fn check_bounds(&self) -> Result<(), BoundsError>;
+
+    /// Decodes a payload written by schema `version`, migrating it step by step through the
+    /// `previous` chain to this version.
+    ///
+    /// A version outside the chain is [`SchemaError::UnknownVersion`].
+    fn decode(version: u16, bytes: &[u8]) -> Result<Self, SchemaError>;
+}
+
+/// The size budget declared on a schema with `max_cookies = N` or `budget = BYTES`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// No budget: the size is only checked when sealing, against the configured cookies.
+    Unbounded,
+    /// At most this many cookies, each assumed to carry 3840 characters of value (a 4096-byte
+    /// Set-Cookie line less 256 for the name and attributes; the layer checks the exact figure
+    /// for its real name and attributes when it is built).
+    Cookies(u8),
+    /// At most this many characters of sealed, base64-encoded cookie value in all.
+    Bytes(usize),
+}
+
+impl Budget {
+    /// The budget in characters of sealed cookie value, if there is one.
+    pub(crate) const fn sealed_chars(self) -> Option<usize> {
+        match self {
+            Budget::Unbounded => None,
+            Budget::Cookies(n) => Some(n as usize * CHUNK_VALUE_CAPACITY),
+            Budget::Bytes(n) => Some(n),
+        }
+    }
+}
+
+/// The cookie-value characters the compile-time `max_cookies` budget assumes each cookie holds.
+pub(crate) const CHUNK_VALUE_CAPACITY: usize = 4096 - 256;
+
+/// A payload could not be turned into the current schema.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    /// The sealed header names a version this binary cannot read: newer than the current schema
+    /// (a rollback) or older than the oldest in the `previous` chain.
+    #[error("session schema version {found} is unknown to this build (current is {newest})")]
+    UnknownVersion {
+        /// The version in the sealed header.
+        found: u16,
+        /// The current schema version.
+        newest: u16,
+    },
+    /// The payload did not decode as the schema its header names.
+    #[error("session payload does not decode as `{type_name}` version {version}")]
+    Decode {
+        /// The schema type tried.
+        type_name: &'static str,
+        /// Its version.
+        version: u16,
+    },
+}

@@ -1,0 +1,13 @@
+use serde::{Deserialize, Serialize};
+use session_runtime::CookieSession;
+
+#[derive(CookieSession, Serialize, Deserialize)]
+#[session(version = 1)]
+struct Cart {
+    #[session(max_len = 4, each())]
+    roles: Vec<String>,
+    #[session()]
+    other: Vec<String>,
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use serde::{Deserialize, Serialize};
+use session_runtime::CookieSession;
+
+#[derive(CookieSession, Serialize, Deserialize)]
+#[session(version = 1, max_cookies = 1)]
+struct Cart {
+    blobs: std::collections::HashMap<String, Vec<u8>>,
+}
+
+fn main() {}
