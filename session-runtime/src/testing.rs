@@ -68,6 +68,9 @@ use crate::key::Key;
 use crate::layer::SessionLayer;
 use crate::schema::{CookieSession, SchemaError};
 
+// Users' frozen samples are sealed with these settings: changing any of them breaks every sample
+// already checked in, so they are as frozen as the wire format.
+
 /// The key every sample is sealed with. Public by design: it must never seal anything else.
 const TEST_KEY: &[u8; 32] = b"session-runtime frozen samples!!";
 /// When every sample was sealed, and when it is opened: nothing expires in between.
