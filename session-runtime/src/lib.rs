@@ -20,6 +20,8 @@ mod service;
 mod state;
 mod storage;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use clock::{Clock, ManualClock};
 pub use codec::{Codec, Opened, Reseal, SetCookies};
