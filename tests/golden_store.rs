@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use session_runtime::{BoxFuture, ManualClock, MemoryStore, SessionLayer, SessionStore, StoreError};
+use session_runtime::{
+    BoxFuture, ManualClock, MemoryStore, SessionLayer, SessionStore, StoreError,
+};
 use session_tests::{AppV2, golden_key, router, serve};
 use sha2::Digest;
 
@@ -95,7 +97,10 @@ async fn the_golden_id_cookie_and_its_store_entry_still_open() {
         .decode(lines.next().expect("value line"))
         .expect("base64url");
 
-    let value_chars = cookie.strip_prefix("session=").expect("named session").len();
+    let value_chars = cookie
+        .strip_prefix("session=")
+        .expect("named session")
+        .len();
     assert_eq!(value_chars, 78, "an id cookie is 58 bytes, 78 characters");
 
     let memory = Arc::new(MemoryStore::new());
@@ -111,7 +116,12 @@ async fn the_golden_id_cookie_and_its_store_entry_still_open() {
             .header("cookie", &cookie)
             .send()
     };
-    let show = get("/show").await.expect("show").text().await.expect("body");
+    let show = get("/show")
+        .await
+        .expect("show")
+        .text()
+        .await
+        .expect("body");
     let id = get("/id").await.expect("id").text().await.expect("body");
     server.abort();
     assert!(show.starts_with("user=golden items=0 new=false"), "{show}");

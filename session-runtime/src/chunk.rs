@@ -13,7 +13,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderValue;
 
-use crate::config::{Config, ConfigError, MAX_CHUNKS};
+use crate::config::{Config, ConfigError, MAX_CHUNKS, MAX_SET_COOKIE_LEN};
 use crate::envelope::{PREFIX_LEN, Prefix, base64_len};
 use crate::error::OpenError;
 
@@ -116,7 +116,9 @@ impl Chunker {
 
     /// How many cookies a sealed value of `value_len` characters needs.
     pub(crate) fn count_for(&self, value_len: usize) -> u8 {
-        value_len.div_ceil(self.capacity).min(usize::from(MAX_CHUNKS)) as u8
+        value_len
+            .div_ceil(self.capacity)
+            .min(usize::from(MAX_CHUNKS)) as u8
     }
 
     /// A gatherer for one request: offer it every cookie pair, then [`Gatherer::finish`].
@@ -253,8 +255,10 @@ impl<'a> Gatherer<'_, 'a> {
         for (index, slot) in self.slots.iter().enumerate().take(usize::from(max)) {
             let index8 = index as u8;
             match (*slot, index8 < count) {
-                // Longer than any chunk this crate writes: refused before decoding it.
-                (Some(value), true) if value.len() > self.chunker.capacity => {
+                // Longer than any chunk this crate writes under any settings: refused before
+                // decoding it. (Not this configuration's capacity: a Domain added since the
+                // cookie was written shrinks that, and must not log everyone out.)
+                (Some(value), true) if value.len() > MAX_SET_COOKIE_LEN => {
                     return Err(OpenError::Malformed);
                 }
                 (Some(value), true) => chunks[index] = value,
@@ -292,11 +296,7 @@ fn chunk_index(cookie: &[u8], name: &[u8]) -> Option<usize> {
     {
         return None;
     }
-    Some(
-        digits
-            .iter()
-            .fold(0, |n, d| n * 10 + usize::from(d - b'0')),
-    )
+    Some(digits.iter().fold(0, |n, d| n * 10 + usize::from(d - b'0')))
 }
 
 /// The envelope prefix, which the first four base64 characters of the first cookie encode.
@@ -443,6 +443,11 @@ mod tests {
             Err(OpenError::SurplusChunk { .. })
         ));
         let long = first_with_count(1) + &"A".repeat(300 * 1024);
-        assert_eq!(gather(&c, &[("s", long.as_str())]), Err(OpenError::Malformed));
+        let fits_any_setting = first_with_count(1) + &"A".repeat(MAX_SET_COOKIE_LEN - 8);
+        assert_eq!(gather(&c, &[("s", fits_any_setting.as_str())]), Ok(1));
+        assert_eq!(
+            gather(&c, &[("s", long.as_str())]),
+            Err(OpenError::Malformed)
+        );
     }
 }

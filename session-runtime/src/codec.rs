@@ -102,7 +102,11 @@ pub struct Codec {
 }
 
 impl Codec {
-    pub(crate) fn new(keys: Keys, config: &Config, lifetime: Lifetime) -> Result<Self, ConfigError> {
+    pub(crate) fn new(
+        keys: Keys,
+        config: &Config,
+        lifetime: Lifetime,
+    ) -> Result<Self, ConfigError> {
         config.validate()?;
         Ok(Codec {
             keys,
@@ -208,7 +212,11 @@ impl Codec {
 
     /// The Set-Cookie lines of a sealed envelope in `chunks` cookies, then removals of the
     /// chunk names above them.
-    pub(crate) fn lines(&self, sealed: &[u8], chunks: u8) -> Result<Vec<HeaderValue>, SessionError> {
+    pub(crate) fn lines(
+        &self,
+        sealed: &[u8],
+        chunks: u8,
+    ) -> Result<Vec<HeaderValue>, SessionError> {
         // Names and attributes are validated visible ASCII and values base64url, so every line
         // is a header value; should one ever not be, nothing is sent rather than half a session.
         let mut lines = self
@@ -327,6 +335,31 @@ impl Codec {
         }
     }
 
+    /// Opens a cookie without decoding its payload, whatever its schema or version, and without
+    /// checking its timestamps: what [`Inspected`] lists.
+    pub fn inspect(&self, cookie_header: impl AsRef<[u8]>) -> Result<Option<Inspected>, OpenError> {
+        let mut gatherer = self.chunker.gatherer();
+        for (name, value) in chunk::cookie_pairs([cookie_header.as_ref()]) {
+            gatherer.offer(name, value);
+        }
+        let Some(gathered) = gatherer.finish()? else {
+            return Ok(None);
+        };
+        let mut buf = Zeroizing::new(Vec::new());
+        gathered.decode_into(&mut buf)?;
+        let opened = envelope::open(&mut buf, &self.keys, gathered.count(), &self.binding)?;
+        Ok(Some(Inspected {
+            key_id: gathered.prefix.key_id,
+            fallback_key: opened.fallback_key,
+            chunks: gathered.count(),
+            schema_version: opened.header.schema_version,
+            meta: opened.header.meta,
+            stored: opened.stored,
+            has_subject: opened.header.subject.is_some(),
+            payload_len: opened.payload.len(),
+        }))
+    }
+
     /// Opens gathered chunks, using `buf` for the envelope. The caller zeroizes `buf`.
     pub(crate) fn open_gathered<T: CookieSession>(
         &self,
@@ -371,6 +404,29 @@ impl Codec {
             subject,
         }))
     }
+}
+
+/// What a sealed cookie says about itself, for tools (`session-tool inspect`): everything but
+/// the payload, which needs the schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Inspected {
+    /// The key id in the envelope.
+    pub key_id: u8,
+    /// Opened with a fallback key, not the primary.
+    pub fallback_key: bool,
+    /// How many cookies it came in.
+    pub chunks: u8,
+    /// The schema version that wrote the payload.
+    pub schema_version: u16,
+    /// The session id and timestamps.
+    pub meta: SessionMeta,
+    /// An id cookie: the session itself is in a server-side store.
+    pub stored: bool,
+    /// A subject tag is sealed with it.
+    pub has_subject: bool,
+    /// Bytes of payload.
+    pub payload_len: usize,
 }
 
 /// The forms a session is sealed in.

@@ -313,7 +313,12 @@ pub mod aead {
     use aes_gcm_siv::{Aes256GcmSiv, KeyInit, Nonce, Tag};
 
     /// Encrypts `in_out` in place under `key` and `nonce`, authenticating `ad`; returns the tag.
-    pub fn seal_detached(key: &[u8; 32], nonce: &[u8; 12], ad: &[u8], in_out: &mut [u8]) -> [u8; 16] {
+    pub fn seal_detached(
+        key: &[u8; 32],
+        nonce: &[u8; 12],
+        ad: &[u8],
+        in_out: &mut [u8],
+    ) -> [u8; 16] {
         let cipher = Aes256GcmSiv::new(key.into());
         let tag = cipher
             .encrypt_inout_detached(&Nonce::from(*nonce), ad, in_out.into())

@@ -8,11 +8,11 @@ use std::sync::RwLockReadGuard;
 use http::HeaderMap;
 use zeroize::Zeroizing;
 
+use crate::codec::MAX_STORED_LEN;
 use crate::envelope::{SessionId, SessionMeta};
 use crate::error::SessionError;
 use crate::flash::{FlashMessage, Level};
 use crate::schema::{CookieSession, decode_exact};
-use crate::codec::MAX_STORED_LEN;
 use crate::state::{Change, Handle, LoadError, Loaded, Origin, RequestState, SessionState, Shared};
 use crate::storage::subject_tag;
 
@@ -162,8 +162,10 @@ fn loaded_ref<T>(state: &RequestState<T>) -> &Loaded<T> {
 }
 
 impl<T: CookieSession + Default + Send + Sync> Session<T> {
-    /// Finds the layer's state for this request and opens the session.
-    pub(crate) async fn from_parts(
+    /// Finds the layer's state for this request and opens the session: what the axum
+    /// extractor does, for plain tower services that get the request's extensions and headers
+    /// themselves.
+    pub async fn from_parts(
         extensions: &http::Extensions,
         headers: &HeaderMap,
     ) -> Result<Self, SessionRejection> {
@@ -172,9 +174,8 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         {
             let mut state = handle.lock();
             if let SessionState::Absent { rejected } = state.session {
-                let meta = SessionMeta::new(state.now).map_err(|_| {
-                    SessionRejection::Internal("no randomness for a session id")
-                })?;
+                let meta = SessionMeta::new(state.now)
+                    .map_err(|_| SessionRejection::Internal("no randomness for a session id"))?;
                 state.session = SessionState::Present(Loaded {
                     value: T::default(),
                     meta,

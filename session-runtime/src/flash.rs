@@ -109,7 +109,12 @@ enum Incoming {
 
 impl FlashState {
     /// Keeps the request's flash cookie, as gathered, for [`take`](Self::take).
-    pub(crate) fn incoming(&mut self, codec: &Codec, gathered: Result<Option<Gathered<'_>>, OpenError>, now: u32) {
+    pub(crate) fn incoming(
+        &mut self,
+        codec: &Codec,
+        gathered: Result<Option<Gathered<'_>>, OpenError>,
+        now: u32,
+    ) {
         self.incoming = match gathered {
             Ok(None) => Incoming::None,
             Ok(Some(gathered)) => {
@@ -175,8 +180,7 @@ impl FlashState {
             return;
         }
         let bag = FlashBag { messages };
-        let sealed = SessionMeta::new(now)
-            .and_then(|meta| codec.write(&bag, &meta, headers));
+        let sealed = SessionMeta::new(now).and_then(|meta| codec.write(&bag, &meta, headers));
         if let Err(err) = sealed {
             tracing::error!(error = %err, "flash messages could not be saved");
         }

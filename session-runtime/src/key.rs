@@ -117,15 +117,6 @@ impl Key {
         Self::from_bytes(&bytes)
     }
 
-    /// Kept only until `examples/shop/src/main.rs` moves to [`Keys::from_env_or_generate`];
-    /// not public API.
-    #[doc(hidden)]
-    pub fn from_env_or_generate(name: &str) -> Result<Self, KeyError> {
-        let only_name = |var: &str| if var == name { env_lookup(var) } else { None };
-        let keys = Keys::from_lookup_or_generate(name, "", only_name)?;
-        Ok(keys.masters[0].clone())
-    }
-
     /// A fresh 32-byte key from the operating system's random source.
     ///
     /// # Panics

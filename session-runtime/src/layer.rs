@@ -13,7 +13,7 @@ use crate::codec::Codec;
 use crate::config::{Config, ConfigError, Padding, SameSite};
 use crate::envelope::SessionMeta;
 use crate::flash;
-use crate::key::{Key, Keys};
+use crate::key::Keys;
 use crate::schema::CookieSession;
 use crate::service::SessionService;
 use crate::state::{BadCookiePolicy, Hook, Shared, Writer};
@@ -233,14 +233,6 @@ impl<T> fmt::Debug for SessionLayerBuilder<T> {
 }
 
 impl<T: CookieSession> SessionLayerBuilder<T> {
-    /// Adds a fallback key: it opens cookies sealed before a rotation, which are then re-sealed
-    /// with the primary key on that response. Remove it once every session has been re-sealed
-    /// or has expired (the absolute timeout).
-    pub fn with_fallback_key(mut self, key: Key) -> Self {
-        self.keys = self.keys.with_fallback(key);
-        self
-    }
-
     /// The cookie name (default `session`); further chunks are `name.1`, `name.2`, ….
     pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
         self.config.name = name.into();
@@ -526,8 +518,12 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
                 flash_codec,
                 policy: self.policy,
                 storage: Storage {
-                    store: self.store.map(|(store, mode)| (timed(store, self.store_timeout), mode)),
-                    revocation: self.revocation.map(|store| timed(store, self.store_timeout)),
+                    store: self
+                        .store
+                        .map(|(store, mode)| (timed(store, self.store_timeout), mode)),
+                    revocation: self
+                        .revocation
+                        .map(|store| timed(store, self.store_timeout)),
                     on_failure: self.on_store_failure,
                 },
                 clock: self.clock,

@@ -24,7 +24,7 @@ mod store;
 pub mod testing;
 
 pub use clock::{Clock, ManualClock};
-pub use codec::{Codec, Opened, Reseal, SetCookies};
+pub use codec::{Codec, Inspected, Opened, Reseal, SetCookies};
 pub use config::{ConfigError, Padding, SameSite};
 pub use envelope::{SessionId, SessionMeta};
 pub use error::{Expiry, OpenError, SessionError};
@@ -37,11 +37,11 @@ pub use service::{ResponseFuture, SessionService};
 pub use session_derive::{CookieSession, SessionBound};
 pub use state::BadCookiePolicy;
 pub use storage::StoreFailure;
-pub use store::{BoxFuture, MemoryStore, SessionStore, StoreConfigError, StoreError, Timed};
 #[cfg(feature = "memcached")]
 pub use store::MemcachedStore;
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
+pub use store::{BoxFuture, MemoryStore, SessionStore, StoreConfigError, StoreError, Timed};
 
 /// Everything generated code needs, behind one path so the derive never names a crate the
 /// user did not depend on. Not public API: it may change in any release.

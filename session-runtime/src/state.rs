@@ -17,10 +17,10 @@ use crate::codec::{Codec, Form, Opened, Reseal, Unsealed};
 use crate::config::Config;
 use crate::envelope::{SUBJECT_LEN, SessionMeta};
 use crate::error::{OpenError, SessionError};
-use crate::storage::{self, Pending, Storage, StoreFailure, StoreMode};
-use crate::store::StoreError;
 use crate::flash::FlashState;
 use crate::schema::CookieSession;
+use crate::storage::{self, Pending, Storage, StoreFailure, StoreMode};
+use crate::store::StoreError;
 
 /// What the layer does with an incoming session cookie that does not open: tampered, truncated,
 /// sealed under an unknown key, or written by a newer schema.
@@ -56,7 +56,14 @@ pub(crate) struct Shared<T> {
 }
 
 /// Seals `value` in one of its forms into a buffer; returns the cookie count.
-type SealFn<T> = dyn Fn(&Codec, &T, &SessionMeta, Option<[u8; SUBJECT_LEN]>, Form, &mut Vec<u8>) -> Result<u8, SessionError>
+type SealFn<T> = dyn Fn(
+        &Codec,
+        &T,
+        &SessionMeta,
+        Option<[u8; SUBJECT_LEN]>,
+        Form,
+        &mut Vec<u8>,
+    ) -> Result<u8, SessionError>
     + Send
     + Sync;
 
@@ -301,7 +308,11 @@ impl<T: CookieSession> Handle<T> {
                 if ended {
                     tracing::debug!(cookie = name, reason = err.reason(), "session ended");
                 } else {
-                    tracing::warn!(cookie = name, reason = err.reason(), "session cookie rejected");
+                    tracing::warn!(
+                        cookie = name,
+                        reason = err.reason(),
+                        "session cookie rejected"
+                    );
                 }
                 state.session = SessionState::Absent { rejected: true };
                 if shared.policy == BadCookiePolicy::Reject && !ended {
@@ -313,7 +324,11 @@ impl<T: CookieSession> Handle<T> {
     }
 
     /// Follows an id cookie into the store and checks revocation.
-    async fn resolve(&self, unsealed: Unsealed<T>, now: u32) -> Result<Option<Loaded<T>>, LoadError> {
+    async fn resolve(
+        &self,
+        unsealed: Unsealed<T>,
+        now: u32,
+    ) -> Result<Option<Loaded<T>>, LoadError> {
         let shared = self.shared();
         let storage = &shared.storage;
         let (opened, origin) = match unsealed {
@@ -474,7 +489,14 @@ impl<T: CookieSession> Handle<T> {
             let mut buf = Vec::with_capacity(256);
             let written = shared
                 .writer
-                .seal(codec, &loaded.value, &loaded.meta, loaded.subject, Form::Cookie, &mut buf)
+                .seal(
+                    codec,
+                    &loaded.value,
+                    &loaded.meta,
+                    loaded.subject,
+                    Form::Cookie,
+                    &mut buf,
+                )
                 .and_then(|chunks| codec.write_sealed(&buf, chunks, headers));
             match written {
                 Ok(used) => {
@@ -495,7 +517,8 @@ impl<T: CookieSession> Handle<T> {
                     {
                         pending.delete = Some(storage::data_key(&old.id));
                     }
-                    return (pending.delete.is_some() || pending.revoke.is_some()).then_some(pending);
+                    return (pending.delete.is_some() || pending.revoke.is_some())
+                        .then_some(pending);
                 }
                 Err(SessionError::TooLarge { .. }) if mode == Some(StoreMode::Overflow) => {}
                 Err(err) => {
@@ -528,7 +551,14 @@ impl<T: CookieSession> Handle<T> {
         let codec = &shared.codec;
         let mut sealed = Vec::with_capacity(256);
         let writer = &shared.writer;
-        writer.seal(codec, &loaded.value, &loaded.meta, loaded.subject, Form::Stored, &mut sealed)?;
+        writer.seal(
+            codec,
+            &loaded.value,
+            &loaded.meta,
+            loaded.subject,
+            Form::Stored,
+            &mut sealed,
+        )?;
         let id_changed = loaded.loaded.is_none_or(|old| old.id != loaded.meta.id);
         let reseal = match loaded.origin {
             Origin::Store { reseal } => reseal.fallback_key,
@@ -537,7 +567,14 @@ impl<T: CookieSession> Handle<T> {
         let mut id_cookie = Vec::new();
         if id_changed || reseal {
             let mut buf = Vec::with_capacity(96);
-            writer.seal(codec, &loaded.value, &loaded.meta, loaded.subject, Form::Id, &mut buf)?;
+            writer.seal(
+                codec,
+                &loaded.value,
+                &loaded.meta,
+                loaded.subject,
+                Form::Id,
+                &mut buf,
+            )?;
             id_cookie = codec.lines(&buf, 1)?;
         }
         let mut pending = self.retire(loaded, now, id_cookie);
@@ -565,14 +602,13 @@ pub(crate) fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
         v.windows(8).any(|w| w == b"no-store") || v.windows(7).any(|w| w == b"private")
     });
     if !already {
-        headers.insert(
-            CACHE_CONTROL,
-            HeaderValue::from_static("private, no-store"),
-        );
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     }
     let varies = headers.get_all(VARY).iter().any(|v| {
-        v.to_str()
-            .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("cookie") || t.trim() == "*"))
+        v.to_str().is_ok_and(|v| {
+            v.split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case("cookie") || t.trim() == "*")
+        })
     });
     if !varies {
         headers.append(VARY, HeaderValue::from_static("Cookie"));

@@ -13,8 +13,8 @@ use std::sync::Arc;
 use http::HeaderValue;
 use sha2::{Digest, Sha256};
 
-use crate::envelope::{SUBJECT_LEN, SessionId, SessionMeta};
 use crate::clock::Lifetime;
+use crate::envelope::{SUBJECT_LEN, SessionId, SessionMeta};
 use crate::store::{BoxFuture, SessionStore, StoreError};
 
 /// What happens to a request when the session store cannot be reached (or does not answer in
@@ -78,7 +78,10 @@ pub(crate) fn revoked_key(id: &SessionId) -> String {
 
 /// The generation key of a subject tag: the time of its last "log out everywhere".
 pub(crate) fn generation_key(subject: &[u8; SUBJECT_LEN]) -> String {
-    format!("g:{}", tag(b"session-runtime v1 subject generation", subject))
+    format!(
+        "g:{}",
+        tag(b"session-runtime v1 subject generation", subject)
+    )
 }
 
 /// The subject tag sealed into a session's header: a one-way hash of what the application
@@ -169,7 +172,10 @@ impl Pending {
                             error = %err,
                             "session could not be saved to the store; the previous session stays"
                         );
-                        return Finished { lines, failed: true };
+                        return Finished {
+                            lines,
+                            failed: true,
+                        };
                     }
                 }
             }

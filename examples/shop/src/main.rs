@@ -16,7 +16,7 @@
 
 use std::net::SocketAddr;
 
-use session_runtime::{Key, Keys};
+use session_runtime::Keys;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -27,9 +27,10 @@ async fn main() -> std::io::Result<()> {
         )
         .init();
 
-    // Unset: a generated key and a warning. Set but invalid: refuse to start.
-    let key = match Key::from_env_or_generate("SESSION_KEY") {
-        Ok(key) => key,
+    // SESSION_KEY seals, SESSION_KEY_OLD (optional) only opens. Unset: a generated key and a
+    // warning. Set but invalid: refuse to start.
+    let keys = match Keys::from_env_or_generate() {
+        Ok(keys) => keys,
         Err(err) => {
             tracing::error!("{err}");
             std::process::exit(1);
@@ -37,7 +38,7 @@ async fn main() -> std::io::Result<()> {
     };
     let store = std::env::var("SESSION_STORE").unwrap_or_default();
     let app = match example_shop::StoreChoice::parse(&store)
-        .and_then(|choice| example_shop::app_with_store(Keys::new(key), &choice))
+        .and_then(|choice| example_shop::app_with_store(keys, &choice))
     {
         Ok(app) => app,
         Err(err) => {
