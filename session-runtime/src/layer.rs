@@ -46,7 +46,7 @@ use crate::store::{SessionStore, StoreError, Timed};
 /// }
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let key = Key::generate(); // in production: Key::from_env("SESSION_KEY")?
+/// let key = Key::generate(); // in production: Keys::from_env()?
 /// let app: Router = Router::new()
 ///     .route("/", get(count))
 ///     .layer(SessionLayer::<Visits>::new(key));
