@@ -26,3 +26,15 @@ pub use support::{
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The runtime's crate documentation (what docs.rs and crates.io show) is this repository's
+/// README, word for word: one document, doctested through both.
+#[cfg(test)]
+#[test]
+fn the_crate_docs_are_the_readme() {
+    assert_eq!(
+        include_str!("../../README.md"),
+        include_str!("../../session-runtime/README.md"),
+        "copy README.md to session-runtime/README.md"
+    );
+}
