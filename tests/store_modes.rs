@@ -1,8 +1,14 @@
-//! The store modes over real HTTP on loopback, with the in-process `MemoryStore` (the same cases
-//! run against memcached and redis in `tests/stores.rs`): server-side sessions behind an id
-//! cookie, replay after logout (rejected with a store or revocation, accepted with plain cookies,
-//! the documented limit), log out everywhere, overflow spill and back, two instances sharing a
-//! store, and a store that never answers.
+//! The store modes over real HTTP on loopback, each case written once and run against every
+//! backend on real servers (the memory store, memcached, a pool of three, redis-server, a
+//! three-node Redis Cluster): server-side sessions behind an id cookie, TTL expiry, replay after
+//! logout (rejected with a store or revocation, accepted with plain cookies, the documented
+//! limit), log out everywhere, overflow spill and back, two instances sharing a store; then the
+//! faults under traffic: a pool member killed, redis killed and restarted, a store that never
+//! answers.
+//!
+//! Needs memcached, redis-server and redis-cli: `scripts/install-servers` installs them.
+
+mod servers;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -13,9 +19,10 @@ use axum::Router;
 use axum::extract::Query;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
+use servers::{Memcached, MemcachedPool, Redis, RedisCluster};
 use session_runtime::{
-    CookieSession, Key, MemoryStore, Session, SessionError, SessionLayer, SessionLayerBuilder,
-    SessionStore, StoreFailure,
+    CookieSession, Key, MemcachedStore, MemoryStore, RedisStore, Session, SessionError,
+    SessionLayer, SessionLayerBuilder, SessionStore, StoreFailure,
 };
 
 #[derive(CookieSession, Serialize, Deserialize, Debug, Default)]
@@ -141,13 +148,29 @@ async fn call(addr: SocketAddr, method: &str, path: &str, jar: &mut Jar) -> Repl
     }
 }
 
-#[tokio::test]
-async fn server_mode_keeps_one_constant_size_id_cookie_and_logout_kills_replays() {
+/// A shared handle on a backend, so several layers (instances) use the same store.
+type Store = Arc<dyn SessionStore>;
+
+/// Every case, against one backend. `entries` counts the store's entries where the backend can
+/// tell (the memory store), to check that logout and shrinking really delete.
+async fn suite(store: Store, entries: Option<&dyn Fn() -> usize>) {
+    server_mode_keeps_one_constant_size_id_cookie_and_logout_kills_replays(&store, entries).await;
+    sessions_expire_with_their_idle_timeout(&store).await;
+    cookie_mode_with_revocation_rejects_a_replay_after_logout(&store).await;
+    revoke_all_logs_a_subject_out_everywhere(&store).await;
+    an_oversized_session_spills_into_the_store_and_comes_back_when_it_shrinks(&store, entries)
+        .await;
+    two_instances_share_one_store(&store).await;
+}
+
+async fn server_mode_keeps_one_constant_size_id_cookie_and_logout_kills_replays(
+    store: &Store,
+    entries: Option<&dyn Fn() -> usize>,
+) {
     let key = Key::generate();
-    let store = Arc::new(MemoryStore::new());
     let addr = serve(
         builder(&key)
-            .with_store(Arc::clone(&store))
+            .with_store(Arc::clone(store))
             .build()
             .expect("layer"),
     )
@@ -167,14 +190,33 @@ async fn server_mode_keeps_one_constant_size_id_cookie_and_logout_kills_replays(
         small,
         "the id cookie's size does not follow the data"
     );
-    assert_eq!(store.len(), 1);
+    let before = entries.map(|n| n());
 
     let stolen = jar.clone();
     call(addr, "POST", "/logout", &mut jar).await;
     assert!(jar.0.is_empty());
-    assert_eq!(store.len(), 0, "logout deletes the entry");
+    if let (Some(n), Some(before)) = (entries, before) {
+        assert_eq!(n(), before - 1, "logout deletes the entry");
+    }
     let mut replay = stolen;
     assert_eq!(call(addr, "GET", "/me", &mut replay).await.body, "new");
+}
+
+/// The idle timeout ends a server-side session: its entry's TTL runs out in the store.
+async fn sessions_expire_with_their_idle_timeout(store: &Store) {
+    let key = Key::generate();
+    let layer = builder(&key)
+        .with_store(Arc::clone(store))
+        .with_refresh_after(Duration::ZERO)
+        .with_idle_timeout(Some(Duration::from_secs(1)))
+        .build()
+        .expect("layer");
+    let addr = serve(layer).await;
+    let mut jar = Jar::default();
+    call(addr, "POST", "/login?user=ida", &mut jar).await;
+    assert_eq!(call(addr, "GET", "/me", &mut jar).await.body, "ida:0");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(call(addr, "GET", "/me", &mut jar).await.body, "new");
 }
 
 #[tokio::test]
@@ -194,12 +236,10 @@ async fn plain_cookie_replay_after_logout_still_opens_the_documented_limit() {
     );
 }
 
-#[tokio::test]
-async fn cookie_mode_with_revocation_rejects_a_replay_after_logout() {
+async fn cookie_mode_with_revocation_rejects_a_replay_after_logout(store: &Store) {
     let key = Key::generate();
-    let revocation = Arc::new(MemoryStore::new());
     let layer = builder(&key)
-        .with_revocation(Arc::clone(&revocation))
+        .with_revocation(Arc::clone(store))
         .build()
         .expect("layer");
     let addr = serve(layer).await;
@@ -221,11 +261,10 @@ async fn cookie_mode_with_revocation_rejects_a_replay_after_logout() {
     );
 }
 
-#[tokio::test]
-async fn revoke_all_logs_a_subject_out_everywhere() {
+async fn revoke_all_logs_a_subject_out_everywhere(store: &Store) {
     let key = Key::generate();
     let layer = builder(&key)
-        .with_revocation(MemoryStore::new())
+        .with_revocation(Arc::clone(store))
         .build()
         .expect("layer");
     let addr = serve(layer.clone()).await;
@@ -247,36 +286,37 @@ async fn revoke_all_logs_a_subject_out_everywhere() {
     );
 }
 
-#[tokio::test]
-async fn an_oversized_session_spills_into_the_store_and_comes_back_when_it_shrinks() {
+async fn an_oversized_session_spills_into_the_store_and_comes_back_when_it_shrinks(
+    store: &Store,
+    entries: Option<&dyn Fn() -> usize>,
+) {
     let key = Key::generate();
-    let store = Arc::new(MemoryStore::new());
     let layer = builder(&key)
         .with_max_cookies(1)
-        .with_overflow_store(Arc::clone(&store))
+        .with_overflow_store(Arc::clone(store))
         .build()
         .expect("layer");
     let addr = serve(layer).await;
     let mut jar = Jar::default();
     call(addr, "POST", "/login?user=fay", &mut jar).await;
     let in_cookie = jar.0["session"].len();
-    assert_eq!(store.len(), 0);
+    let before = entries.map(|n| n());
     assert_eq!(
         call(addr, "POST", "/grow?n=6000", &mut jar).await.status,
         200
     );
-    assert_eq!(store.len(), 1, "spilled");
+    if let (Some(n), Some(before)) = (entries, before) {
+        assert_eq!(n(), before + 1, "spilled");
+    }
     assert!(
         jar.0["session"].len() < in_cookie + 50,
         "the cookie is the id form"
     );
     assert_eq!(call(addr, "GET", "/me", &mut jar).await.body, "fay:6000");
     call(addr, "POST", "/grow?n=10", &mut jar).await;
-    assert_eq!(
-        store.len(),
-        0,
-        "back in the cookie, the store entry is gone"
-    );
+    if let (Some(n), Some(before)) = (entries, before) {
+        assert_eq!(n(), before, "back in the cookie, the store entry is gone");
+    }
     assert_eq!(call(addr, "GET", "/me", &mut jar).await.body, "fay:10");
 
     // Without an overflow store the handler sees the error and nothing is lost.
@@ -290,20 +330,18 @@ async fn an_oversized_session_spills_into_the_store_and_comes_back_when_it_shrin
     assert_eq!(call(addr, "GET", "/me", &mut jar).await.body, "fay:0");
 }
 
-#[tokio::test]
-async fn two_instances_share_one_store() {
+async fn two_instances_share_one_store(store: &Store) {
     let key = Key::generate();
-    let store = Arc::new(MemoryStore::new());
     let a = serve(
         builder(&key)
-            .with_store(Arc::clone(&store))
+            .with_store(Arc::clone(store))
             .build()
             .expect("a"),
     )
     .await;
     let b = serve(
         builder(&key)
-            .with_store(Arc::clone(&store))
+            .with_store(Arc::clone(store))
             .build()
             .expect("b"),
     )
@@ -321,7 +359,135 @@ async fn two_instances_share_one_store() {
         "the old id is gone"
     );
     call(b, "POST", "/logout", &mut jar).await;
-    assert_eq!(store.len(), 0);
+    assert_eq!(call(a, "GET", "/me", &mut jar.clone()).await.body, "new");
+}
+
+#[tokio::test]
+async fn every_case_on_the_memory_store() {
+    let memory = Arc::new(MemoryStore::new());
+    let counted = Arc::clone(&memory);
+    suite(memory, Some(&move || counted.len())).await;
+}
+
+#[tokio::test]
+async fn every_case_on_memcached() {
+    let server = Memcached::start();
+    suite(
+        Arc::new(MemcachedStore::new([server.address()]).expect("store")),
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_case_on_a_memcached_pool() {
+    let pool = MemcachedPool::start(3);
+    suite(
+        Arc::new(MemcachedStore::new(pool.addresses()).expect("store")),
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_case_on_redis() {
+    let server = Redis::start();
+    suite(
+        Arc::new(RedisStore::new(&server.url()).expect("store")),
+        None,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_case_on_a_redis_cluster() {
+    let cluster = RedisCluster::start();
+    suite(
+        Arc::new(RedisStore::cluster(cluster.urls()).expect("store")),
+        None,
+    )
+    .await;
+}
+
+/// One member of a memcached pool dies under traffic: the sessions it held are lost (their
+/// users get a fresh session, fail-open), every other session is still served.
+#[tokio::test]
+async fn a_killed_pool_member_loses_only_its_share_of_sessions() {
+    let mut pool = MemcachedPool::start(3);
+    let key = Key::generate();
+    let layer = builder(&key)
+        .with_store(MemcachedStore::new(pool.addresses()).expect("store"))
+        .with_store_timeout(Duration::from_millis(300))
+        .build()
+        .expect("layer");
+    let addr = serve(layer).await;
+    let mut jars = Vec::new();
+    for i in 0..60 {
+        let mut jar = Jar::default();
+        call(addr, "POST", &format!("/login?user=u{i}"), &mut jar).await;
+        jars.push(jar);
+    }
+    pool.kill(1);
+    let mut served = 0;
+    for (i, jar) in jars.iter_mut().enumerate() {
+        let started = Instant::now();
+        let reply = call(addr, "GET", "/me", jar).await;
+        assert_eq!(reply.status, 200, "fail-open, never an error");
+        assert!(started.elapsed() < Duration::from_secs(2), "no hang");
+        if reply.body == format!("u{i}:0") {
+            served += 1;
+        } else {
+            assert_eq!(reply.body, "new");
+        }
+    }
+    // Consistent hashing over three servers: the dead one held about a third.
+    assert!(
+        (20..60).contains(&served),
+        "{served} of 60 sessions survived"
+    );
+}
+
+/// Redis dies under traffic and comes back: fail-open requests get fresh sessions quickly while
+/// it is down, and sessions are written and read again within a second of the restart.
+#[tokio::test]
+async fn redis_killed_and_restarted_under_traffic() {
+    let mut server = Redis::start();
+    let key = Key::generate();
+    let layer = builder(&key)
+        .with_store(RedisStore::new(&server.url()).expect("store"))
+        .with_store_timeout(Duration::from_millis(300))
+        .build()
+        .expect("layer");
+    let addr = serve(layer).await;
+    let mut jar = Jar::default();
+    call(addr, "POST", "/login?user=ray", &mut jar).await;
+    assert_eq!(call(addr, "GET", "/me", &mut jar).await.body, "ray:0");
+
+    server.kill();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let reply = call(addr, "GET", "/me", &mut jar.clone()).await;
+        assert_eq!((reply.status, reply.body.as_str()), (200, "new"));
+        assert!(started.elapsed() < Duration::from_secs(1), "no hang");
+        // A change cannot be saved while it is down: 503, the previous cookie kept.
+        let reply = call(addr, "POST", "/login?user=rex", &mut jar.clone()).await;
+        assert_eq!(reply.status, 503);
+    }
+
+    server.restart();
+    let restarted = Instant::now();
+    loop {
+        let mut fresh = Jar::default();
+        let login = call(addr, "POST", "/login?user=rae", &mut fresh).await;
+        if login.status == 200 && call(addr, "GET", "/me", &mut fresh).await.body == "rae:0" {
+            break;
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_secs(1),
+            "not back a second after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A store that accepts connections and never answers, as a hung server would.
