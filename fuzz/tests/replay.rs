@@ -53,9 +53,7 @@ fn regressions_replay() {
 #[test]
 fn the_envelope_target_reaches_the_payload() {
     use base64::Engine as _;
-    use session_fuzz::common::{CartV3, golden_key};
-    use session_runtime::CookieConfig;
-    use session_runtime::codec::Codec;
+    use session_fuzz::CartV3;
 
     let seed = std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/envelope/cart-v3-three-cookies-plain"),
@@ -65,18 +63,13 @@ fn the_envelope_target_reaches_the_payload() {
     let envelope = session_fuzz::seal_plaintext(&seed[1..], 3, "session");
     let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&envelope);
     let header = session_fuzz::split_into_cookies("session", &value, 3);
-    let codec = Codec::new(
-        golden_key(),
-        CookieConfig::new("session")
-            .max_cookies(4)
-            .idle_timeout(None)
-            .absolute_timeout(None),
-    )
-    .expect("codec");
+    let codec = session_fuzz::golden_settings()
+        .build_codec()
+        .expect("codec");
     let opened = codec
-        .open::<CartV3>([header.as_str()], session_fuzz::NOW)
+        .open::<CartV3>(&header, session_fuzz::NOW)
         .expect("opens")
         .expect("a session");
-    assert_eq!(opened.value, session_fuzz::common::big_cart());
+    assert_eq!(opened.value, session_fuzz::big_cart());
     assert_eq!(opened.chunks, 3);
 }
