@@ -8,8 +8,8 @@ use aes_gcm_siv::aead::AeadInOut;
 use aes_gcm_siv::{Aes256GcmSiv, KeyInit, Nonce, Tag};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use session_fuzz::common::{CartV3, big_cart};
-use session_tests::{AppV1, AppV2, Line};
+use session_fuzz::{CartV3, big_cart};
+use session_tests::{AppV1, AppV2, Item};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
@@ -172,7 +172,7 @@ fn main() {
     };
     let v2 = AppV2 {
         user: "ada".into(),
-        items: vec![Line { sku: 7, qty: 2 }],
+        items: vec![Item { sku: 7, qty: 2 }],
         visits: 3,
     };
     write(

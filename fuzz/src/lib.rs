@@ -63,7 +63,6 @@ static CODECS: LazyLock<Vec<(Codec, bool)>> = LazyLock::new(|| {
     ]
 });
 
-
 /// (a) An arbitrary `Cookie` header, as bytes, opened as a three-cookie schema: cookie parsing,
 /// chunk reassembly, base64, the envelope and the payload.
 pub fn cookie_header(data: &[u8]) {
