@@ -19,7 +19,7 @@ use axum::Router;
 use axum::extract::Query;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use servers::{Memcached, MemcachedPool, Redis, RedisCluster};
+use servers::{BlackHole, Memcached, MemcachedPool, Redis, RedisCluster};
 use session_runtime::{
     CookieSession, Key, MemcachedStore, MemoryStore, RedisStore, Session, SessionError,
     SessionLayer, SessionLayerBuilder, SessionStore, StoreFailure,
@@ -490,35 +490,11 @@ async fn redis_killed_and_restarted_under_traffic() {
     }
 }
 
-/// A store that accepts connections and never answers, as a hung server would.
-#[derive(Debug)]
-struct BlackHole;
-
-impl SessionStore for BlackHole {
-    fn load<'a>(
-        &'a self,
-        _key: &'a str,
-    ) -> session_runtime::BoxFuture<'a, Result<Option<Vec<u8>>, session_runtime::StoreError>> {
-        Box::pin(std::future::pending())
-    }
-    fn save<'a>(
-        &'a self,
-        _key: &'a str,
-        _value: &'a [u8],
-        _ttl: Duration,
-    ) -> session_runtime::BoxFuture<'a, Result<(), session_runtime::StoreError>> {
-        Box::pin(std::future::pending())
-    }
-    fn delete<'a>(
-        &'a self,
-        _key: &'a str,
-    ) -> session_runtime::BoxFuture<'a, Result<(), session_runtime::StoreError>> {
-        Box::pin(std::future::pending())
-    }
-}
-
 #[tokio::test]
 async fn a_store_that_never_answers_times_out_into_the_configured_behaviour() {
+    // A real server that accepts connections and never answers, as a hung memcached would.
+    let hole = BlackHole::start();
+    let hung = || MemcachedStore::new([hole.address()]).expect("store");
     let key = Key::generate();
     // A real id cookie to present, sealed by a working instance.
     let good = serve(
@@ -532,7 +508,7 @@ async fn a_store_that_never_answers_times_out_into_the_configured_behaviour() {
     call(good, "POST", "/login?user=hal", &mut jar).await;
 
     let open = builder(&key)
-        .with_store(BlackHole)
+        .with_store(hung())
         .with_store_timeout(Duration::from_millis(200))
         .build()
         .expect("open");
@@ -559,7 +535,7 @@ async fn a_store_that_never_answers_times_out_into_the_configured_behaviour() {
     );
 
     let closed = builder(&key)
-        .with_store(BlackHole)
+        .with_store(hung())
         .with_store_timeout(Duration::from_millis(200))
         .with_store_failure(StoreFailure::FailClosed)
         .build()
