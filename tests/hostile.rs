@@ -6,6 +6,9 @@
 //! decode → envelope → schema pipeline the middleware runs; samples of them, and everything
 //! that is about HTTP itself (huge headers, cookie tossing with another Path, clocks, login),
 //! go through the full service on loopback.
+//!
+//! One case is an ignored, failing test: a runtime bug found here
+//! (`a_session_cookie_tossed_under_another_path_never_wins_afterwards`).
 
 use std::time::{Duration, Instant};
 
@@ -66,6 +69,24 @@ fn three_chunks() -> (Codec, SetCookies) {
     (codec, sealed)
 }
 
+/// Three short cookies (512-byte Set-Cookie lines): every chunk boundary of the big cart's
+/// three cookies at an eighth of its bytes. Each open of the big cart costs about 0.4 ms in
+/// this unoptimised test crate (`Codec::open` is generic, so its zeroizing and cookie parsing
+/// are compiled here), which `chunking.rs` already pays for every bit of it.
+fn three_short_chunks() -> (Codec, SetCookies) {
+    let codec = settings("session", 4)
+        .with_max_cookie_len(512)
+        .build_codec()
+        .expect("codec");
+    let cart = CartV3 {
+        note: "n".repeat(800),
+        ..small_cart()
+    };
+    let sealed = codec.seal(&cart, &meta()).expect("seals");
+    assert_eq!(sealed.chunks, 3);
+    (codec, sealed)
+}
+
 /// Opens `header` (any bytes) one second after the seal.
 fn open(codec: &Codec, header: impl AsRef<[u8]>) -> Result<Option<CartV3>, OpenError> {
     codec
@@ -111,15 +132,38 @@ fn envelope_of(pairs: &[(String, String)]) -> Vec<u8> {
 }
 
 /// Every single-bit flip of the envelope, re-encoded into the same cookies: none opens.
+///
+/// A flip changes one 3-byte group, so only its 4 characters are re-encoded and patched into
+/// the header (re-encoding 11 KB per flip in this unoptimised test crate took 20 s).
 fn every_envelope_bit_flip_is_refused(codec: &Codec, sealed: &SetCookies) -> usize {
     let pairs = chunk_pairs(sealed);
     let mut envelope = envelope_of(&pairs);
+    // Where each character of the joined values sits in the header.
+    let mut at = Vec::new();
+    let mut pos = 0;
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        pos += if i == 0 { 0 } else { 2 } + name.len() + 1;
+        at.extend(pos..pos + value.len());
+        pos += value.len();
+    }
+    let mut header = cookie_header(&pairs).into_bytes();
+    let patch = |header: &mut [u8], envelope: &[u8], byte: usize| {
+        let group = byte / 3 * 3..(byte / 3 * 3 + 3).min(envelope.len());
+        let quantum = URL_SAFE_NO_PAD.encode(&envelope[group]);
+        for (k, c) in quantum.bytes().enumerate() {
+            header[at[byte / 3 * 4 + k]] = c;
+        }
+    };
     for bit in 0..envelope.len() * 8 {
         envelope[bit / 8] ^= 1 << (bit % 8);
-        let header = cookie_header(&recut(&pairs, &envelope));
-        refused(codec, &header, &format!("envelope bit {bit}"));
+        patch(&mut header, &envelope, bit / 8);
+        if let Ok(got) = open(codec, &header) {
+            panic!("envelope bit {bit} flipped: {:?}", got.map(|v| v.user_id));
+        }
         envelope[bit / 8] ^= 1 << (bit % 8);
+        patch(&mut header, &envelope, bit / 8);
     }
+    assert_eq!(header, cookie_header(&pairs).into_bytes(), "restored");
     envelope.len() * 8
 }
 
@@ -183,9 +227,9 @@ fn every_bit_flip_of_a_padded_cookie_is_refused() {
 
 #[test]
 fn every_bit_flip_of_a_three_chunk_cookie_is_refused() {
-    let (codec, sealed) = three_chunks();
+    let (codec, sealed) = three_short_chunks();
     let flips = every_envelope_bit_flip_is_refused(&codec, &sealed);
-    assert!(flips > 6000 * 8, "{flips}");
+    assert!(flips > 800 * 8, "{flips}");
 }
 
 #[tokio::test]
@@ -803,6 +847,44 @@ async fn a_1_mib_cookie_header_and_20000_cookies_never_crash_the_service() {
     // Still serving.
     let response = get_with_cookie(&Client::new(), at(&url, "show"), &good).await;
     assert_eq!(response.text().await.expect("body"), alive);
+}
+
+#[test]
+fn a_1_mib_header_and_20000_cookies_are_bounded_work_for_the_codec() {
+    // What hyper refuses above (431) never reaches the layer over HTTP; behind a server with
+    // larger limits it would. One pass over the pairs, no decoding of anything not ours.
+    let (codec, sealed) = one_chunk();
+    let good = sealed.cookie_header();
+    let cases = [
+        (format!("{good}; big={}", "A".repeat(1 << 20)), true),
+        (format!("session={}", "A".repeat(1 << 20)), false),
+        (
+            format!(
+                "{}; {good}",
+                (0..20_000)
+                    .map(|i| format!("c{i}=v"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            true,
+        ),
+        (vec![good.as_str(); 20_000].join("; "), false),
+        (
+            format!("{good}; {}", vec!["session.3=AAAA"; 20_000].join("; ")),
+            false,
+        ),
+    ];
+    for (header, opens) in cases {
+        let started = Instant::now();
+        let result = open(&codec, &header);
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(1), "{took:?}");
+        if opens {
+            assert_eq!(result, Ok(Some(small_cart())));
+        } else {
+            assert!(result.is_err(), "{result:?}");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
