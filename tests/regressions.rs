@@ -1,6 +1,7 @@
 //! One regression test per defect of issue 11 (a security review of the middleware), named
-//! `item_<n>_…` after the defect's number. Each failed on the main branch the review was made
-//! on; over real HTTP on loopback wherever the defect is HTTP behaviour.
+//! `item_<n>_…` after the defect's number, over real HTTP on loopback wherever the defect is
+//! HTTP behaviour. Each fails when its fix is undone (checked by reverting each fix in a
+//! scratch build); item 11's flash replay, not fixed, is an ignored test that fails.
 //!
 //! Not here:
 //! - Item 11's zeroization of opened plaintext and of the update snapshot: freed memory cannot
@@ -43,12 +44,7 @@ use session_tests::{
 /// The `Cookie` header a browser sends back after `lines`: the pairs with a value, removals
 /// left out.
 fn sent_back(lines: &[String]) -> String {
-    let pairs: Vec<(String, String)> = lines
-        .iter()
-        .map(|line| pair(line))
-        .filter(|(_, value)| !value.is_empty())
-        .collect();
-    cookie_header(&pairs)
+    cookie_header(&set_pairs(lines))
 }
 
 /// The `(name, value)` pairs a response sets, removals left out.
