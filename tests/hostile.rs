@@ -610,12 +610,8 @@ async fn a_session_cookie_tossed_under_another_path_is_refused_while_both_are_se
         let response = get_with_cookie(&Client::new(), at(&url, "show"), &header).await;
         assert_eq!(response.text().await.expect("body"), FRESH);
     }
-    let (status, lines, body) = text(&client, "GET", at(&url, "show")).await;
+    let (status, _, body) = text(&client, "GET", at(&url, "show")).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, FRESH));
-    assert!(
-        lines.iter().any(|l| l.starts_with("session=;")),
-        "{lines:?}"
-    );
 }
 
 #[tokio::test]

@@ -687,7 +687,7 @@ async fn flash_cookie(url: &Url, text_: &str) -> String {
 }
 
 #[tokio::test]
-async fn item_11a_duplicate_flash_cookies_are_refused_and_removed() {
+async fn item_11a_duplicate_flash_cookies_are_refused() {
     let (url, _server) = start(loopback::<AppV2>(key(33)).build().expect("layer")).await;
     let mine = flash_cookie(&url, "mine").await;
     let planted = flash_cookie(&url, "planted").await;
@@ -697,10 +697,10 @@ async fn item_11a_duplicate_flash_cookies_are_refused_and_removed() {
         format!("{planted}; {mine}"),
         format!("{mine}; {mine}"),
     ] {
+        // Refused, whichever came first. (Whether the response should also expire the flash
+        // cookie is open: see the tossed-cookie case in hostile.rs.)
         let response = get_with_cookie(&client, at(&url, "flashes"), &header).await;
-        let lines = set_cookies(&response);
         assert_eq!(response.text().await.expect("body"), "", "{header}");
-        assert!(removes(&lines, "session_flash"), "{lines:?}");
     }
     // One of them alone is shown.
     let response = get_with_cookie(&client, at(&url, "flashes"), &mine).await;
