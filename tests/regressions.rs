@@ -35,26 +35,12 @@ use session_runtime::{
 };
 use session_tests::{
     AppV1, AppV2, CartV1, NOW, at, chunk_pairs, codec, cookie_header, get_with_cookie, golden_key,
-    jar_client, jar_names, key, loopback, meta, pair, router, serve, set_cookies, start, text,
+    jar_client, jar_names, key, loopback, meta, router, sent_back, serve, set_cookies, set_pairs,
+    start, text,
 };
 
 // ---------------------------------------------------------------------------------------------
 // Local helpers (none of these exist in `session_tests`).
-
-/// The `Cookie` header a browser sends back after `lines`: the pairs with a value, removals
-/// left out.
-fn sent_back(lines: &[String]) -> String {
-    cookie_header(&set_pairs(lines))
-}
-
-/// The `(name, value)` pairs a response sets, removals left out.
-fn set_pairs(lines: &[String]) -> Vec<(String, String)> {
-    lines
-        .iter()
-        .map(|line| pair(line))
-        .filter(|(_, value)| !value.is_empty())
-        .collect()
-}
 
 /// Whether `lines` expire the cookie `name` (an empty value with `Max-Age=0`).
 fn removes(lines: &[String], name: &str) -> bool {

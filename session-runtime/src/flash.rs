@@ -102,8 +102,10 @@ pub(crate) struct FlashState {
 enum Incoming {
     #[default]
     None,
-    /// Present but bad (duplicated, tampered, expired): removed in the response.
+    /// Present but bad (tampered, expired): removed in the response.
     Rejected,
+    /// Present twice (a planted copy under another Path or Domain): shown never, removed never.
+    Ignored,
     Opened(Vec<FlashMessage>),
 }
 
@@ -128,6 +130,9 @@ impl FlashState {
                     }
                 }
             }
+            // A duplicate is left alone: removing "ours" would leave a planted one (another
+            // Path or Domain) to show on the next request.
+            Err(OpenError::DuplicateChunk { .. }) => Incoming::Ignored,
             Err(err) => {
                 tracing::debug!(reason = err.reason(), "flash cookie rejected");
                 Incoming::Rejected
@@ -157,7 +162,8 @@ impl FlashState {
 
     /// Writes the flash cookie the response needs: the untaken and new messages, or a removal.
     pub(crate) fn finish(&mut self, codec: &Codec, now: u32, headers: &mut HeaderMap) {
-        let carried = !matches!(self.incoming, Incoming::None);
+        // A duplicate (Ignored) is not ours to remove: see `incoming`.
+        let carried = matches!(self.incoming, Incoming::Opened(_) | Incoming::Rejected);
         let rejected = matches!(self.incoming, Incoming::Rejected);
         if !self.taken && self.outgoing.is_empty() {
             if rejected {

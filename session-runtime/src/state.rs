@@ -314,7 +314,13 @@ impl<T: CookieSession> Handle<T> {
                         "session cookie rejected"
                     );
                 }
-                state.session = SessionState::Absent { rejected: true };
+                // Two cookies of one name that differ in Path or Domain (a cookie tossed by a
+                // sibling subdomain): a removal can name only ours, and the planted one would
+                // then open alone. Remove nothing; the request still gets no session.
+                let duplicate = matches!(err, OpenError::DuplicateChunk { .. });
+                state.session = SessionState::Absent {
+                    rejected: !duplicate,
+                };
                 if shared.policy == BadCookiePolicy::Reject && !ended {
                     return Err(LoadError::Bad(err));
                 }

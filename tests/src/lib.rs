@@ -19,7 +19,7 @@ pub use fixtures::{
 };
 pub use support::{
     NOW, at, base, chunk_pairs, codec, cookie_header, get_with_cookie, jar_client, jar_names, meta,
-    pair, set_cookies, settings, text,
+    pair, sent_back, set_cookies, set_pairs, settings, text,
 };
 
 /// The root README's examples, compiled and run as doctests so they cannot rot.

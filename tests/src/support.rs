@@ -62,6 +62,21 @@ pub fn cookie_header(pairs: &[(String, String)]) -> String {
         .join("; ")
 }
 
+/// The `(name, value)` pairs Set-Cookie `lines` set, removals left out.
+pub fn set_pairs(lines: &[String]) -> Vec<(String, String)> {
+    lines
+        .iter()
+        .map(|line| pair(line))
+        .filter(|(_, value)| !value.is_empty())
+        .collect()
+}
+
+/// The `Cookie` header a browser sends back after Set-Cookie `lines`: the pairs with a value,
+/// removals left out.
+pub fn sent_back(lines: &[String]) -> String {
+    cookie_header(&set_pairs(lines))
+}
+
 /// `http://addr/`.
 pub fn base(addr: SocketAddr) -> Url {
     Url::parse(&format!("http://{addr}/")).expect("url")
