@@ -335,6 +335,9 @@ impl Default for Scaling {
 pub enum Route {
     /// `SessionLayer`, the handler [`update`]s the session.
     Update,
+    /// The same with `max_cookies = 1`: the one cookie and no removal line for `session.1`,
+    /// which the default settings (two cookies) send with every one-cookie write.
+    UpdateOneCookie,
     /// `SessionLayer`, the handler only reads it ([`read_only`]).
     Read,
     /// `SessionLayer`, the handler never takes the session.
@@ -353,6 +356,7 @@ pub enum Route {
 pub struct Services {
     rt: tokio::runtime::Runtime,
     session: Router,
+    one_cookie: Router,
     bare: Router,
     trivial: Router,
     cookie: String,
@@ -373,6 +377,13 @@ impl Services {
             .route("/read", get(read_only))
             .route("/untouched", noop())
             .layer(layer);
+        let one_cookie = Router::new().route("/update", get(update)).layer(
+            settings()
+                .with_max_cookies(1)
+                .with_clock(ManualClock::new(NOW))
+                .build()
+                .expect("layer"),
+        );
         let bare = Router::new().route("/untouched", noop());
         let trivial = Router::new()
             .route("/untouched", noop())
@@ -381,6 +392,7 @@ impl Services {
         Services {
             rt,
             session,
+            one_cookie,
             bare,
             trivial,
             cookie,
@@ -391,6 +403,7 @@ impl Services {
     pub fn call(&self, route: Route) -> Response {
         let (router, path) = match route {
             Route::Update => (&self.session, "/update"),
+            Route::UpdateOneCookie => (&self.one_cookie, "/update"),
             Route::Read => (&self.session, "/read"),
             Route::Untouched => (&self.session, "/untouched"),
             Route::NoLayer => (&self.bare, "/untouched"),

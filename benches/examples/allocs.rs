@@ -56,6 +56,10 @@ fn main() {
     let services = Services::new();
     for (name, route) in [
         ("service: update", Route::Update),
+        (
+            "service: update, max_cookies = 1 (no removal line)",
+            Route::UpdateOneCookie,
+        ),
         ("service: read", Route::Read),
         (
             "service: route that never takes the session",

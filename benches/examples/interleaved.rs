@@ -122,6 +122,10 @@ fn main() {
             ),
             ("SessionLayer, handler reads", route(Route::Read)),
             ("SessionLayer, handler updates", route(Route::Update)),
+            (
+                "SessionLayer, handler updates, max_cookies = 1",
+                route(Route::UpdateOneCookie),
+            ),
             ("codec open alone (no router)", way(Way::OursOpen)),
             ("codec round trip alone (no router)", way(Way::Ours)),
         ],
@@ -129,7 +133,8 @@ fn main() {
     // What the service adds beyond the codec's own work, round by round: the update route's
     // time over the route without a layer, less a codec round trip; the read route's, less an
     // open.
-    let (none, read, update, open, round_trip) = (&t[0], &t[3], &t[4], &t[5], &t[6]);
+    let (none, read, update, one_cookie, open, round_trip) =
+        (&t[0], &t[3], &t[4], &t[5], &t[6], &t[7]);
     let beyond = |route: &[f64], codec: &[f64]| {
         median((0..rounds).map(|r| route[r] - none[r] - codec[r]).collect())
     };
@@ -141,6 +146,10 @@ fn main() {
     println!(
         "| read − no layer − codec open | {:+.2} |",
         beyond(read, open)
+    );
+    let removal = median((0..rounds).map(|r| update[r] - one_cookie[r]).collect());
+    println!(
+        "| the removal line of `session.1` (update − update with max_cookies = 1) | {removal:+.2} |"
     );
 
     let scaling = &Scaling::new();

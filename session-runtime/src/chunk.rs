@@ -11,7 +11,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::HeaderValue;
+use http::header::{InvalidHeaderValue, SET_COOKIE};
+use http::{HeaderMap, HeaderValue};
 
 use crate::config::{Config, ConfigError, MAX_CHUNKS, MAX_SET_COOKIE_LEN};
 use crate::envelope::{PREFIX_LEN, Prefix, base64_len};
@@ -24,13 +25,51 @@ pub(crate) fn cookie_pairs<'a, I>(headers: I) -> impl Iterator<Item = (&'a [u8],
 where
     I: IntoIterator<Item = &'a [u8]>,
 {
-    headers
-        .into_iter()
-        .flat_map(|h| h.split(|&b| b == b';'))
-        .filter_map(|pair| {
-            let eq = pair.iter().position(|&b| b == b'=')?;
-            Some((trim(&pair[..eq]), trim(&pair[eq + 1..])))
-        })
+    headers.into_iter().flat_map(Pairs)
+}
+
+/// The pairs of one `Cookie` header value.
+struct Pairs<'a>(&'a [u8]);
+
+impl<'a> Iterator for Pairs<'a> {
+    type Item = (&'a [u8], &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.0.is_empty() {
+            let (pair, rest) = match find(self.0, b';') {
+                Some(end) => (&self.0[..end], &self.0[end + 1..]),
+                None => (self.0, &[][..]),
+            };
+            self.0 = rest;
+            if let Some(eq) = find(pair, b'=') {
+                return Some((trim(&pair[..eq]), trim(&pair[eq + 1..])));
+            }
+        }
+        None
+    }
+}
+
+/// The index of the first `byte` in `haystack`, eight bytes at a time: a session cookie's value
+/// is hundreds of characters without a `;`, and scanning it byte by byte was the largest part
+/// of reading a `Cookie` header.
+fn find(haystack: &[u8], byte: u8) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let pattern = ONES * u64::from(byte);
+    let mut words = haystack.chunks_exact(8);
+    let mut offset = 0;
+    for word in &mut words {
+        let word = u64::from_le_bytes(word.try_into().expect("8 bytes")) ^ pattern;
+        // A high bit for each zero byte of `word` (a byte equal to `byte`); a borrow can only
+        // mark bytes above a zero one, so the lowest mark is the first match.
+        let zeros = word.wrapping_sub(ONES) & !word & HIGHS;
+        if zeros != 0 {
+            return Some(offset + zeros.trailing_zeros() as usize / 8);
+        }
+        offset += 8;
+    }
+    let tail = words.remainder();
+    tail.iter().position(|&b| b == byte).map(|i| offset + i)
 }
 
 fn trim(mut s: &[u8]) -> &[u8] {
@@ -50,6 +89,12 @@ fn chunk_name(name: &str, index: u8) -> String {
     } else {
         format!("{name}.{index}")
     }
+}
+
+/// A line built by [`Chunker`] as a header value: its exact-size buffer becomes the value's
+/// without a copy.
+fn header_value(line: Vec<u8>) -> Result<HeaderValue, InvalidHeaderValue> {
+    HeaderValue::try_from(line)
 }
 
 /// The cookie names, attributes and sizes of one cookie configuration, rendered once.
@@ -131,25 +176,73 @@ impl Chunker {
         }
     }
 
-    /// Splits a sealed envelope into Set-Cookie lines for chunks `0..count`.
-    pub(crate) fn split(&self, envelope: &[u8], count: u8) -> Vec<String> {
+    /// Splits a sealed envelope into Set-Cookie lines for chunks `0..count`, appended to
+    /// `lines`.
+    pub(crate) fn split_into(&self, envelope: &[u8], count: u8, lines: &mut Vec<String>) {
+        self.each_line(envelope, count, |line| {
+            // Names and attributes are validated ASCII and values base64url.
+            lines.push(String::from_utf8(line).expect("Set-Cookie lines are ASCII"));
+        });
+    }
+
+    /// Appends the Set-Cookie lines of chunks `0..count` to `headers`, then the removals of the
+    /// names above them; nothing is appended if a line is not a header value.
+    pub(crate) fn write(
+        &self,
+        envelope: &[u8],
+        count: u8,
+        headers: &mut HeaderMap,
+    ) -> Result<(), InvalidHeaderValue> {
+        if count == 1 {
+            // The usual case, without collecting the lines first.
+            let mut line = None;
+            self.each_line(envelope, 1, |l| line = Some(header_value(l)));
+            headers.append(SET_COOKIE, line.expect("one line")?);
+        } else {
+            for line in self.header_values(envelope, count)? {
+                headers.append(SET_COOKIE, line);
+            }
+        }
+        for removal in self.removals_from(count) {
+            headers.append(SET_COOKIE, removal.clone());
+        }
+        Ok(())
+    }
+
+    /// The Set-Cookie lines of chunks `0..count`, as header values.
+    pub(crate) fn header_values(
+        &self,
+        envelope: &[u8],
+        count: u8,
+    ) -> Result<Vec<HeaderValue>, InvalidHeaderValue> {
+        let mut lines = Vec::with_capacity(usize::from(count) + self.removals_from(count).len());
+        self.each_line(envelope, count, |line| lines.push(header_value(line)));
+        lines.into_iter().collect()
+    }
+
+    /// Builds the line of each chunk `0..count`, each in one allocation of its exact size.
+    fn each_line(&self, envelope: &[u8], count: u8, mut emit: impl FnMut(Vec<u8>)) {
         let raw_per_cookie = self.capacity / 4 * 3;
-        self.names
+        for (name, raw) in self
+            .names
             .iter()
             .take(usize::from(count))
             .zip(envelope.chunks(raw_per_cookie))
-            .map(|(name, raw)| {
-                let mut line = String::with_capacity(
-                    name.len() + 1 + base64_len(raw.len()) + self.attributes.len(),
-                );
-                line.push_str(name);
-                line.push('=');
-                URL_SAFE_NO_PAD.encode_string(raw, &mut line);
-                line.push_str(&self.attributes);
-                debug_assert!(line.len() <= self.max_line);
-                line
-            })
-            .collect()
+        {
+            let value_len = base64_len(raw.len());
+            let mut line = Vec::with_capacity(name.len() + 1 + value_len + self.attributes.len());
+            line.extend_from_slice(name.as_bytes());
+            line.push(b'=');
+            let start = line.len();
+            line.resize(start + value_len, 0);
+            let written = URL_SAFE_NO_PAD
+                .encode_slice(raw, &mut line[start..])
+                .expect("sized for the value");
+            debug_assert_eq!(written, value_len);
+            line.extend_from_slice(self.attributes.as_bytes());
+            debug_assert!(line.len() <= self.max_line);
+            emit(line);
+        }
     }
 
     /// Removal lines for every chunk name from `from` on: a write of `from` chunks expires the
@@ -178,17 +271,24 @@ impl Gathered<'_> {
     /// characters), as this crate writes them, so each decodes on its own.
     pub(crate) fn decode_into(&self, out: &mut Vec<u8>) -> Result<(), OpenError> {
         let chunks = &self.chunks[..usize::from(self.count())];
-        out.clear();
-        // One allocation up front instead of growing chunk by chunk.
-        out.reserve(chunks.iter().map(|c| c.len() / 4 * 3 + 2).sum());
+        let mut len = 0;
         for (i, chunk) in chunks.iter().enumerate() {
-            if chunk.is_empty() || (i + 1 < chunks.len() && chunk.len() % 4 != 0) {
+            let last = i + 1 == chunks.len();
+            if chunk.is_empty() || (!last && chunk.len() % 4 != 0) || chunk.len() % 4 == 1 {
                 return Err(OpenError::Malformed);
             }
-            URL_SAFE_NO_PAD
-                .decode_vec(chunk, out)
+            len += chunk.len() / 4 * 3 + (chunk.len() % 4).saturating_sub(1);
+        }
+        // The exact size, once: no growth, and no byte past the envelope to clear.
+        out.clear();
+        out.resize(len, 0);
+        let mut at = 0;
+        for chunk in chunks {
+            at += URL_SAFE_NO_PAD
+                .decode_slice(chunk, &mut out[at..])
                 .map_err(|_| OpenError::Malformed)?;
         }
+        debug_assert_eq!(at, len);
         Ok(())
     }
 }
@@ -360,6 +460,21 @@ mod tests {
         assert_eq!(chunk_index(b"sx", b"s"), None);
         assert_eq!(chunk_index(b"s.x", b"s"), None);
         assert_eq!(chunk_index(b"s.1000", b"s"), None);
+    }
+
+    #[test]
+    fn finds_bytes_as_a_plain_scan_does() {
+        let text: Vec<u8> = (0..200u32)
+            .map(|i| b"ab;=c"[(i * 7 % 5) as usize])
+            .collect();
+        for start in 0..text.len() {
+            for end in start..text.len().min(start + 40) {
+                let hay = &text[start..end];
+                for byte in [b';', b'=', b'x'] {
+                    assert_eq!(find(hay, byte), hay.iter().position(|&b| b == byte));
+                }
+            }
+        }
     }
 
     #[test]

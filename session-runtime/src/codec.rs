@@ -24,9 +24,11 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use http::header::SET_COOKIE;
+use std::cell::Cell;
+use std::ops::Range;
+
 use http::{HeaderMap, HeaderValue};
-use zeroize::Zeroizing;
+use zeroize::Zeroize as _;
 
 use crate::chunk::{self, Chunker, Gathered};
 use crate::clock::Lifetime;
@@ -169,12 +171,14 @@ impl Codec {
         value: &T,
         meta: &SessionMeta,
     ) -> Result<SetCookies, SessionError> {
-        let mut buf = Vec::with_capacity(256);
-        let chunks = self.seal_into(value, meta, &mut buf)?;
-        let mut headers = self.chunker.split(&buf, chunks);
+        let mut scratch = Scratch::take();
+        let chunks = self.seal_into(value, meta, scratch.sealing())?;
+        let removals = self.chunker.removals_from(chunks);
+        let mut headers = Vec::with_capacity(usize::from(chunks) + removals.len());
+        self.chunker
+            .split_into(scratch.sealed(), chunks, &mut headers);
         headers.extend(
-            self.chunker
-                .removals_from(chunks)
+            removals
                 .iter()
                 .filter_map(|v| v.to_str().ok().map(str::to_owned)),
         );
@@ -190,9 +194,9 @@ impl Codec {
         meta: &SessionMeta,
         headers: &mut HeaderMap,
     ) -> Result<usize, SessionError> {
-        let mut buf = Vec::with_capacity(256);
-        let chunks = self.seal_form(value, meta, None, Form::Cookie, &mut buf)?;
-        self.write_sealed(&buf, chunks, headers)
+        let mut scratch = Scratch::take();
+        let chunks = self.seal_form(value, meta, None, Form::Cookie, scratch.sealing())?;
+        self.write_sealed(scratch.sealed(), chunks, headers)
     }
 
     /// Appends the Set-Cookie lines of an envelope sealed in `chunks` cookies, with removals of
@@ -204,9 +208,9 @@ impl Codec {
         chunks: u8,
         headers: &mut HeaderMap,
     ) -> Result<usize, SessionError> {
-        for line in self.lines(sealed, chunks)? {
-            headers.append(SET_COOKIE, line);
-        }
+        self.chunker
+            .write(sealed, chunks, headers)
+            .map_err(|_| not_a_header_value())?;
         Ok(envelope::base64_len(sealed.len()))
     }
 
@@ -217,15 +221,10 @@ impl Codec {
         sealed: &[u8],
         chunks: u8,
     ) -> Result<Vec<HeaderValue>, SessionError> {
-        // Names and attributes are validated visible ASCII and values base64url, so every line
-        // is a header value; should one ever not be, nothing is sent rather than half a session.
         let mut lines = self
             .chunker
-            .split(sealed, chunks)
-            .into_iter()
-            .map(HeaderValue::try_from)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| SessionError::Encode("a Set-Cookie line is not a header value".into()))?;
+            .header_values(sealed, chunks)
+            .map_err(|_| not_a_header_value())?;
         lines.extend_from_slice(self.chunker.removals_from(chunks));
         Ok(lines)
     }
@@ -237,7 +236,7 @@ impl Codec {
 
     fn append(&self, headers: &mut HeaderMap, lines: &[HeaderValue]) {
         for line in lines {
-            headers.append(SET_COOKIE, line.clone());
+            headers.append(http::header::SET_COOKIE, line.clone());
         }
     }
 
@@ -261,8 +260,40 @@ impl Codec {
         form: Form,
         buf: &mut Vec<u8>,
     ) -> Result<u8, SessionError> {
+        self.seal_with(T::VERSION, meta, subject, form, buf, |buf| {
+            value.check_bounds()?;
+            encode_into(value, buf)
+        })
+    }
+
+    /// Seals a payload already encoded by schema version `version` (a value that passed its
+    /// bounds check, encoded with [`encode_into`]) in the cookie form: what
+    /// [`seal_form`](Self::seal_form) writes for that value, without encoding it again.
+    pub(crate) fn seal_encoded(
+        &self,
+        version: u16,
+        payload: &[u8],
+        meta: &SessionMeta,
+        subject: Option<[u8; SUBJECT_LEN]>,
+        buf: &mut Vec<u8>,
+    ) -> Result<u8, SessionError> {
+        self.seal_with(version, meta, subject, Form::Cookie, buf, |buf| {
+            buf.extend_from_slice(payload);
+            Ok(())
+        })
+    }
+
+    fn seal_with(
+        &self,
+        schema_version: u16,
+        meta: &SessionMeta,
+        subject: Option<[u8; SUBJECT_LEN]>,
+        form: Form,
+        buf: &mut Vec<u8>,
+        payload: impl FnOnce(&mut Vec<u8>) -> Result<(), SessionError>,
+    ) -> Result<u8, SessionError> {
         let header = Header {
-            schema_version: T::VERSION,
+            schema_version,
             meta: *meta,
             subject,
         };
@@ -280,12 +311,7 @@ impl Codec {
         }
         envelope::begin(buf, &header, flags);
         if form != Form::Id {
-            value.check_bounds()?;
-            let encoded = postcard::to_extend(value, core::mem::take(buf));
-            *buf = match encoded {
-                Ok(buf) => buf,
-                Err(e) => return Err(SessionError::Encode(e.to_string())),
-            };
+            payload(buf)?;
         }
         let envelope_len = padding.padded_envelope_len(buf.len() + TAG_LEN);
         let value_len = envelope::base64_len(envelope_len);
@@ -328,8 +354,8 @@ impl Codec {
         let Some(gathered) = gatherer.finish()? else {
             return Ok(None);
         };
-        let mut buf = Zeroizing::new(Vec::new());
-        match self.open_gathered(&gathered, now, &mut buf)? {
+        let mut scratch = Scratch::take();
+        match self.open_gathered(&gathered, now, scratch.opening())? {
             Unsealed::Value(opened) => Ok(Some(opened)),
             Unsealed::InStore { .. } => Err(OpenError::Malformed),
         }
@@ -345,9 +371,10 @@ impl Codec {
         let Some(gathered) = gatherer.finish()? else {
             return Ok(None);
         };
-        let mut buf = Zeroizing::new(Vec::new());
-        gathered.decode_into(&mut buf)?;
-        let opened = envelope::open(&mut buf, &self.keys, gathered.count(), &self.binding)?;
+        let mut scratch = Scratch::take();
+        let buf = scratch.opening();
+        gathered.decode_into(buf)?;
+        let opened = envelope::open(buf, &self.keys, gathered.count(), &self.binding)?;
         Ok(Some(Inspected {
             key_id: gathered.prefix.key_id,
             fallback_key: opened.fallback_key,
@@ -367,8 +394,20 @@ impl Codec {
         now: u32,
         buf: &mut Vec<u8>,
     ) -> Result<Unsealed<T>, OpenError> {
+        self.open_gathered_at(gathered, now, buf)
+            .map(|(unsealed, _)| unsealed)
+    }
+
+    /// [`open_gathered`](Self::open_gathered), also telling where in `buf` the decrypted
+    /// payload lies.
+    pub(crate) fn open_gathered_at<T: CookieSession>(
+        &self,
+        gathered: &Gathered<'_>,
+        now: u32,
+        buf: &mut Vec<u8>,
+    ) -> Result<(Unsealed<T>, Range<usize>), OpenError> {
         gathered.decode_into(buf)?;
-        self.open_envelope(buf, gathered.count(), now)
+        self.open_envelope_at(buf, gathered.count(), now)
     }
 
     /// Opens one envelope (from cookies or from a store) at `now`.
@@ -378,22 +417,34 @@ impl Codec {
         chunks: u8,
         now: u32,
     ) -> Result<Unsealed<T>, OpenError> {
+        self.open_envelope_at(buf, chunks, now)
+            .map(|(unsealed, _)| unsealed)
+    }
+
+    fn open_envelope_at<T: CookieSession>(
+        &self,
+        buf: &mut [u8],
+        chunks: u8,
+        now: u32,
+    ) -> Result<(Unsealed<T>, Range<usize>), OpenError> {
         let opened = envelope::open(buf, &self.keys, chunks, &self.binding)?;
         let Header {
             schema_version,
             meta,
             subject,
         } = opened.header;
+        let payload = opened.payload_at..opened.payload_at + opened.payload.len();
         self.lifetime.check(&meta, now)?;
         if opened.stored {
-            return Ok(Unsealed::InStore {
+            let unsealed = Unsealed::InStore {
                 meta,
                 fallback_key: opened.fallback_key,
-            });
+            };
+            return Ok((unsealed, payload));
         }
         let value = T::decode(schema_version, opened.payload)?;
         value.check_bounds().map_err(OpenError::Bounds)?;
-        Ok(Unsealed::Value(Opened {
+        let opened = Opened {
             value,
             meta,
             reseal: Reseal {
@@ -402,7 +453,8 @@ impl Codec {
             },
             chunks,
             subject,
-        }))
+        };
+        Ok((Unsealed::Value(opened), payload))
     }
 }
 
@@ -429,6 +481,110 @@ pub struct Inspected {
     pub payload_len: usize,
 }
 
+fn not_a_header_value() -> SessionError {
+    // Names and attributes are validated visible ASCII and values base64url, so every line is a
+    // header value; should one ever not be, nothing is sent rather than half a session.
+    SessionError::Encode("a Set-Cookie line is not a header value".into())
+}
+
+/// Appends the postcard encoding of `value` to `buf`, in place: no buffer of its own, and on
+/// error `buf` keeps what it had, for its owner to zeroize.
+pub(crate) fn encode_into<T: serde::Serialize>(
+    value: &T,
+    buf: &mut Vec<u8>,
+) -> Result<(), SessionError> {
+    postcard::serialize_with_flavor(value, Extend(buf))
+        .map_err(|e| SessionError::Encode(e.to_string()))
+}
+
+/// A postcard output that appends to a borrowed buffer.
+struct Extend<'a>(&'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Extend<'_> {
+    type Output = ();
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.push(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// Each thread's envelope buffer, lent to one seal or open at a time.
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// The most capacity a thread's envelope buffer keeps between uses: a session in every cookie a
+/// layer may configure fits; the buffer of a large store entry is freed after use.
+const SCRATCH_KEPT: usize = 64 * 1024;
+
+/// This thread's envelope buffer, borrowed: sealing and opening reuse one buffer per thread
+/// instead of allocating (and, for plaintext, zeroizing) a new one per call.
+///
+/// The buffer goes back when the `Scratch` drops, with what it held zeroized unless it was
+/// marked [`sealed`](Self::sealed) (a sealed envelope is ciphertext). A nested use on the same
+/// thread (a `Serialize` impl that seals) finds the slot empty and gets a fresh buffer.
+pub(crate) struct Scratch {
+    buf: Vec<u8>,
+    /// The buffer may hold plaintext: zeroize it before it goes back.
+    secret: bool,
+}
+
+impl Scratch {
+    pub(crate) fn take() -> Self {
+        Scratch {
+            buf: SCRATCH.try_with(Cell::take).unwrap_or_default(),
+            secret: true,
+        }
+    }
+
+    /// The buffer, for decrypting or sealing into: zeroized when returned.
+    pub(crate) fn opening(&mut self) -> &mut Vec<u8> {
+        self.secret = true;
+        &mut self.buf
+    }
+
+    /// The buffer, for sealing into: plaintext until [`sealed`](Self::sealed) is called.
+    pub(crate) fn sealing(&mut self) -> &mut Vec<u8> {
+        self.opening()
+    }
+
+    /// The sealed envelope, once sealing succeeded: ciphertext, so not zeroized on return.
+    pub(crate) fn sealed(&mut self) -> &[u8] {
+        self.secret = false;
+        &self.buf
+    }
+
+    /// The buffer's contents.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.secret {
+            // Only the used part: every earlier use zeroized its own.
+            self.buf.as_mut_slice().zeroize();
+        }
+        self.buf.clear();
+        if self.buf.capacity() <= SCRATCH_KEPT {
+            let buf = core::mem::take(&mut self.buf);
+            // Whatever the slot holds (empty, or a nested use's buffer) was cleared the same way.
+            let _ = SCRATCH.try_with(|slot| slot.set(buf));
+        }
+    }
+}
+
 /// The forms a session is sealed in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Form {
@@ -453,4 +609,114 @@ pub(crate) enum Unsealed<T> {
         meta: SessionMeta,
         fallback_key: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::key::Key;
+
+    const NOW: u32 = 1_763_800_000;
+
+    #[derive(Debug, Default, PartialEq, Serialize, Deserialize, crate::CookieSession)]
+    #[session(crate = crate, version = 1)]
+    struct Note {
+        text: String,
+    }
+
+    fn codec(max_cookies: u8) -> Codec {
+        let config = Config {
+            max_cookies,
+            ..Config::new("s")
+        };
+        Codec::new(Keys::new(Key::generate()), &config, Lifetime::default()).expect("codec")
+    }
+
+    /// A browser's cookies for one site: each Set-Cookie line sets or (`Max-Age=0`) removes its
+    /// name, in the order the lines arrive.
+    fn receive(jar: &mut Vec<(String, String)>, lines: &[String]) {
+        for line in lines {
+            let pair = line.split(';').next().expect("a pair");
+            let (name, value) = pair.split_once('=').expect("name=value");
+            jar.retain(|(n, _)| n != name);
+            if !line.contains("; Max-Age=0") {
+                jar.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    fn cookie_header(jar: &[(String, String)]) -> String {
+        let pairs: Vec<String> = jar.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        pairs.join("; ")
+    }
+
+    #[test]
+    fn responses_of_different_chunk_counts_leave_a_readable_session_in_either_order() {
+        let codec = codec(3);
+        let meta = SessionMeta::new(NOW).expect("random");
+        let large = Note {
+            text: "x".repeat(codec.capacity_per_cookie()),
+        };
+        let small = Note { text: "y".into() };
+        let two = codec.seal(&large, &meta).expect("seals");
+        let one = codec.seal(&small, &meta).expect("seals");
+        assert_eq!((two.chunks, one.chunks), (2, 1));
+        for (first, second, last) in [(&two, &one, &small), (&one, &two, &large)] {
+            let mut jar = Vec::new();
+            receive(&mut jar, &first.headers);
+            receive(&mut jar, &second.headers);
+            let opened = codec.open::<Note>(cookie_header(&jar), NOW);
+            assert_eq!(opened.expect("opens").expect("a session").value, *last);
+        }
+        // What the removal lines guard against: without them, the larger write's second
+        // cookie outlives the later one-cookie write, which the reader then refuses.
+        let mut jar = Vec::new();
+        receive(&mut jar, &two.headers);
+        receive(&mut jar, &one.headers[..1]);
+        assert!(matches!(
+            codec.open::<Note>(cookie_header(&jar), NOW),
+            Err(OpenError::SurplusChunk { .. })
+        ));
+    }
+
+    #[test]
+    fn the_thread_buffer_comes_back_empty_and_nested_uses_get_their_own() {
+        let mut outer = Scratch::take();
+        outer.opening().extend_from_slice(b"plaintext");
+        let mut inner = Scratch::take();
+        assert!(
+            inner.opening().is_empty(),
+            "a nested use gets a buffer of its own"
+        );
+        drop(inner);
+        drop(outer);
+        let mut again = Scratch::take();
+        assert!(again.opening().is_empty());
+        assert!(
+            again.opening().capacity() >= b"plaintext".len(),
+            "kept for reuse"
+        );
+    }
+
+    #[test]
+    fn an_encoded_payload_seals_as_its_value_does() {
+        let codec = codec(2);
+        let meta = SessionMeta::new(NOW).expect("random");
+        let note = Note {
+            text: "hello".into(),
+        };
+        let mut payload = Vec::new();
+        encode_into(&note, &mut payload).expect("encodes");
+        let mut buf = Vec::new();
+        let chunks = codec
+            .seal_encoded(Note::VERSION, &payload, &meta, None, &mut buf)
+            .expect("seals");
+        let mut headers = Vec::new();
+        codec.chunker.split_into(&buf, chunks, &mut headers);
+        let sealed = SetCookies { headers, chunks };
+        let opened = codec.open::<Note>(sealed.cookie_header(), NOW);
+        assert_eq!(opened.expect("opens").expect("a session").value, note);
+    }
 }

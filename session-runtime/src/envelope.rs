@@ -220,6 +220,8 @@ pub(crate) struct OpenedEnvelope<'a> {
     /// An id cookie: the session is in a store.
     pub(crate) stored: bool,
     pub(crate) payload: &'a [u8],
+    /// Where `payload` starts in the envelope buffer.
+    pub(crate) payload_at: usize,
     pub(crate) fallback_key: bool,
 }
 
@@ -276,10 +278,12 @@ pub(crate) fn open<'a>(
         return Err(OpenError::Malformed);
     }
     let mut payload = &body[HEADER_LEN..];
+    let mut payload_at = BODY_OFFSET + HEADER_LEN;
     if flags & FLAG_SUBJECT != 0 {
         let tag = payload.get(..SUBJECT_LEN).ok_or(OpenError::Malformed)?;
         header.subject = Some(tag.try_into().map_err(|_| OpenError::Malformed)?);
         payload = &payload[SUBJECT_LEN..];
+        payload_at += SUBJECT_LEN;
     }
     if flags & FLAG_PADDED != 0 {
         let n = payload.len();
@@ -301,6 +305,7 @@ pub(crate) fn open<'a>(
         header,
         stored,
         payload,
+        payload_at,
         fallback_key,
     })
 }

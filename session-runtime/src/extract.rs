@@ -6,9 +6,9 @@ use core::ops::Deref;
 use std::sync::RwLockReadGuard;
 
 use http::HeaderMap;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize as _, Zeroizing};
 
-use crate::codec::MAX_STORED_LEN;
+use crate::codec::{MAX_STORED_LEN, Scratch, encode_into};
 use crate::envelope::{SessionId, SessionMeta};
 use crate::error::SessionError;
 use crate::flash::{FlashMessage, Level};
@@ -187,6 +187,7 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
                         Origin::Nothing
                     },
                     change: Change::Untouched,
+                    encoded: None,
                 });
             }
         }
@@ -209,36 +210,57 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         let shared = self.handle.shared();
         let mut state = self.handle.lock();
         let session = loaded(&mut state);
-        let before = Zeroizing::new(
-            postcard::to_allocvec(&session.value)
-                .map_err(|e| SessionError::Encode(e.to_string()))?,
-        );
+        // What a refused change rolls back to: the encoding kept from the cookie or from the
+        // last change, or one made now.
+        let mut before = match session.encoded.take() {
+            Some(encoded) => encoded,
+            None => {
+                let mut before = Zeroizing::new(Vec::new());
+                encode_into(&session.value, &mut before)?;
+                before
+            }
+        };
         let prior = core::mem::replace(&mut session.change, Change::Poisoned);
         let out = f(&mut session.value);
-        if let Err(err) = fits(&session.value, shared) {
-            match decode_exact::<T>(&before) {
-                Ok(old) => {
-                    session.value = old;
-                    session.change = prior;
+        let mut scratch = Scratch::take();
+        match encode_fitting(&session.value, shared, scratch.opening()) {
+            Ok(encoded) => {
+                if encoded {
+                    // The new encoding replaces the old in its buffer, which usually has room.
+                    before.as_mut_slice().zeroize();
+                    before.clear();
+                    before.extend_from_slice(scratch.bytes());
+                    session.encoded = Some(before);
                 }
-                Err(_) => tracing::error!(
-                    schema = T::NAME,
-                    "could not restore the session after a refused change; it will not be saved"
-                ),
+                session.change = Change::Modified;
+                Ok(out)
             }
-            return Err(err);
+            Err(err) => {
+                match decode_exact::<T>(&before) {
+                    Ok(old) => {
+                        session.value = old;
+                        session.change = prior;
+                        session.encoded = Some(before);
+                    }
+                    Err(_) => tracing::error!(
+                        schema = T::NAME,
+                        "could not restore the session after a refused change; it will not be saved"
+                    ),
+                }
+                Err(err)
+            }
         }
-        session.change = Change::Modified;
-        Ok(out)
     }
 
     /// Replaces the session value, if the new one fits.
     pub fn insert(&mut self, new: T) -> Result<(), SessionError> {
-        fits(&new, self.handle.shared())?;
+        let mut scratch = Scratch::take();
+        let encoded = encode_fitting(&new, self.handle.shared(), scratch.opening())?;
         let mut state = self.handle.lock();
         let session = loaded(&mut state);
         session.value = new;
         session.change = Change::Modified;
+        session.encoded = encoded.then(|| Zeroizing::new(scratch.bytes().to_vec()));
         Ok(())
     }
 
@@ -249,6 +271,7 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         let now = state.now;
         let session = loaded(&mut state);
         session.value = T::default();
+        session.encoded = None;
         match SessionMeta::new(now) {
             Ok(meta) => {
                 session.meta = meta;
@@ -330,7 +353,15 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
     }
 }
 
-fn fits<T: CookieSession>(value: &T, shared: &Shared<T>) -> Result<(), SessionError> {
+/// Checks that `value` is within its bounds and still fits the session's cookies (or its
+/// store), and encodes it into `buf`. `Ok(false)`: it fits, but could not be encoded; a schema
+/// whose worst case fits is not refused for that here (its save reports it, as before this
+/// encoding was kept).
+fn encode_fitting<T: CookieSession>(
+    value: &T,
+    shared: &Shared<T>,
+    buf: &mut Vec<u8>,
+) -> Result<bool, SessionError> {
     value.check_bounds()?;
     let codec = &shared.codec;
     // With a store (always, or for overflow), a session may grow past its cookies.
@@ -339,19 +370,18 @@ fn fits<T: CookieSession>(value: &T, shared: &Shared<T>) -> Result<(), SessionEr
         None => codec.capacity_total(),
     };
     // Within its bounds, a schema whose worst case fits needs no measuring.
-    if T::MAX_ENCODED_LEN.is_some_and(|max| codec.value_len(max) <= limit) {
-        return Ok(());
+    let measured = T::MAX_ENCODED_LEN.is_none_or(|max| codec.value_len(max) > limit);
+    if let Err(err) = encode_into(value, buf) {
+        return if measured { Err(err) } else { Ok(false) };
     }
-    let encoded = postcard::experimental::serialized_size(value)
-        .map_err(|e| SessionError::Encode(e.to_string()))?;
-    let size = codec.value_len(encoded);
-    if size > limit {
+    let size = codec.value_len(buf.len());
+    if measured && size > limit {
         return Err(SessionError::TooLarge {
             size,
             budget: limit,
         });
     }
-    Ok(())
+    Ok(true)
 }
 
 /// [`read_only`], with "no session" as a rejection (401): the extractor for a handler that
@@ -403,12 +433,18 @@ pub async fn read_only<T: CookieSession + Send + Sync>(
     if !live {
         return Ok(None);
     }
-    // A copy without asking schemas to be `Clone`: through the encoding every schema has.
-    let bytes = Zeroizing::new(
-        postcard::to_allocvec(&session.value)
-            .map_err(|_| SessionRejection::Internal("the session could not be copied"))?,
-    );
-    decode_exact::<T>(&bytes)
+    // A copy without asking schemas to be `Clone`: through the encoding every schema has,
+    // kept from the cookie or the last change when there is one.
+    let mut scratch = Scratch::take();
+    let bytes = match &session.encoded {
+        Some(encoded) => encoded.as_slice(),
+        None => {
+            encode_into(&session.value, scratch.opening())
+                .map_err(|_| SessionRejection::Internal("the session could not be copied"))?;
+            scratch.bytes()
+        }
+    };
+    decode_exact::<T>(bytes)
         .map(Some)
         .map_err(|_| SessionRejection::Internal("the session could not be copied"))
 }

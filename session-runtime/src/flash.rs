@@ -9,11 +9,10 @@ use std::time::Duration;
 
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use crate::chunk::Gathered;
 use crate::clock::Lifetime;
-use crate::codec::{Codec, Unsealed};
+use crate::codec::{Codec, Scratch, Unsealed};
 use crate::config::{Config, ConfigError, Padding};
 use crate::envelope::SessionMeta;
 use crate::error::OpenError;
@@ -120,8 +119,8 @@ impl FlashState {
         self.incoming = match gathered {
             Ok(None) => Incoming::None,
             Ok(Some(gathered)) => {
-                let mut buf = Zeroizing::new(Vec::new());
-                match codec.open_gathered::<FlashBag>(&gathered, now, &mut buf) {
+                let mut scratch = Scratch::take();
+                match codec.open_gathered::<FlashBag>(&gathered, now, scratch.opening()) {
                     Ok(Unsealed::Value(opened)) => Incoming::Opened(opened.value.messages),
                     Ok(Unsealed::InStore { .. }) => Incoming::Rejected,
                     Err(err) => {

@@ -126,7 +126,9 @@ where
             let Some(handle) = this.handle.take() else {
                 return Poll::Ready(Ok(response));
             };
-            let before = response.headers().get_all(SET_COOKIE).iter().count();
+            // The session only ever appends Set-Cookie lines, so a longer map means it set
+            // cookies; the length is kept by the map, where counting lines walks them.
+            let before = response.headers().len();
             match handle.finish(response.headers_mut()) {
                 None => return Poll::Ready(Ok(done(response, before))),
                 Some(pending) => *this.saving = Some((response, before, pending.run())),
@@ -135,9 +137,10 @@ where
     }
 }
 
-/// The last touch on every response that set session cookies.
+/// The last touch on every response that set session cookies (`before`: the header map's
+/// length before the session wrote to it).
 fn done<B>(mut response: Response<B>, before: usize) -> Response<B> {
-    if response.headers().get_all(SET_COOKIE).iter().count() > before {
+    if response.headers().len() > before {
         keep_out_of_shared_caches(response.headers_mut());
     }
     response

@@ -5,15 +5,16 @@
 //! through this module, once per request; the service and the extractors only call it.
 
 use core::fmt;
+use core::ops::Range;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use http::header::{CACHE_CONTROL, COOKIE, VARY};
+use http::header::{CACHE_CONTROL, COOKIE, Entry, VARY};
 use http::{HeaderMap, HeaderValue};
-use zeroize::Zeroizing;
+use zeroize::{Zeroize as _, Zeroizing};
 
 use crate::chunk;
 use crate::clock::Clock;
-use crate::codec::{Codec, Form, Opened, Reseal, Unsealed};
+use crate::codec::{Codec, Form, Opened, Reseal, Scratch, Unsealed};
 use crate::config::Config;
 use crate::envelope::{SUBJECT_LEN, SessionMeta};
 use crate::error::{OpenError, SessionError};
@@ -151,6 +152,24 @@ pub(crate) struct Loaded<T> {
     /// revoked when the request moves the session to another id or logs out.
     pub(crate) loaded: Option<SessionMeta>,
     pub(crate) change: Change,
+    /// The postcard encoding of `value` as it stands, when known: what a refused change rolls
+    /// back to, and the payload a save seals without encoding the value again. Whatever
+    /// changes `value` other than [`Session::update`](crate::Session::update) and
+    /// [`Session::insert`](crate::Session::insert) sets it to `None`.
+    pub(crate) encoded: Option<Encoded>,
+}
+
+/// A value's postcard encoding, zeroized when dropped.
+pub(crate) type Encoded = Zeroizing<Vec<u8>>;
+
+/// Keeps the payload of a decrypted envelope in its own buffer: moved to the front, the rest
+/// (header, padding, tag) zeroized and cut.
+fn keep_payload(mut buf: Encoded, payload: Range<usize>) -> Encoded {
+    let len = payload.len();
+    buf.copy_within(payload, 0);
+    buf[len..].zeroize();
+    buf.truncate(len);
+    buf
 }
 
 /// What the request brought.
@@ -281,14 +300,31 @@ impl<T: CookieSession> Handle<T> {
             let mut buf = Zeroizing::new(Vec::new());
             let unsealed = session.finish().and_then(|gathered| {
                 gathered
-                    .map(|g| shared.codec.open_gathered::<T>(&g, now, &mut buf))
+                    .map(|g| shared.codec.open_gathered_at::<T>(&g, now, &mut buf))
                     .transpose()
+            });
+            let unsealed = unsealed.map(|opened| {
+                opened.map(|(unsealed, payload)| {
+                    let encoded = match &unsealed {
+                        // The decrypted payload is the value's encoding as it stands, unless a
+                        // migration or a hook changes the value: kept, it spares the first
+                        // change an encoding of its own (see `Session::update`).
+                        Unsealed::Value(opened)
+                            if opened.reseal.migrated_from.is_none()
+                                && shared.on_restored.is_empty() =>
+                        {
+                            Some(keep_payload(buf, payload))
+                        }
+                        _ => None,
+                    };
+                    (unsealed, encoded)
+                })
             });
             (now, unsealed)
         };
         let resolved = match unsealed {
             Ok(None) => Ok(None),
-            Ok(Some(unsealed)) => self.resolve(unsealed, now).await,
+            Ok(Some((unsealed, encoded))) => self.resolve(unsealed, encoded, now).await,
             Err(err) => Err(LoadError::Bad(err)),
         };
         let mut state = self.lock();
@@ -333,6 +369,7 @@ impl<T: CookieSession> Handle<T> {
     async fn resolve(
         &self,
         unsealed: Unsealed<T>,
+        mut encoded: Option<Encoded>,
         now: u32,
     ) -> Result<Option<Loaded<T>>, LoadError> {
         let shared = self.shared();
@@ -366,6 +403,7 @@ impl<T: CookieSession> Handle<T> {
                     fallback_key: fallback_key || opened.reseal.fallback_key,
                     ..opened.reseal
                 };
+                encoded = None;
                 (opened, Origin::Store { reseal })
             }
         };
@@ -376,7 +414,7 @@ impl<T: CookieSession> Handle<T> {
                 Err(err) => self.store_failed(err)?,
             }
         }
-        Ok(Some(self.restored(opened, origin)))
+        Ok(Some(self.restored(opened, origin, encoded)))
     }
 
     /// A store call failed while loading: fail open (log, go on) or closed (503).
@@ -393,7 +431,12 @@ impl<T: CookieSession> Handle<T> {
         }
     }
 
-    fn restored(&self, mut opened: Opened<T>, origin: Origin) -> Loaded<T> {
+    fn restored(
+        &self,
+        mut opened: Opened<T>,
+        origin: Origin,
+        encoded: Option<Encoded>,
+    ) -> Loaded<T> {
         let shared = self.shared();
         let name = shared.codec.chunker().name();
         if let Some(from) = opened.reseal.migrated_from {
@@ -421,6 +464,7 @@ impl<T: CookieSession> Handle<T> {
             origin,
             loaded: Some(opened.meta),
             change: Change::Untouched,
+            encoded,
         }
     }
 
@@ -487,23 +531,32 @@ impl<T: CookieSession> Handle<T> {
         let shared = self.shared();
         let codec = &shared.codec;
         loaded.meta.last_access = now;
+        if !shared.before_save.is_empty() {
+            loaded.encoded = None;
+        }
         for hook in &shared.before_save {
             hook(&mut loaded.value, &loaded.meta);
         }
         let mode = shared.storage.store.as_ref().map(|(_, mode)| *mode);
         if mode != Some(StoreMode::Always) {
-            let mut buf = Vec::with_capacity(256);
-            let written = shared
-                .writer
-                .seal(
+            let mut scratch = Scratch::take();
+            let buf = scratch.sealing();
+            let sealed = match (&loaded.encoded, &shared.writer.downgrade) {
+                // Encoded by the change that made this save, or as it came in: sealed as is.
+                (Some(payload), None) => {
+                    codec.seal_encoded(T::VERSION, payload, &loaded.meta, loaded.subject, buf)
+                }
+                _ => shared.writer.seal(
                     codec,
                     &loaded.value,
                     &loaded.meta,
                     loaded.subject,
                     Form::Cookie,
-                    &mut buf,
-                )
-                .and_then(|chunks| codec.write_sealed(&buf, chunks, headers));
+                    buf,
+                ),
+            };
+            let written =
+                sealed.and_then(|chunks| codec.write_sealed(scratch.sealed(), chunks, headers));
             match written {
                 Ok(used) => {
                     let total = codec.capacity_total();
@@ -603,20 +656,35 @@ pub(crate) enum LoadError {
 /// another user: it becomes `private, no-store` (unless the application already said so) and
 /// varies on `Cookie`.
 pub(crate) fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
-    let already = headers.get_all(CACHE_CONTROL).iter().any(|v| {
-        let v = v.as_bytes().to_ascii_lowercase();
-        v.windows(8).any(|w| w == b"no-store") || v.windows(7).any(|w| w == b"private")
-    });
-    if !already {
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+    // One lookup per header name: most responses have neither, and get them inserted.
+    match headers.entry(CACHE_CONTROL) {
+        Entry::Vacant(entry) => {
+            entry.insert(HeaderValue::from_static("private, no-store"));
+        }
+        Entry::Occupied(mut entry) => {
+            let already = entry.iter().any(|v| {
+                let v = v.as_bytes().to_ascii_lowercase();
+                v.windows(8).any(|w| w == b"no-store") || v.windows(7).any(|w| w == b"private")
+            });
+            if !already {
+                entry.insert(HeaderValue::from_static("private, no-store"));
+            }
+        }
     }
-    let varies = headers.get_all(VARY).iter().any(|v| {
-        v.to_str().is_ok_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().eq_ignore_ascii_case("cookie") || t.trim() == "*")
-        })
-    });
-    if !varies {
-        headers.append(VARY, HeaderValue::from_static("Cookie"));
+    match headers.entry(VARY) {
+        Entry::Vacant(entry) => {
+            entry.insert(HeaderValue::from_static("Cookie"));
+        }
+        Entry::Occupied(mut entry) => {
+            let varies = entry.iter().any(|v| {
+                v.to_str().is_ok_and(|v| {
+                    v.split(',')
+                        .any(|t| t.trim().eq_ignore_ascii_case("cookie") || t.trim() == "*")
+                })
+            });
+            if !varies {
+                entry.append(HeaderValue::from_static("Cookie"));
+            }
+        }
     }
 }
