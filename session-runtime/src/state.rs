@@ -185,6 +185,15 @@ pub(crate) enum Origin {
     Store { reseal: Reseal },
 }
 
+impl Origin {
+    fn cookie<T>(opened: &Opened<T>) -> Self {
+        Origin::Cookie {
+            chunks: opened.chunks,
+            reseal: opened.reseal,
+        }
+    }
+}
+
 /// What the handler did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Change {
@@ -324,7 +333,14 @@ impl<T: CookieSession> Handle<T> {
         };
         let resolved = match unsealed {
             Ok(None) => Ok(None),
-            Ok(Some((unsealed, encoded))) => self.resolve(unsealed, encoded, now).await,
+            // A session in its cookies with no revocation list to ask: nothing to await.
+            Ok(Some((Unsealed::Value(opened), encoded))) if shared.storage.revocation.is_none() => {
+                let origin = Origin::cookie(&opened);
+                Ok(Some(self.restored(opened, origin, encoded)))
+            }
+            // Boxed, so that a request that never reaches a store does not carry (and move) the
+            // state of that await in every future built around this one.
+            Ok(Some((unsealed, encoded))) => Box::pin(self.resolve(unsealed, encoded, now)).await,
             Err(err) => Err(LoadError::Bad(err)),
         };
         let mut state = self.lock();
@@ -376,10 +392,7 @@ impl<T: CookieSession> Handle<T> {
         let storage = &shared.storage;
         let (opened, origin) = match unsealed {
             Unsealed::Value(opened) => {
-                let origin = Origin::Cookie {
-                    chunks: opened.chunks,
-                    reseal: opened.reseal,
-                };
+                let origin = Origin::cookie(&opened);
                 (opened, origin)
             }
             Unsealed::InStore { meta, fallback_key } => {
