@@ -347,11 +347,7 @@ impl Codec {
         cookie_header: impl AsRef<[u8]>,
         now: u32,
     ) -> Result<Option<Opened<T>>, OpenError> {
-        let mut gatherer = self.chunker.gatherer();
-        for (name, value) in chunk::cookie_pairs([cookie_header.as_ref()]) {
-            gatherer.offer(name, value);
-        }
-        let Some(gathered) = gatherer.finish()? else {
+        let Some(gathered) = self.gather(cookie_header.as_ref())? else {
             return Ok(None);
         };
         let mut scratch = Scratch::take();
@@ -361,14 +357,19 @@ impl Codec {
         }
     }
 
+    /// The session's chunks in one `Cookie` header.
+    fn gather<'a>(&'a self, cookie_header: &'a [u8]) -> Result<Option<Gathered<'a>>, OpenError> {
+        let mut gatherer = self.chunker.gatherer();
+        for (name, value) in chunk::cookie_pairs([cookie_header]) {
+            gatherer.offer(name, value);
+        }
+        gatherer.finish()
+    }
+
     /// Opens a cookie without decoding its payload, whatever its schema or version, and without
     /// checking its timestamps: what [`Inspected`] lists.
     pub fn inspect(&self, cookie_header: impl AsRef<[u8]>) -> Result<Option<Inspected>, OpenError> {
-        let mut gatherer = self.chunker.gatherer();
-        for (name, value) in chunk::cookie_pairs([cookie_header.as_ref()]) {
-            gatherer.offer(name, value);
-        }
-        let Some(gathered) = gatherer.finish()? else {
+        let Some(gathered) = self.gather(cookie_header.as_ref())? else {
             return Ok(None);
         };
         let mut scratch = Scratch::take();
