@@ -10,6 +10,8 @@
 #   tower                      tower-sessions with its Redis store, same Redis
 #   floor, fred-floor          bare clients: one GET (+ one SET to write) per request, with the
 #                              client our RedisStore uses (redis) and the one tower-sessions' uses (fred)
+#   store-floor                the floor's handlers calling our Timed<RedisStore>: the store path
+#                              without the layer
 #   none                       no session at all
 #
 # 1. Round trips: N requests per way (curl, one keep-alive connection), with Redis `INFO
@@ -20,8 +22,8 @@
 # 3. Latency: the same ways over one connection (wrk -c1): median of each round's p50 and mean.
 #
 # Usage: scripts/load-stores.sh [--long] [rounds] [seconds-per-run] [connections]
-#   default 3 rounds of 3 s at 32 connections, latency rounds of 2 s (about 6 minutes);
-#   --long: 7 rounds of 10 s, latency rounds of 5 s (about 35 minutes).
+#   default 3 rounds of 3 s at 32 connections, latency rounds of 2 s (about 7 minutes);
+#   --long: 7 rounds of 10 s, latency rounds of 5 s (about 40 minutes).
 #   WAYS="redis-write floor-write none" limits the ways (`none` is always run: ratios need it).
 # Needs wrk, curl, redis-server, redis-cli, memcached (scripts/install-servers); installs wrk when
 # run as root on Debian.
@@ -49,6 +51,7 @@ ALL_WAYS=(none
     revocation-write revocation-read revocation-subject-read
     tower-write tower-read
     floor-write floor-read
+    store-floor-write store-floor-read
     fred-floor-write fred-floor-read)
 if [ -n "${WAYS:-}" ]; then
     read -r -a WAYS_ARRAY <<<"none $WAYS"
@@ -334,18 +337,21 @@ done
 echo
 echo "### Targets (medians of per-round values)"
 echo
-# Time per request is 1 / (requests/s); "over none" subtracts the same round's no-session time,
-# leaving what the session (or the floor's two commands) adds.
+# Time per request is 1 / (requests/s), so the floor's requests/s over ours is ours over the
+# floor's. "Added over none" subtracts the same round's no-session server CPU, leaving what the
+# session (or the floor's commands) costs the server.
 compare_floor() {
     local ours=$1 floor=$2
     has "$ours" && has "$floor" || return 0
     echo "- $ours vs $floor: time per request $(per_round 'b / a' "${RPS[$ours]}" "${RPS[$floor]}")× the floor's;" \
-        "added over none $(per_round '(1 / a - 1 / c) / (1 / b - 1 / c)' "${RPS[$ours]}" "${RPS[$floor]}" "${RPS[none]}")× the floor's;" \
-        "server CPU $(per_round 'a / b' "${SCPU[$ours]}" "${SCPU[$floor]}")× the floor's," \
-        "added over none $(per_round '(a - c) / (b - c)' "${SCPU[$ours]}" "${SCPU[$floor]}" "${SCPU[none]}")× (target ≤ 1.2×)"
+        "server CPU per request $(per_round 'a / b' "${SCPU[$ours]}" "${SCPU[$floor]}")× the floor's," \
+        "added over none $(per_round '(a - c) / (b - c)' "${SCPU[$ours]}" "${SCPU[$floor]}" "${SCPU[none]}")×;" \
+        "p50 on one connection $(per_round 'a / b' "${P50[$ours]}" "${P50[$floor]}")× (target ≤ 1.2×)"
 }
 compare_floor redis-write floor-write
 compare_floor redis-read floor-read
+compare_floor store-floor-write floor-write
+compare_floor store-floor-read floor-read
 compare_floor tower-write floor-write
 compare_floor tower-read floor-read
 compare_floor tower-write fred-floor-write

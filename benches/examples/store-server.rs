@@ -14,13 +14,16 @@
 //! `/<way>-untouched` (the layer is there, the handler never takes the session). Ways: `redis`,
 //! `memcached`, `memory`, `cookie`, `revocation` (cookie sessions checked against Redis;
 //! `/revocation-subject-init` names a subject, so each check looks up two keys), `tower`
-//! (tower-sessions with its Redis store), `floor` and `fred-floor` (bare clients). `/none` has
+//! (tower-sessions with its Redis store), `floor` and `fred-floor` (bare clients), `store-floor`
+//! (the floor's handlers calling our `Timed<RedisStore>`: the store path without the layer;
+//! it shares the floor's sessions, `/store-floor-init` sets one). `/none` has
 //! no session at all. A write or read that does not find the session it was given answers 500,
 //! so a load run that lost its sessions fails instead of measuring fresh ones.
 
 #[path = "../common/mod.rs"]
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -30,7 +33,7 @@ use axum::routing::get;
 use common::*;
 use session_runtime::{
     MemcachedStore, MemoryStore, RedisStore, Session, SessionLayer, SessionLayerBuilder,
-    SessionStore,
+    SessionStore, Timed,
 };
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Expiration, KeysInterface};
 use tower_sessions_redis_store::fred::prelude::{Pool as FredPool, SetOptions};
@@ -184,6 +187,44 @@ async fn floor_write(State(floor): State<Floor>, headers: HeaderMap) -> StatusCo
     }
 }
 
+/// The floor's handlers calling our `RedisStore` (behind `Timed`, as the layer wraps it) instead
+/// of the bare client: the store path without the layer.
+async fn store_floor_read(
+    State(store): State<Arc<dyn SessionStore>>,
+    headers: HeaderMap,
+) -> StatusCode {
+    let Some(id) = cookie(&headers, "floor") else {
+        return StatusCode::UNAUTHORIZED;
+    };
+    match store.load(&format!("{FLOOR_PREFIX}{id}")).await {
+        Ok(Some(_)) => StatusCode::OK,
+        Ok(None) => StatusCode::INTERNAL_SERVER_ERROR,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+async fn store_floor_write(
+    State(store): State<Arc<dyn SessionStore>>,
+    headers: HeaderMap,
+) -> StatusCode {
+    let Some(id) = cookie(&headers, "floor") else {
+        return StatusCode::UNAUTHORIZED;
+    };
+    let key = format!("{FLOOR_PREFIX}{id}");
+    let value = match store.load(&key).await {
+        Ok(Some(value)) => value,
+        Ok(None) => return StatusCode::INTERNAL_SERVER_ERROR,
+        Err(_) => return StatusCode::SERVICE_UNAVAILABLE,
+    };
+    match store
+        .save(&key, &value, Duration::from_secs(FLOOR_TTL_SECS))
+        .await
+    {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
 /// The same floor with `fred`, the client tower-sessions' Redis store uses, on the same pool.
 async fn fred_floor_init(
     State(pool): State<FredPool>,
@@ -313,6 +354,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         connection: redis::aio::ConnectionManager::new(redis::Client::open(redis_url.as_str())?)
             .await?,
     };
+    // No prefix: it reads and writes the floor's keys.
+    let store_floor = redis_store(&redis_url, "");
+    warm(&store_floor).await;
+    let store_floor: Arc<dyn SessionStore> = Arc::new(store_floor);
+    let store_floor: Arc<dyn SessionStore> =
+        Arc::new(Timed::new(store_floor, Duration::from_millis(500)));
     let fred = FredPool::new(
         Config::from_url(&redis_url)?,
         None,
@@ -339,7 +386,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .route("/floor-init", get(floor_init))
                 .route("/floor-write", get(floor_write))
                 .route("/floor-read", get(floor_read))
+                .with_state(floor.clone()),
+        )
+        .merge(
+            Router::new()
+                .route("/store-floor-init", get(floor_init))
                 .with_state(floor),
+        )
+        .merge(
+            Router::new()
+                .route("/store-floor-write", get(store_floor_write))
+                .route("/store-floor-read", get(store_floor_read))
+                .with_state(store_floor),
         )
         .merge(
             Router::new()
