@@ -21,7 +21,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use servers::{BlackHole, Memcached, MemcachedPool, Redis, RedisCluster};
 use session_runtime::{
-    CookieSession, Key, MemcachedStore, MemoryStore, RedisStore, Session, SessionError,
+    CookieSession, Key, Level, MemcachedStore, MemoryStore, RedisStore, Session, SessionError,
     SessionLayer, SessionLayerBuilder, SessionStore, StoreFailure,
 };
 
@@ -61,6 +61,18 @@ async fn logout(mut s: Session<Account>) -> &'static str {
     "bye"
 }
 
+/// A logout that leaves a flash for the next page.
+async fn sign_out(mut s: Session<Account>) -> &'static str {
+    s.clear();
+    s.flash(Level::Info, "signed out");
+    "bye"
+}
+
+async fn flashes(mut s: Session<Account>) -> String {
+    let taken: Vec<String> = s.take_flashes().into_iter().map(|m| m.text).collect();
+    taken.join(",")
+}
+
 async fn grow(mut s: Session<Account>, Query(p): Query<Params>) -> Result<String, SessionError> {
     let n = p.n.unwrap_or(0);
     // Random-looking bytes, so the size is what it says after any compression-free encoding.
@@ -74,6 +86,8 @@ fn router(layer: SessionLayer<Account>) -> Router {
         .route("/me", get(me))
         .route("/logout", post(logout))
         .route("/grow", post(grow))
+        .route("/flashes", get(flashes))
+        .route("/sign-out", post(sign_out))
         .layer(layer)
 }
 
@@ -161,6 +175,7 @@ async fn suite(store: Store, entries: Option<&dyn Fn() -> usize>) {
     an_oversized_session_spills_into_the_store_and_comes_back_when_it_shrinks(&store, entries)
         .await;
     two_instances_share_one_store(&store).await;
+    a_taken_flash_does_not_show_again_when_its_cookie_is_replayed(&store).await;
 }
 
 async fn server_mode_keeps_one_constant_size_id_cookie_and_logout_kills_replays(
@@ -234,6 +249,67 @@ async fn plain_cookie_replay_after_logout_still_opens_the_documented_limit() {
         "bob:0",
         "without a store or revocation a copied cookie outlives logout until it expires"
     );
+}
+
+#[tokio::test]
+async fn plain_cookie_flash_replay_shows_again_the_documented_limit() {
+    let key = Key::generate();
+    let addr = serve(builder(&key).build().expect("layer")).await;
+    let mut jar = Jar::default();
+    call(addr, "POST", "/sign-out", &mut jar).await;
+    let recorded = jar.clone();
+    assert_eq!(
+        call(addr, "GET", "/flashes", &mut jar).await.body,
+        "signed out"
+    );
+    assert_eq!(call(addr, "GET", "/flashes", &mut jar).await.body, "");
+    let mut replay = recorded;
+    assert_eq!(
+        call(addr, "GET", "/flashes", &mut replay).await.body,
+        "signed out",
+        "with nothing but cookies, a replayed flash cookie cannot be told from the first one"
+    );
+}
+
+/// With a server store, and in cookie mode with a revocation list, a taken flash is recorded:
+/// a replay of its cookie shows nothing (and is removed), on any instance sharing the store.
+async fn a_taken_flash_does_not_show_again_when_its_cookie_is_replayed(store: &Store) {
+    let key = Key::generate();
+    let server_mode = || builder(&key).with_store(Arc::clone(store));
+    let revocation = || builder(&key).with_revocation(Arc::clone(store));
+    let modes: [&dyn Fn() -> SessionLayerBuilder<Account>; 2] = [&server_mode, &revocation];
+    for layer in modes {
+        let first = serve(layer().build().expect("layer")).await;
+        let second = serve(layer().build().expect("layer")).await;
+        let mut jar = Jar::default();
+        call(first, "POST", "/sign-out", &mut jar).await;
+        let recorded = jar.clone();
+        assert!(recorded.0.contains_key("session_flash"), "{recorded:?}");
+        assert_eq!(
+            call(first, "GET", "/flashes", &mut jar).await.body,
+            "signed out"
+        );
+        for addr in [first, second] {
+            let mut replay = recorded.clone();
+            let reply = call(addr, "GET", "/flashes", &mut replay).await;
+            assert_eq!(reply.body, "", "a taken flash showed again");
+            assert!(
+                reply
+                    .set_cookies
+                    .iter()
+                    .any(|l| l.starts_with("session_flash=; Max-Age=0")),
+                "the replayed flash cookie is removed: {:?}",
+                reply.set_cookies
+            );
+        }
+        // A flash set after that is shown as usual.
+        let mut jar = Jar::default();
+        call(second, "POST", "/sign-out", &mut jar).await;
+        assert_eq!(
+            call(first, "GET", "/flashes", &mut jar).await.body,
+            "signed out"
+        );
+    }
 }
 
 async fn cookie_mode_with_revocation_rejects_a_replay_after_logout(store: &Store) {

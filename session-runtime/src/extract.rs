@@ -348,6 +348,10 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
     }
 
     /// The flash messages set by earlier responses; they are removed in this response.
+    ///
+    /// With a server store or a revocation list, the taken flash cookie is recorded there until
+    /// it would have expired, so a replayed copy of it shows nothing; with cookies alone, a
+    /// client that re-sends the old cookie sees its messages again.
     pub fn take_flashes(&mut self) -> Vec<FlashMessage> {
         self.handle.lock().flash.take()
     }

@@ -4,6 +4,11 @@
 //! so they do not eat into the schema's budget and survive `clear()` (a "you are logged out"
 //! message is the usual case). The cookie goes through the same pipeline as the session, with
 //! its own [`Codec`]: one cookie, no padding, a 10-minute absolute lifetime.
+//!
+//! A taken flash is one-shot per browser; a client that re-sends the removed cookie would see
+//! it again, since nothing in cookies alone can tell a replay from the first sending. When the
+//! layer has a store (a server store or a revocation list), the id of every taken flash cookie
+//! is recorded there until the cookie would have expired, and a replayed copy shows nothing.
 
 use std::time::Duration;
 
@@ -14,7 +19,7 @@ use crate::chunk::Gathered;
 use crate::clock::Lifetime;
 use crate::codec::{Codec, Scratch, Unsealed};
 use crate::config::{Config, ConfigError, Padding};
-use crate::envelope::SessionMeta;
+use crate::envelope::{SessionId, SessionMeta};
 use crate::error::OpenError;
 use crate::key::Keys;
 
@@ -105,7 +110,17 @@ enum Incoming {
     Rejected,
     /// Present twice (a planted copy under another Path or Domain): shown never, removed never.
     Ignored,
-    Opened(Vec<FlashMessage>),
+    Opened {
+        messages: Vec<FlashMessage>,
+        meta: SessionMeta,
+    },
+}
+
+/// A taken flash cookie to record as used: its id, until the cookie expires anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Consumed {
+    pub(crate) id: SessionId,
+    pub(crate) ttl: Duration,
 }
 
 impl FlashState {
@@ -121,7 +136,10 @@ impl FlashState {
             Ok(Some(gathered)) => {
                 let mut scratch = Scratch::take();
                 match codec.open_gathered::<FlashBag>(&gathered, now, scratch.opening()) {
-                    Ok(Unsealed::Value(opened)) => Incoming::Opened(opened.value.messages),
+                    Ok(Unsealed::Value(opened)) => Incoming::Opened {
+                        messages: opened.value.messages,
+                        meta: opened.meta,
+                    },
                     Ok(Unsealed::InStore { .. }) => Incoming::Rejected,
                     Err(err) => {
                         tracing::debug!(reason = err.reason(), "flash cookie rejected");
@@ -139,6 +157,22 @@ impl FlashState {
         };
     }
 
+    /// The id of the request's flash cookie, when one opened: what to look up in the record
+    /// of taken flashes.
+    pub(crate) fn opened_id(&self) -> Option<SessionId> {
+        match &self.incoming {
+            Incoming::Opened { meta, .. } => Some(meta.id),
+            _ => None,
+        }
+    }
+
+    /// The request's flash cookie was taken before (its id is on record): a replay, shown
+    /// never and removed in the response.
+    pub(crate) fn replayed(&mut self) {
+        tracing::debug!("a flash cookie taken before was sent again; ignored");
+        self.incoming = Incoming::Rejected;
+    }
+
     /// Queues a message for the next request, dropping the oldest past [`MAX_FLASHES`].
     pub(crate) fn push(&mut self, level: Level, text: String) {
         self.outgoing.push(FlashMessage {
@@ -154,24 +188,38 @@ impl FlashState {
     pub(crate) fn take(&mut self) -> Vec<FlashMessage> {
         self.taken = true;
         match &self.incoming {
-            Incoming::Opened(messages) => messages.clone(),
+            Incoming::Opened { messages, .. } => messages.clone(),
             _ => Vec::new(),
         }
     }
 
     /// Writes the flash cookie the response needs: the untaken and new messages, or a removal.
-    pub(crate) fn finish(&mut self, codec: &Codec, now: u32, headers: &mut HeaderMap) {
+    /// Returns the taken cookie to record as used, if one was taken.
+    pub(crate) fn finish(
+        &mut self,
+        codec: &Codec,
+        now: u32,
+        headers: &mut HeaderMap,
+    ) -> Option<Consumed> {
         // A duplicate (Ignored) is not ours to remove: see `incoming`.
-        let carried = matches!(self.incoming, Incoming::Opened(_) | Incoming::Rejected);
+        let carried = matches!(self.incoming, Incoming::Opened { .. } | Incoming::Rejected);
         let rejected = matches!(self.incoming, Incoming::Rejected);
         if !self.taken && self.outgoing.is_empty() {
             if rejected {
                 codec.remove(headers);
             }
-            return;
+            return None;
         }
+        let mut consumed = None;
         let mut messages = match core::mem::take(&mut self.incoming) {
-            Incoming::Opened(messages) if !self.taken => messages,
+            Incoming::Opened { messages, .. } if !self.taken => messages,
+            Incoming::Opened { meta, .. } => {
+                consumed = Some(Consumed {
+                    id: meta.id,
+                    ttl: crate::storage::remaining(codec.lifetime(), &meta, now),
+                });
+                Vec::new()
+            }
             _ => Vec::new(),
         };
         messages.append(&mut self.outgoing);
@@ -182,13 +230,14 @@ impl FlashState {
             if carried {
                 codec.remove(headers);
             }
-            return;
+            return consumed;
         }
         let bag = FlashBag { messages };
         let sealed = SessionMeta::new(now).and_then(|meta| codec.write(&bag, &meta, headers));
         if let Err(err) = sealed {
             tracing::error!(error = %err, "flash messages could not be saved");
         }
+        consumed
     }
 }
 

@@ -16,12 +16,12 @@ use crate::chunk;
 use crate::clock::Clock;
 use crate::codec::{Codec, Form, Opened, Reseal, Scratch, Unsealed};
 use crate::config::Config;
-use crate::envelope::{SUBJECT_LEN, SessionMeta};
+use crate::envelope::{SUBJECT_LEN, SessionId, SessionMeta};
 use crate::error::{OpenError, SessionError};
 use crate::flash::FlashState;
 use crate::schema::CookieSession;
 use crate::storage::{self, Pending, Storage, StoreFailure, StoreMode};
-use crate::store::StoreError;
+use crate::store::{SessionStore, StoreError};
 
 /// What the layer does with an incoming session cookie that does not open: tampered, truncated,
 /// sealed under an unknown key, or written by a newer schema.
@@ -289,7 +289,7 @@ impl<T: CookieSession> Handle<T> {
     /// are removed in the response.
     pub(crate) async fn load(&self, headers: &HeaderMap) -> Result<(), LoadError> {
         let shared = self.shared();
-        let (now, unsealed) = {
+        let (now, unsealed, flash_id) = {
             let mut state = self.lock();
             if !matches!(state.session, SessionState::Unopened) {
                 return Ok(());
@@ -306,6 +306,7 @@ impl<T: CookieSession> Handle<T> {
             state
                 .flash
                 .incoming(&shared.flash_codec, flash.finish(), now);
+            let flash_id = state.flash.opened_id();
             let mut buf = Zeroizing::new(Vec::new());
             let unsealed = session.finish().and_then(|gathered| {
                 gathered
@@ -329,7 +330,7 @@ impl<T: CookieSession> Handle<T> {
                     (unsealed, encoded)
                 })
             });
-            (now, unsealed)
+            (now, unsealed, flash_id)
         };
         let resolved = match unsealed {
             Ok(None) => Ok(None),
@@ -343,9 +344,16 @@ impl<T: CookieSession> Handle<T> {
             Ok(Some((unsealed, encoded))) => Box::pin(self.resolve(unsealed, encoded, now)).await,
             Err(err) => Err(LoadError::Bad(err)),
         };
+        let replayed = match (flash_id, shared.storage.flash_record()) {
+            (Some(id), Some(record)) => Box::pin(flash_taken_before(&**record, &id)).await,
+            _ => false,
+        };
         let mut state = self.lock();
         if !matches!(state.session, SessionState::Unopened) {
             return Ok(());
+        }
+        if replayed {
+            state.flash.replayed();
         }
         match resolved {
             Ok(Some(loaded)) => state.session = SessionState::Present(loaded),
@@ -495,8 +503,20 @@ impl<T: CookieSession> Handle<T> {
                 _ => None,
             },
         };
-        state.flash.finish(&shared.flash_codec, state.now, headers);
-        pending
+        let consumed = state.flash.finish(&shared.flash_codec, state.now, headers);
+        let record = shared.storage.flash_record();
+        match (consumed, record) {
+            (Some(consumed), Some(record)) => {
+                let mut pending = pending.unwrap_or_else(|| Pending::nothing(None));
+                pending.taken_flash = Some((
+                    Arc::clone(record),
+                    storage::taken_flash_key(&consumed.id),
+                    consumed.ttl,
+                ));
+                Some(pending)
+            }
+            _ => pending,
+        }
     }
 
     fn remove(&self, state: &RequestState<T>, headers: &mut HeaderMap) -> Option<Pending> {
@@ -515,14 +535,8 @@ impl<T: CookieSession> Handle<T> {
     fn retire(&self, loaded: &Loaded<T>, now: u32, on_success: Vec<HeaderValue>) -> Pending {
         let shared = self.shared();
         let storage = &shared.storage;
-        let mut pending = Pending {
-            store: storage.store.as_ref().map(|(s, _)| Arc::clone(s)),
-            save: None,
-            delete: None,
-            revoke: None,
-            on_success,
-            always: Vec::new(),
-        };
+        let mut pending = Pending::nothing(storage.store.as_ref().map(|(s, _)| Arc::clone(s)));
+        pending.on_success = on_success;
         let Some(old) = loaded.loaded else {
             return pending;
         };
@@ -698,6 +712,19 @@ pub(crate) fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
             if !varies {
                 entry.append(HeaderValue::from_static("Cookie"));
             }
+        }
+    }
+}
+
+/// Whether a flash cookie was taken before (its id is on record). A store that cannot answer
+/// lets the flash show: flashes carry nothing security-relevant, and the page should not fail
+/// over one.
+async fn flash_taken_before(record: &dyn SessionStore, id: &SessionId) -> bool {
+    match record.load(&storage::taken_flash_key(id)).await {
+        Ok(found) => found.is_some(),
+        Err(err) => {
+            tracing::warn!(error = %err, "the record of taken flashes is unavailable; showing the flash");
+            false
         }
     }
 }

@@ -58,6 +58,16 @@ impl fmt::Debug for Storage {
     }
 }
 
+impl Storage {
+    /// Where taken flash cookies are recorded: the revocation list, else the session store;
+    /// none in a cookie-only layer.
+    pub(crate) fn flash_record(&self) -> Option<&Arc<dyn SessionStore>> {
+        self.revocation
+            .as_ref()
+            .or(self.store.as_ref().map(|(store, _)| store))
+    }
+}
+
 fn tag(label: &[u8], bytes: &[u8]) -> String {
     let digest = Sha256::new()
         .chain_update(label)
@@ -74,6 +84,11 @@ pub(crate) fn data_key(id: &SessionId) -> String {
 /// The revocation-list key of a session id.
 pub(crate) fn revoked_key(id: &SessionId) -> String {
     format!("r:{}", tag(b"session-runtime v1 revoked id", &id.0))
+}
+
+/// The record of a taken flash cookie, by the cookie's id.
+pub(crate) fn taken_flash_key(id: &SessionId) -> String {
+    format!("f:{}", tag(b"session-runtime v1 taken flash", &id.0))
 }
 
 /// The generation key of a subject tag: the time of its last "log out everywhere".
@@ -145,6 +160,8 @@ pub(crate) struct Pending {
     pub(crate) delete: Option<String>,
     /// Put this id on the revocation list until its session would have expired anyway.
     pub(crate) revoke: Option<(Arc<dyn SessionStore>, String, Duration)>,
+    /// Record this taken flash cookie as used, so that a replayed copy shows nothing.
+    pub(crate) taken_flash: Option<(Arc<dyn SessionStore>, String, Duration)>,
     /// Set-Cookie lines sent only if the save succeeded (the new id cookie).
     pub(crate) on_success: Vec<HeaderValue>,
     /// Set-Cookie lines sent whatever happens (removals).
@@ -160,6 +177,19 @@ pub(crate) struct Finished {
 }
 
 impl Pending {
+    /// No store work yet, against `store`.
+    pub(crate) fn nothing(store: Option<Arc<dyn SessionStore>>) -> Self {
+        Pending {
+            store,
+            save: None,
+            delete: None,
+            revoke: None,
+            taken_flash: None,
+            on_success: Vec::new(),
+            always: Vec::new(),
+        }
+    }
+
     pub(crate) fn run(self) -> BoxFuture<'static, Finished> {
         Box::pin(async move {
             let mut lines = self.always;
@@ -190,6 +220,13 @@ impl Pending {
             {
                 tracing::error!(error = %err, "a logged-out session could not be revoked");
                 failed = true;
+            }
+            if let Some((store, key, ttl)) = &self.taken_flash
+                && let Err(err) = store.save(key, b"1", *ttl).await
+            {
+                // The messages were shown and their cookie removed; only a replay of the old
+                // cookie could show them again.
+                tracing::warn!(error = %err, "a taken flash could not be recorded");
             }
             Finished { lines, failed }
         })
