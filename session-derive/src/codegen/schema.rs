@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{bounds, decode, extractor, respan};
+use super::{bounds, decode, downgrade, extractor, respan};
 use crate::fingerprint;
 use crate::model::Model;
 
@@ -14,12 +14,19 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let version = model.version();
     let name = ident.to_string();
     let fingerprint = fingerprint::of(model);
-    let oldest = match &model.attrs.previous {
+    let (oldest, previous) = match &model.attrs.previous {
         Some(previous) => {
             let ty = &previous.value;
-            quote!(<#ty as #private::CookieSession>::OLDEST_VERSION)
+            (
+                quote!(<#ty as #private::CookieSession>::OLDEST_VERSION),
+                // `SCHEMA` defaults to this type's constants, linked to this one.
+                quote! {
+                    const PREVIOUS: ::core::option::Option<&'static #private::SchemaVersion> =
+                        ::core::option::Option::Some(&<#ty as #private::CookieSession>::SCHEMA);
+                },
+            )
         }
-        None => quote!(#version),
+        None => (quote!(#version), TokenStream::new()),
     };
 
     let mut items = TokenStream::new();
@@ -45,6 +52,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let budget = budget(model, &mut items);
     let (decode, decode_items) = decode::expand(model);
     let extractor = extractor::expand(model);
+    let downgrade = downgrade::expand(model);
 
     quote! {
         const _: () = {
@@ -59,6 +67,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 const BUDGET: #private::Budget = #budget;
                 const MAX_ENCODED_LEN: ::core::option::Option<::core::primitive::usize> =
                     #max_encoded_len;
+                #previous
 
                 fn check_bounds(&self) -> ::core::result::Result<(), #private::BoundsError> {
                     #(#checks)*
@@ -73,6 +82,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 }
             }
             #extractor
+            #downgrade
         };
     }
 }
