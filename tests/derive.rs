@@ -39,7 +39,10 @@ fn versions_and_names_follow_the_chain() {
 fn the_schema_chain_links_every_version_with_its_constants() {
     let chain: Vec<_> = CartV3::SCHEMA.chain().collect();
     assert_eq!(
-        chain.iter().map(|v| (v.version, v.name)).collect::<Vec<_>>(),
+        chain
+            .iter()
+            .map(|v| (v.version, v.name))
+            .collect::<Vec<_>>(),
         [(3, "CartV3"), (2, "CartV2"), (1, "CartV1")]
     );
     assert_eq!(*chain[1], CartV2::SCHEMA);
@@ -50,7 +53,10 @@ fn the_schema_chain_links_every_version_with_its_constants() {
     assert_eq!(CartV1::PREVIOUS, None);
     assert_eq!(CartV3::PREVIOUS, Some(&CartV2::SCHEMA));
     // The oldest version read is the chain's end.
-    assert_eq!(chain.last().map(|v| v.version), Some(CartV3::OLDEST_VERSION));
+    assert_eq!(
+        chain.last().map(|v| v.version),
+        Some(CartV3::OLDEST_VERSION)
+    );
 }
 
 #[test]

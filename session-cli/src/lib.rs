@@ -92,7 +92,11 @@ impl Schema {
 impl Schema {
     /// The versions it reads, newest first: `3, 2, 1`.
     fn reads(&self) -> String {
-        let versions: Vec<String> = self.versions.iter().map(|v| v.version.to_string()).collect();
+        let versions: Vec<String> = self
+            .versions
+            .iter()
+            .map(|v| v.version.to_string())
+            .collect();
         versions.join(", ")
     }
 }

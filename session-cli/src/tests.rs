@@ -161,7 +161,10 @@ fn sizes_of_a_schema_against_its_budget() {
         ],
         "{out}"
     );
-    assert!(out.contains("writes version 2, reads versions 2, 1"), "{out}");
+    assert!(
+        out.contains("writes version 2, reads versions 2, 1"),
+        "{out}"
+    );
     // The previous version is listed too, with no budget of its own.
     let row = out
         .lines()
@@ -227,7 +230,10 @@ fn sizes_list_every_version_of_the_chain() {
         Some(&Schema::of::<gaps::Note>()),
     )
     .expect("sizes");
-    assert!(out.contains("writes version 5, reads versions 5, 3, 1"), "{out}");
+    assert!(
+        out.contains("writes version 5, reads versions 5, 3, 1"),
+        "{out}"
+    );
     let rows: Vec<Vec<&str>> = out
         .lines()
         .skip_while(|l| !l.starts_with("version "))
@@ -251,9 +257,8 @@ fn sizes_list_every_version_of_the_chain() {
 fn inspect_names_the_version_a_cookie_was_written_by() {
     let key = Key::generate();
     let schema = Schema::of::<gaps::Note>();
-    let inspect = |header: &str| {
-        inspect::inspect(&Keys::new(key.clone()), &options(), header, Some(&schema))
-    };
+    let inspect =
+        |header: &str| inspect::inspect(&Keys::new(key.clone()), &options(), header, Some(&schema));
     let out = inspect(&seal(
         &key,
         &gaps::NoteV3 {

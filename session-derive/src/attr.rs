@@ -23,8 +23,7 @@ pub(crate) const EACH: &str = "each";
 pub(crate) const KEY: &str = "key";
 pub(crate) const VALUE: &str = "value";
 
-const CONTAINER_KEYS: &str =
-    "`version`, `previous`, `migrate`, `downgrade`, `max_cookies`, `budget`, `fingerprint`, `crate`";
+const CONTAINER_KEYS: &str = "`version`, `previous`, `migrate`, `downgrade`, `max_cookies`, `budget`, `fingerprint`, `crate`";
 const FIELD_KEYS: &str = "`max_len`, `each(..)`, `key(..)`, `value(..)`";
 
 /// A parsed value and the span of the tokens it came from.
