@@ -14,20 +14,15 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let version = model.version();
     let name = ident.to_string();
     let fingerprint = fingerprint::of(model);
-    let (oldest, previous) = match &model.attrs.previous {
-        Some(previous) => {
-            let ty = &previous.value;
-            (
-                quote!(<#ty as #private::CookieSession>::OLDEST_VERSION),
-                // `SCHEMA` defaults to this type's constants, linked to this one.
-                quote! {
-                    const PREVIOUS: ::core::option::Option<&'static #private::SchemaVersion> =
-                        ::core::option::Option::Some(&<#ty as #private::CookieSession>::SCHEMA);
-                },
-            )
+    // `SCHEMA` and `OLDEST_VERSION` default to this type's constants, linked to the previous
+    // schema's `SCHEMA`.
+    let previous = model.attrs.previous.as_ref().map(|previous| {
+        let ty = &previous.value;
+        quote! {
+            const PREVIOUS: ::core::option::Option<&'static #private::SchemaVersion> =
+                ::core::option::Option::Some(&<#ty as #private::CookieSession>::SCHEMA);
         }
-        None => (quote!(#version), TokenStream::new()),
-    };
+    });
 
     let mut items = TokenStream::new();
     let need = model.has_budget();
@@ -61,7 +56,6 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             #[automatically_derived]
             impl #private::CookieSession for #ident {
                 const VERSION: ::core::primitive::u16 = #version;
-                const OLDEST_VERSION: ::core::primitive::u16 = #oldest;
                 const NAME: &'static ::core::primitive::str = #name;
                 const FINGERPRINT: &'static ::core::primitive::str = #fingerprint;
                 const BUDGET: #private::Budget = #budget;

@@ -32,7 +32,7 @@ pub trait CookieSession: Serialize + DeserializeOwned + Sized + 'static {
     /// The schema version written into every sealed header, `1..=u16::MAX`.
     const VERSION: u16;
     /// The oldest version this type can still read through its `previous` chain.
-    const OLDEST_VERSION: u16;
+    const OLDEST_VERSION: u16 = Self::SCHEMA.oldest_version();
     /// The type's name, for error messages and logs.
     const NAME: &'static str;
     /// A hash of the type name, version, field names, field type tokens and field bounds, as 16
@@ -117,6 +117,15 @@ impl SchemaVersion {
     /// This version, then each older one it reads, down to the first.
     pub fn chain(&self) -> impl Iterator<Item = &SchemaVersion> {
         std::iter::successors(Some(self), |v| v.previous)
+    }
+
+    /// The version at the end of the chain: the oldest one read.
+    pub const fn oldest_version(&self) -> u16 {
+        let mut oldest = self;
+        while let Some(previous) = oldest.previous {
+            oldest = previous;
+        }
+        oldest.version
     }
 }
 
