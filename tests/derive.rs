@@ -36,6 +36,50 @@ fn versions_and_names_follow_the_chain() {
 }
 
 #[test]
+fn the_schema_chain_links_every_version_with_its_constants() {
+    let chain: Vec<_> = CartV3::SCHEMA.chain().collect();
+    assert_eq!(
+        chain
+            .iter()
+            .map(|v| (v.version, v.name))
+            .collect::<Vec<_>>(),
+        [(3, "CartV3"), (2, "CartV2"), (1, "CartV1")]
+    );
+    assert_eq!(*chain[1], CartV2::SCHEMA);
+    assert_eq!(chain[1].fingerprint, CartV2::FINGERPRINT);
+    assert_eq!(chain[1].max_encoded_len, CartV2::MAX_ENCODED_LEN);
+    assert_eq!(chain[1].budget, CartV2::BUDGET);
+    assert_eq!(chain[2].previous, None);
+    assert_eq!(CartV1::PREVIOUS, None);
+    assert_eq!(CartV3::PREVIOUS, Some(&CartV2::SCHEMA));
+    // The oldest version read is the chain's end.
+    assert_eq!(
+        chain.last().map(|v| v.version),
+        Some(CartV3::OLDEST_VERSION)
+    );
+}
+
+#[test]
+fn downgrade_writes_what_the_previous_version_holds() {
+    use session_runtime::Downgrade;
+    use session_tests::{AppV1, AppV2};
+
+    let new = AppV2 {
+        user: "ada".into(),
+        items: vec![Item { sku: 7, qty: 3 }, Item { sku: 9, qty: 1 }],
+        visits: 4,
+    };
+    let old: AppV1 = new.downgrade();
+    assert_eq!(
+        old,
+        AppV1 {
+            user: "ada".into(),
+            items: vec![7, 9]
+        }
+    );
+}
+
+#[test]
 fn fingerprints_are_stable_and_follow_the_fields() {
     // Snapshots: a change here means the wire format of a test schema changed.
     assert_eq!(CartV1::FINGERPRINT.len(), 16);

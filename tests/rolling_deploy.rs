@@ -2,7 +2,8 @@
 //! builds serving one client alternately: no request may end in a fresh session.
 //!
 //! Phase 1 ships the new build (`AppV2`) reading versions 1 and 2 but still writing version 1
-//! (`.writing::<AppV1>()`), beside instances of the old build (`AppV1`). Phase 2, once every
+//! (`.writing::<AppV1>()`, through `AppV2`'s `#[session(downgrade = ..)]`), beside instances of
+//! the old build (`AppV1`). Phase 2, once every
 //! instance runs the new build, switches writing to version 2, beside phase-1 instances.
 
 use reqwest::Url;

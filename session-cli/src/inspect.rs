@@ -126,14 +126,17 @@ fn show_header(
     let version = opened.value.version;
     let schema_text = match schema {
         Some(s) if version == s.current => format!("version {version} (`{}`)", s.name),
-        Some(s) if version < s.current && version >= s.oldest => format!(
-            "version {version} (migrates to `{}` version {})",
-            s.name, s.current
-        ),
-        Some(s) => format!(
-            "version {version} (`{}` reads versions {} to {})",
-            s.name, s.oldest, s.current
-        ),
+        Some(s) => match s.versions.iter().find(|v| v.version == version) {
+            Some(old) => format!(
+                "version {version} (`{}`, migrates to `{}` version {})",
+                old.name, s.name, s.current
+            ),
+            None => format!(
+                "version {version} (`{}` reads versions {})",
+                s.name,
+                s.reads()
+            ),
+        },
         None => format!("version {version}"),
     };
     line(&mut out, "schema", &schema_text);

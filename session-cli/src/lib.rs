@@ -41,10 +41,9 @@ use std::fmt::Debug;
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use session_runtime::{CookieSession, Key};
+use session_runtime::{CookieSession, Key, SchemaVersion};
 
 use crate::args::{Args, Command};
-use crate::sizes::VersionRow;
 
 /// Runs the tool for schema `T`: `inspect` also opens the payload into `T` (migrating an older
 /// version) and prints it with `{:?}`, and `sizes` reports `T`'s worst case against its budget.
@@ -73,8 +72,8 @@ pub fn run_without_schema(args: impl IntoIterator<Item = String>) -> ExitCode {
 struct Schema {
     name: &'static str,
     current: u16,
-    oldest: u16,
-    versions: Vec<VersionRow>,
+    /// Every version of the `previous` chain, newest first.
+    versions: Vec<SchemaVersion>,
     /// Opens a cookie header into the schema and formats the value with `{:?}`.
     open: fn(&session_runtime::Codec, &str) -> Result<Option<String>, session_runtime::OpenError>,
 }
@@ -84,11 +83,21 @@ impl Schema {
         Schema {
             name: T::NAME,
             current: T::VERSION,
-            oldest: T::OLDEST_VERSION,
-            // Only the current version: the trait offers no way to walk the `previous` chain.
-            versions: vec![VersionRow::of::<T>()],
+            versions: T::SCHEMA.chain().copied().collect(),
             open: open_debug::<T>,
         }
+    }
+}
+
+impl Schema {
+    /// The versions it reads, newest first: `3, 2, 1`.
+    fn reads(&self) -> String {
+        let versions: Vec<String> = self
+            .versions
+            .iter()
+            .map(|v| v.version.to_string())
+            .collect();
+        versions.join(", ")
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use session_runtime::{Budget, CookieSession, Key, SessionLayer};
+use session_runtime::{Budget, Key, SessionLayer};
 
 use crate::args::SizesOptions;
 use crate::payload::AnyPayload;
@@ -20,26 +20,6 @@ pub(crate) fn sealed_len(payload: usize) -> usize {
 /// The largest payload that seals into `chars` characters.
 fn largest_payload(chars: usize) -> usize {
     (chars * 3 / 4).saturating_sub(ENVELOPE_OVERHEAD)
-}
-
-/// One schema version's sizes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct VersionRow {
-    version: u16,
-    name: &'static str,
-    max_encoded_len: Option<usize>,
-    budget: Budget,
-}
-
-impl VersionRow {
-    pub(crate) fn of<T: CookieSession>() -> Self {
-        VersionRow {
-            version: T::VERSION,
-            name: T::NAME,
-            max_encoded_len: T::MAX_ENCODED_LEN,
-            budget: T::BUDGET,
-        }
-    }
 }
 
 pub(crate) fn sizes(options: &SizesOptions, schema: Option<&Schema>) -> Outcome {
@@ -88,8 +68,10 @@ fn cookies(out: &mut String, max_cookies: u8, per_cookie: usize) {
 fn versions(out: &mut String, schema: &Schema, per_cookie: usize, max_cookies: u8) {
     let _ = writeln!(
         out,
-        "schema `{}`: writes version {}, reads versions {} to {}\n",
-        schema.name, schema.current, schema.oldest, schema.current
+        "schema `{}`: writes version {}, reads versions {}\n",
+        schema.name,
+        schema.current,
+        schema.reads()
     );
     let _ = writeln!(
         out,
@@ -135,14 +117,6 @@ fn versions(out: &mut String, schema: &Schema, per_cookie: usize, max_cookies: u
             out,
             "{:<8} {:<20} {payload:<14} {sealed:<13} {budget:<26} {share:<6} {cookies}",
             row.version, row.name
-        );
-    }
-    let listed = schema.versions.len();
-    let chain = usize::from(schema.current - schema.oldest) + 1;
-    if listed < chain {
-        let _ = writeln!(
-            out,
-            "\nolder versions, read through `previous`, are not listed ({listed} of up to {chain})"
         );
     }
 }

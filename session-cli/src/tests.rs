@@ -74,7 +74,7 @@ fn a_users_tool_shows_the_migrated_payload() {
     )
     .expect("opens");
     assert!(
-        out.contains("version 1 (migrates to `Cart` version 2)"),
+        out.contains("version 1 (`CartV1`, migrates to `Cart` version 2)"),
         "{out}"
     );
     assert!(
@@ -161,8 +161,130 @@ fn sizes_of_a_schema_against_its_budget() {
         ],
         "{out}"
     );
-    assert!(out.contains("reads versions 1 to 2"), "{out}");
-    assert!(out.contains("not listed (1 of up to 2)"), "{out}");
+    assert!(
+        out.contains("writes version 2, reads versions 2, 1"),
+        "{out}"
+    );
+    // The previous version is listed too, with no budget of its own.
+    let row = out
+        .lines()
+        .find(|l| l.starts_with("1 "))
+        .unwrap_or_else(|| panic!("no row for version 1:\n{out}"));
+    assert!(
+        row.starts_with("1        CartV1               unbounded      -             none"),
+        "{out}"
+    );
+}
+
+/// Version 5 of a chain with gaps, read through `previous` from 3 and 1.
+mod gaps {
+    use serde::{Deserialize, Serialize};
+    use session_runtime::CookieSession;
+
+    #[derive(CookieSession, Serialize, Deserialize, Debug)]
+    #[session(version = 1)]
+    pub(super) struct NoteV1 {
+        pub(super) text: String,
+    }
+
+    #[derive(CookieSession, Serialize, Deserialize, Debug)]
+    #[session(version = 3, previous = NoteV1, budget = 200)]
+    pub(super) struct NoteV3 {
+        #[session(max_len = 40)]
+        pub(super) text: String,
+    }
+
+    impl From<NoteV1> for NoteV3 {
+        fn from(old: NoteV1) -> Self {
+            NoteV3 {
+                text: old.text.chars().take(10).collect(),
+            }
+        }
+    }
+
+    #[derive(CookieSession, Serialize, Deserialize, Debug)]
+    #[session(version = 5, previous = NoteV3, max_cookies = 1)]
+    pub(super) struct Note {
+        #[session(max_len = 40)]
+        pub(super) text: String,
+        pub(super) pinned: bool,
+    }
+
+    impl From<NoteV3> for Note {
+        fn from(old: NoteV3) -> Self {
+            Note {
+                text: old.text,
+                pinned: false,
+            }
+        }
+    }
+}
+
+#[test]
+fn sizes_list_every_version_of_the_chain() {
+    let out = sizes::sizes(
+        &SizesOptions {
+            name: "session".into(),
+            max_cookies: 1,
+        },
+        Some(&Schema::of::<gaps::Note>()),
+    )
+    .expect("sizes");
+    assert!(
+        out.contains("writes version 5, reads versions 5, 3, 1"),
+        "{out}"
+    );
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("version "))
+        .skip(1)
+        .map(|l| l.split_whitespace().take(4).collect())
+        .collect();
+    // One byte of length and 40 of text, then a byte for the bool.
+    assert_eq!(
+        rows,
+        [
+            vec!["5", "Note", "42", "bytes"],
+            vec!["3", "NoteV3", "41", "bytes"],
+            vec!["1", "NoteV1", "unbounded", "-"],
+        ],
+        "{out}"
+    );
+    assert!(out.contains("200 chars"), "{out}");
+}
+
+#[test]
+fn inspect_names_the_version_a_cookie_was_written_by() {
+    let key = Key::generate();
+    let schema = Schema::of::<gaps::Note>();
+    let inspect =
+        |header: &str| inspect::inspect(&Keys::new(key.clone()), &options(), header, Some(&schema));
+    let out = inspect(&seal(
+        &key,
+        &gaps::NoteV3 {
+            text: "milk".into(),
+        },
+    ))
+    .expect("opens");
+    assert!(
+        out.contains("version 3 (`NoteV3`, migrates to `Note` version 5)"),
+        "{out}"
+    );
+
+    // Version 2 never existed: the tool says which versions the schema reads.
+    #[derive(CookieSession, Serialize, Deserialize, Debug)]
+    #[session(version = 2)]
+    struct Stray {
+        text: String,
+    }
+    let failure = inspect(&seal(&key, &Stray { text: "x".into() })).expect_err("unknown version");
+    let Failure::NotOpened { shown, .. } = failure else {
+        panic!("not a NotOpened failure: {failure:?}");
+    };
+    assert!(
+        shown.contains("version 2 (`Note` reads versions 5, 3, 1)"),
+        "{shown}"
+    );
 }
 
 #[test]

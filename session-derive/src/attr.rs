@@ -13,6 +13,7 @@ pub(crate) const SESSION: &str = "session";
 pub(crate) const VERSION: &str = "version";
 pub(crate) const PREVIOUS: &str = "previous";
 pub(crate) const MIGRATE: &str = "migrate";
+pub(crate) const DOWNGRADE: &str = "downgrade";
 pub(crate) const MAX_COOKIES: &str = "max_cookies";
 pub(crate) const BUDGET: &str = "budget";
 pub(crate) const FINGERPRINT: &str = "fingerprint";
@@ -22,8 +23,7 @@ pub(crate) const EACH: &str = "each";
 pub(crate) const KEY: &str = "key";
 pub(crate) const VALUE: &str = "value";
 
-const CONTAINER_KEYS: &str =
-    "`version`, `previous`, `migrate`, `max_cookies`, `budget`, `fingerprint`, `crate`";
+const CONTAINER_KEYS: &str = "`version`, `previous`, `migrate`, `downgrade`, `max_cookies`, `budget`, `fingerprint`, `crate`";
 const FIELD_KEYS: &str = "`max_len`, `each(..)`, `key(..)`, `value(..)`";
 
 /// A parsed value and the span of the tokens it came from.
@@ -62,6 +62,7 @@ pub(crate) struct Container {
     pub(crate) version: Option<Spanned<u16>>,
     pub(crate) previous: Option<Spanned<Type>>,
     pub(crate) migrate: Option<Spanned<Path>>,
+    pub(crate) downgrade: Option<Spanned<Path>>,
     /// The count and its literal's span (the key's is the `Spanned` one). Checked against the
     /// runtime's limit by a `const` assertion, so the two cannot drift.
     pub(crate) max_cookies: Option<Spanned<(usize, Span)>>,
@@ -76,6 +77,7 @@ impl Container {
         let mut version = Slot::new(VERSION);
         let mut previous = Slot::new(PREVIOUS);
         let mut migrate = Slot::new(MIGRATE);
+        let mut downgrade = Slot::new(DOWNGRADE);
         let mut max_cookies = Slot::new(MAX_COOKIES);
         let mut budget = Slot::new(BUDGET);
         let mut fingerprint = Slot::new(FINGERPRINT);
@@ -102,6 +104,10 @@ impl Container {
                     let path = meta.value()?.call(Path::parse_mod_style)?;
                     let span = path.span();
                     migrate.set(cx, &meta, path, span);
+                } else if meta.path.is_ident(DOWNGRADE) {
+                    let path = meta.value()?.call(Path::parse_mod_style)?;
+                    let span = path.span();
+                    downgrade.set(cx, &meta, path, span);
                 } else if meta.path.is_ident(MAX_COOKIES) {
                     let lit: LitInt = meta.value()?.parse()?;
                     match lit.base10_parse::<usize>() {
@@ -140,6 +146,7 @@ impl Container {
             version: version.value,
             previous: previous.value,
             migrate: migrate.value,
+            downgrade: downgrade.value,
             max_cookies: max_cookies.value,
             budget: budget.value,
             fingerprint: fingerprint.value,

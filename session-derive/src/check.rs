@@ -48,6 +48,15 @@ pub(crate) fn cookie_session(cx: &mut Ctxt, model: &Model<'_>) {
         ));
     }
 
+    if let Some(downgrade) = &attrs.downgrade
+        && attrs.previous.is_none()
+    {
+        cx.syn_error(syn::Error::new(
+            downgrade.span,
+            "`downgrade` needs `previous = OldSchema`: it converts this schema into the previous one, for `writing::<OldSchema>()` during a rolling deploy",
+        ));
+    }
+
     let Some(version) = &attrs.version else {
         let message = format!(
             "missing `version` for session schema `{}`: add #[session(version = 1)] and bump it whenever the fields change",
@@ -82,6 +91,7 @@ pub(crate) fn session_bound(cx: &mut Ctxt, model: &Model<'_>) {
         (attrs.version.is_some(), attr::VERSION),
         (attrs.previous.is_some(), attr::PREVIOUS),
         (attrs.migrate.is_some(), attr::MIGRATE),
+        (attrs.downgrade.is_some(), attr::DOWNGRADE),
         (attrs.max_cookies.is_some(), attr::MAX_COOKIES),
         (attrs.budget.is_some(), attr::BUDGET),
         (attrs.fingerprint.is_some(), attr::FINGERPRINT),

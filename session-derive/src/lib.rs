@@ -47,6 +47,10 @@ use syn::{DeriveInput, parse_macro_input};
 ///   (through its own `previous`, and so on): `#[session(version = 2, previous = CartV1)]`
 /// - `migrate = path`: the migration, a `fn(Previous) -> Self`; without it, `From<Previous>`:
 ///   `#[session(version = 2, previous = CartV1, migrate = upgrade_cart)]`
+/// - `downgrade = path`: the down-migration, a `fn(&Self) -> Previous`, needs `previous`; it
+///   lets the first phase of a rolling deploy keep writing the previous version with
+///   `writing::<Previous>()` (only the immediate previous one):
+///   `#[session(version = 3, previous = CartV2, downgrade = cart_v2_from)]`
 /// - `max_cookies = N`: a budget of `N` cookies (1 to 16) of 3840 characters; the build fails
 ///   when the worst case cannot fit: `#[session(version = 1, max_cookies = 2)]`
 /// - `budget = CHARS`: a budget in characters of sealed cookie value:

@@ -14,7 +14,7 @@ use crate::config::{Config, ConfigError, Padding, SameSite};
 use crate::envelope::SessionMeta;
 use crate::flash;
 use crate::key::Keys;
-use crate::schema::CookieSession;
+use crate::schema::{CookieSession, Downgrade};
 use crate::service::SessionService;
 use crate::state::{BadCookiePolicy, Hook, Shared, Writer};
 use crate::storage::{self, Storage, StoreFailure, StoreMode};
@@ -451,12 +451,14 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
     }
 
     /// Phase 1 of a rolling deploy: this build reads its current schema `T` and the previous
-    /// version `P`, but keeps writing `P` (through `P: From<&T>`, your down-migration), so the
-    /// instances still running the previous build can open every cookie this one writes.
-    /// Phase 2, once every instance runs this build: remove this call, and `T` is written.
+    /// version `P`, but keeps writing `P` (through `T`'s down-migration,
+    /// `#[session(downgrade = path)]`: see [`Downgrade`]), so the instances still running the
+    /// previous build can open every cookie this one writes. Phase 2, once every instance runs
+    /// this build: remove this call, and `T` is written.
     ///
-    /// Cookies of version `P` are not re-sealed on every request while this is set; cookies
-    /// of older versions are migrated up and written back as `P`.
+    /// Only the immediate previous version can be written. Cookies of version `P` are not
+    /// re-sealed on every request while this is set; cookies of older versions are migrated up
+    /// and written back as `P`.
     ///
     /// ```
     /// use serde::{Deserialize, Serialize};
@@ -467,15 +469,15 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
     /// struct CartV2 { items: Vec<u32> }
     ///
     /// #[derive(CookieSession, Serialize, Deserialize, Default)]
-    /// #[session(version = 3, previous = CartV2)]
+    /// #[session(version = 3, previous = CartV2, downgrade = to_v2)]
     /// struct Cart { items: Vec<(u32, u16)> }
     ///
     /// impl From<CartV2> for Cart {
     ///     fn from(old: CartV2) -> Self { Cart { items: old.items.into_iter().map(|s| (s, 1)).collect() } }
     /// }
     /// // The down-migration: what an instance of the previous build can read.
-    /// impl From<&Cart> for CartV2 {
-    ///     fn from(new: &Cart) -> Self { CartV2 { items: new.items.iter().map(|&(s, _)| s).collect() } }
+    /// fn to_v2(new: &Cart) -> CartV2 {
+    ///     CartV2 { items: new.items.iter().map(|&(sku, _)| sku).collect() }
     /// }
     ///
     /// let phase_one = SessionLayer::<Cart>::builder(Key::generate()).writing::<CartV2>().build()?;
@@ -484,12 +486,12 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
     pub fn writing<P>(mut self) -> Self
     where
         P: CookieSession,
-        for<'a> P: From<&'a T>,
+        T: Downgrade<P>,
     {
         self.writer = Writer {
             version: P::VERSION,
             downgrade: Some(Arc::new(|codec, value, meta, subject, form, buf| {
-                codec.seal_form(&P::from(value), meta, subject, form, buf)
+                codec.seal_form(&value.downgrade(), meta, subject, form, buf)
             })),
         };
         self

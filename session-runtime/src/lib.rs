@@ -32,7 +32,9 @@ pub use extract::{Session, SessionRef, SessionRejection};
 pub use flash::{FlashMessage, Level, MAX_FLASH_TEXT, MAX_FLASHES};
 pub use key::{Key, KeyError, Keys};
 pub use layer::{SessionLayer, SessionLayerBuilder};
-pub use schema::{Bounded, BoundsError, Budget, CookieSession, SchemaError};
+pub use schema::{
+    Bounded, BoundsError, Budget, CookieSession, Downgrade, SchemaError, SchemaVersion,
+};
 pub use service::{ResponseFuture, SessionService};
 pub use session_derive::{CookieSession, SessionBound};
 pub use state::BadCookiePolicy;
@@ -53,7 +55,9 @@ pub mod __private {
     pub use crate::schema::assert::{assert_budget, assert_max_cookies, assert_previous, budget};
     pub use crate::schema::bounds::{Shape, SizeBound, Spec, bound, max, varint_len};
     pub use crate::schema::decode::{decode_current, decode_migrating};
-    pub use crate::schema::{Bounded, BoundsError, Budget, CookieSession, SchemaError};
+    pub use crate::schema::{
+        Bounded, BoundsError, Budget, CookieSession, Downgrade, SchemaError, SchemaVersion,
+    };
     #[cfg(feature = "axum")]
     pub use axum_core;
     pub use core;

@@ -21,6 +21,9 @@
 //!   migrating through the `previous` chain as the middleware does: a version dropped from the
 //!   chain, or a migration that fails, fails here.
 //!
+//! Both want a sample of every version of the chain ([`CookieSession::SCHEMA`]): a version
+//! without one is a failure that names it, since its cookies would be checked by nothing.
+//!
 //! ```no_run
 //! use serde::{Deserialize, Serialize};
 //! use session_runtime::CookieSession;
@@ -66,7 +69,7 @@ use crate::envelope::{SessionId, SessionMeta};
 use crate::error::OpenError;
 use crate::key::Key;
 use crate::layer::SessionLayer;
-use crate::schema::{CookieSession, SchemaError};
+use crate::schema::{CookieSession, SchemaError, SchemaVersion};
 
 // Users' frozen samples are sealed with these settings: changing any of them breaks every sample
 // already checked in, so they are as frozen as the wire format.
@@ -95,8 +98,8 @@ type Check = dyn Fn(&Frozen) -> Result<(), String>;
 
 /// One sample: its file's contents, and the check its frozen file must pass.
 struct Sample {
-    version: u16,
-    type_name: &'static str,
+    /// Its version, linked to the ones it reads.
+    schema: SchemaVersion,
     debug: String,
     cookie: String,
     /// Opens a frozen file's cookie as the sample's own type and compares it with the value.
@@ -106,8 +109,8 @@ struct Sample {
 impl Debug for Sample {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sample")
-            .field("version", &self.version)
-            .field("type_name", &self.type_name)
+            .field("version", &self.schema.version)
+            .field("type_name", &self.schema.name)
             .finish_non_exhaustive()
     }
 }
@@ -130,11 +133,11 @@ impl Samples {
     /// When a sample of this version was already added, or the value cannot be sealed (it
     /// breaks a `max_len` bound).
     pub fn sample<S: CookieSession + PartialEq + Debug>(mut self, value: &S) -> Self {
-        if let Some(other) = self.samples.iter().find(|s| s.version == S::VERSION) {
+        if let Some(other) = self.samples.iter().find(|s| s.schema.version == S::VERSION) {
             panic!(
                 "two samples of version {}: `{}` and `{}`; give each version one sample",
                 S::VERSION,
-                other.type_name,
+                other.schema.name,
                 S::NAME
             );
         }
@@ -146,8 +149,7 @@ impl Samples {
         let value = decode_exact::<S>(&cookie)
             .unwrap_or_else(|e| panic!("the sample of `{}` does not open: {e}", S::NAME));
         self.samples.push(Sample {
-            version: S::VERSION,
-            type_name: S::NAME,
+            schema: S::SCHEMA,
             debug: expected,
             cookie,
             check: Box::new(move |frozen| {
@@ -184,8 +186,9 @@ impl Samples {
     /// given. Existing files are never rewritten.
     ///
     /// # Panics
-    /// When a frozen sample fails its check (the message names the file and why), a file cannot
-    /// be read or written, or a sample is missing while `CI` is set.
+    /// When a frozen sample fails its check (the message names the file and why), a version
+    /// that a sample's schema reads through `previous` has no sample, a file cannot be read or
+    /// written, or a sample is missing while `CI` is set.
     pub fn freeze(self) {
         self.freeze_where(on_ci());
     }
@@ -196,8 +199,32 @@ impl Samples {
             panic!("cannot create {}: {e}", self.dir.display());
         }
         let mut failures = Vec::new();
+        let mut unsampled: Vec<(&SchemaVersion, &str)> = Vec::new();
         for sample in &self.samples {
-            let path = self.dir.join(format!("v{}.{EXTENSION}", sample.version));
+            for older in sample.schema.chain().skip(1) {
+                if !self
+                    .samples
+                    .iter()
+                    .any(|s| s.schema.version == older.version)
+                    && !unsampled.iter().any(|(v, _)| v.version == older.version)
+                {
+                    unsampled.push((older, sample.schema.name));
+                }
+            }
+        }
+        for (older, reader) in unsampled {
+            failures.push(format!(
+                "{}: no sample of `{name}` version {version}, which `{reader}` reads through \
+                 `previous`: add `.sample(&{name} {{ .. }})`",
+                self.dir.display(),
+                name = older.name,
+                version = older.version,
+            ));
+        }
+        for sample in &self.samples {
+            let path = self
+                .dir
+                .join(format!("v{}.{EXTENSION}", sample.schema.version));
             if path.exists() {
                 let frozen = read_sample(&path);
                 if let Err(why) = (sample.check)(&frozen) {
@@ -211,8 +238,8 @@ impl Samples {
             } else {
                 let text = format!(
                     "{HEADER}schema = {}\nversion = {}\nvalue = {}\ncookie = {}\n",
-                    sample.type_name,
-                    sample.version,
+                    sample.schema.name,
+                    sample.schema.version,
                     one_line(&sample.debug),
                     sample.cookie
                 );
@@ -229,12 +256,12 @@ impl Samples {
 }
 
 /// Checks that every sample frozen under `dir` opens into `T`, the current schema, migrating
-/// older versions through its `previous` chain as the middleware does, and that the current
-/// version has a sample.
+/// older versions through its `previous` chain as the middleware does, and that every version
+/// of the chain ([`CookieSession::SCHEMA`]) has a sample.
 ///
 /// # Panics
 /// Naming each file that does not open and its [`OpenError`], when `dir` holds no sample, or
-/// when none is of `T`'s own version.
+/// naming each version of the chain without a sample.
 pub fn assert_samples_open<T: CookieSession>(dir: impl AsRef<Path>) {
     let dir = dir.as_ref();
     let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
@@ -256,10 +283,10 @@ pub fn assert_samples_open<T: CookieSession>(dir: impl AsRef<Path>) {
     }
     let codec = codec::<T>();
     let mut failures = Vec::new();
-    let mut current = false;
+    let mut sampled = Vec::new();
     for path in &files {
         let frozen = read_sample(path);
-        current |= frozen.version == Some(T::VERSION);
+        sampled.extend(frozen.version);
         match codec.open::<T>(&frozen.cookie, SEALED_AT) {
             Ok(Some(_)) => {}
             Ok(None) => failures.push(format!("{}: holds no session cookie", path.display())),
@@ -273,14 +300,18 @@ pub fn assert_samples_open<T: CookieSession>(dir: impl AsRef<Path>) {
             )),
         }
     }
-    if !current {
+    for version in T::SCHEMA.chain().filter(|v| !sampled.contains(&v.version)) {
+        let which = if version.version == T::VERSION {
+            "the current one".to_owned()
+        } else {
+            format!("which `{}` still reads through `previous`", T::NAME)
+        };
         failures.push(format!(
-            "{}: no sample of `{}` version {}, the current one: add `.sample(&{} {{ .. }})` to the \
-             Samples that freeze this folder",
+            "{}: no sample of `{name}` version {}, {which}: add `.sample(&{name} {{ .. }})` to \
+             the Samples that freeze this folder",
             dir.display(),
-            T::NAME,
-            T::VERSION,
-            T::NAME
+            version.version,
+            name = version.name,
         ));
     }
     if !failures.is_empty() {
@@ -559,6 +590,25 @@ mod tests {
         let dir = TempDir::new("no-current");
         Samples::new(&dir.0).sample(&v1()).freeze_where(false);
         assert_samples_open::<Cart>(&dir.0);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "no sample of `CartV1` version 1, which `Cart` still reads through `previous`: add `.sample(&CartV1 { .. })`"
+    )]
+    fn every_version_of_the_chain_needs_a_frozen_sample() {
+        let dir = frozen("chain");
+        std::fs::remove_file(dir.0.join("v1.session")).expect("v1 was frozen");
+        assert_samples_open::<Cart>(&dir.0);
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "no sample of `CartV1` version 1, which `Cart` reads through `previous`: add `.sample(&CartV1 { .. })`"
+    )]
+    fn samples_cover_every_version_of_the_chain() {
+        let dir = TempDir::new("chain-samples");
+        Samples::new(&dir.0).sample(&v2()).freeze_where(false);
     }
 
     #[test]

@@ -140,7 +140,7 @@ pub struct AppV1 {
 
 /// The test app's current deploy: lines with quantities and a visit counter.
 #[derive(CookieSession, Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
-#[session(version = 2, previous = AppV1, max_cookies = 3)]
+#[session(version = 2, previous = AppV1, downgrade = app_v1_from, max_cookies = 3)]
 pub struct AppV2 {
     /// The logged-in user.
     #[session(max_len = 32)]
@@ -164,11 +164,9 @@ impl From<AppV1> for AppV2 {
 
 /// The down-migration of a rolling deploy's first phase: what the previous build can read.
 /// Quantities and the visit counter have no place in version 1 and are dropped.
-impl From<&AppV2> for AppV1 {
-    fn from(new: &AppV2) -> Self {
-        AppV1 {
-            user: new.user.clone(),
-            items: new.items.iter().map(|line| line.sku).collect(),
-        }
+fn app_v1_from(new: &AppV2) -> AppV1 {
+    AppV1 {
+        user: new.user.clone(),
+        items: new.items.iter().map(|line| line.sku).collect(),
     }
 }

@@ -3,6 +3,7 @@
 mod bound;
 mod bounds;
 mod decode;
+mod downgrade;
 mod extractor;
 mod schema;
 

@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{bounds, decode, extractor, respan};
+use super::{bounds, decode, downgrade, extractor, respan};
 use crate::fingerprint;
 use crate::model::Model;
 
@@ -14,13 +14,15 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let version = model.version();
     let name = ident.to_string();
     let fingerprint = fingerprint::of(model);
-    let oldest = match &model.attrs.previous {
-        Some(previous) => {
-            let ty = &previous.value;
-            quote!(<#ty as #private::CookieSession>::OLDEST_VERSION)
+    // `SCHEMA` and `OLDEST_VERSION` default to this type's constants, linked to the previous
+    // schema's `SCHEMA`.
+    let previous = model.attrs.previous.as_ref().map(|previous| {
+        let ty = &previous.value;
+        quote! {
+            const PREVIOUS: ::core::option::Option<&'static #private::SchemaVersion> =
+                ::core::option::Option::Some(&<#ty as #private::CookieSession>::SCHEMA);
         }
-        None => quote!(#version),
-    };
+    });
 
     let mut items = TokenStream::new();
     let need = model.has_budget();
@@ -45,6 +47,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let budget = budget(model, &mut items);
     let (decode, decode_items) = decode::expand(model);
     let extractor = extractor::expand(model);
+    let downgrade = downgrade::expand(model);
 
     quote! {
         const _: () = {
@@ -53,12 +56,12 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             #[automatically_derived]
             impl #private::CookieSession for #ident {
                 const VERSION: ::core::primitive::u16 = #version;
-                const OLDEST_VERSION: ::core::primitive::u16 = #oldest;
                 const NAME: &'static ::core::primitive::str = #name;
                 const FINGERPRINT: &'static ::core::primitive::str = #fingerprint;
                 const BUDGET: #private::Budget = #budget;
                 const MAX_ENCODED_LEN: ::core::option::Option<::core::primitive::usize> =
                     #max_encoded_len;
+                #previous
 
                 fn check_bounds(&self) -> ::core::result::Result<(), #private::BoundsError> {
                     #(#checks)*
@@ -73,6 +76,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 }
             }
             #extractor
+            #downgrade
         };
     }
 }
