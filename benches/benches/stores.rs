@@ -10,7 +10,8 @@
 //! the Redis revocation check.
 //!
 //! `STORES_INTERLEAVED=rounds[,batch] cargo bench -p session-benches --bench stores` runs the
-//! whole-request comparison as interleaved rounds instead, for hosts loaded by other work.
+//! whole-request comparison as interleaved rounds instead, for hosts loaded by other work, and
+//! `STORES_PROFILE=route[,requests]` runs one of its routes in a loop for a profiler.
 //!
 //! Run with `cargo bench -p session-benches --bench stores`; needs `redis-server` and
 //! `memcached` (`scripts/install-servers`). See BENCHMARKS.md, "Stores".
@@ -598,7 +599,35 @@ fn interleaved(spec: &str) {
     }
 }
 
+/// One route of the in-process comparison in a loop, for a profiler (`perf record`,
+/// `valgrind --tool=callgrind`): `STORES_PROFILE=route[,requests]`, e.g. `redis_read,20000`.
+/// The setup (a Redis started, every router built) is profiled too; compare two routes, or two
+/// request counts, rather than reading one profile alone.
+fn profile(spec: &str) {
+    let (name, requests) = spec.split_once(',').unwrap_or((spec, "20000"));
+    let requests: u32 = requests
+        .trim()
+        .parse()
+        .expect("STORES_PROFILE=route,requests");
+    let services = Services::start();
+    let Some((_, router, path, cookie)) = services.routes.iter().find(|r| r.0 == name.trim())
+    else {
+        let names: Vec<&str> = services.routes.iter().map(|r| r.0).collect();
+        panic!("no route {name}; routes: {}", names.join(", "));
+    };
+    services.rt.block_on(async {
+        for _ in 0..requests {
+            let response = call(router, path, cookie).await;
+            assert_eq!(response.status(), StatusCode::OK, "{name}");
+        }
+    });
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("STORES_PROFILE") {
+        profile(&spec);
+        return;
+    }
     if let Ok(spec) = std::env::var("STORES_INTERLEAVED") {
         interleaved(&spec);
         return;
