@@ -35,15 +35,18 @@ pub use session_derive::{CookieSession, SessionBound};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__impl_extractor as impl_extractor;
-    pub use crate::extract::{read_only, read_required};
-    pub use crate::schema::assert::{assert_budget, assert_max_cookies, assert_previous, budget};
+    pub use crate::extract::SessionRejection;
+    pub use crate::schema::assert::{assert_previous, budget, fit};
     pub use crate::schema::bounds::{Shape, SizeBound, Spec, bound, max, varint_len};
     pub use crate::schema::decode::{decode_current, decode_migrating};
-    pub use crate::schema::{Bounded, BoundsError, Budget, CookieSession, SchemaError};
     #[cfg(feature = "axum")]
-    pub use axum_core;
-    pub use core;
-    pub use http;
-    pub use serde;
-    pub use std;
+    pub use crate::schema::glue::{
+        FromRequestParts, Optional, OptionalFromRequestParts, Parts, Required, optional, required,
+    };
+    pub use crate::schema::{Bounded, BoundsError, Budget, CookieSession, SchemaError};
+    // Short paths for generated code, which names nothing the user could shadow.
+    pub use core::marker::{Send, Sync};
+    pub use core::option::Option::{self, None, Some};
+    pub use core::primitive::{str, u8, u16, usize};
+    pub use core::result::Result::{self, Err, Ok};
 }

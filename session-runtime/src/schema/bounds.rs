@@ -1,7 +1,8 @@
 //! Size bounds: what a type's postcard encoding can weigh, and the attribute language that
 //! bounds what its type does not.
 //!
-//! Every type a bound can reach implements [`SizeBound`] (which `#[derive(SessionBound)]`
+//! A field without an attribute must be bounded by its type: [`Bounded`], whose trait error
+//! says how to bound it otherwise. Every type an attribute can reach implements [`SizeBound`] (which `#[derive(SessionBound)]`
 //! implements for your own types): a [`Shape`] that says what the type is made of, and a
 //! run-time check against the field's [`Spec`], the `#[session(...)]` attribute as data. Options
 //! and boxes are transparent, so one attribute language covers every shape:
@@ -66,7 +67,7 @@ pub struct BoundsError {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no upper bound on its encoded size",
     label = "not bounded by its type",
-    note = "derive it: `#[derive(SessionBound)]` on your own struct or enum"
+    note = "bound a string or collection field with `#[session(max_len = N)]` (and `each(..)`, `key(..)`, `value(..)` for what it holds); derive `SessionBound` on your own structs and enums"
 )]
 pub trait Bounded {
     /// The most bytes postcard can write for a value of this type.
@@ -122,15 +123,44 @@ pub struct Spec {
 
 impl Spec {
     /// No attribute: the run-time check of a position without one, where no error can start.
-    pub const NONE: Spec = Spec {
-        owner: "",
-        path: "",
-        ty: "",
-        max_len: None,
-        each: None,
-        key: None,
-        value: None,
-    };
+    pub const NONE: Spec = Spec::field("", "", "");
+
+    /// A position without bounds yet, in field `path` of `owner`, of type `ty` as written.
+    pub const fn field(owner: &'static str, path: &'static str, ty: &'static str) -> Spec {
+        Spec {
+            owner,
+            path,
+            ty,
+            max_len: None,
+            each: None,
+            key: None,
+            value: None,
+        }
+    }
+
+    /// With `max_len = n`.
+    pub const fn max_len(mut self, n: usize) -> Spec {
+        self.max_len = Some(n);
+        self
+    }
+
+    /// With `each(..)`.
+    pub const fn each(mut self, spec: &'static Spec) -> Spec {
+        self.each = Some(spec);
+        self
+    }
+
+    /// With `key(..)`.
+    pub const fn key(mut self, spec: &'static Spec) -> Spec {
+        self.key = Some(spec);
+        self
+    }
+
+    /// With `value(..)`.
+    pub const fn value(mut self, spec: &'static Spec) -> Spec {
+        self.value = Some(spec);
+        self
+    }
 }
 
 /// A type the size bounds reach: its [`Shape`] and the run-time check against a field's

@@ -1,8 +1,38 @@
-//! The macro the derive calls for each schema; what it expands to depends on this crate's
-//! features, which the derive cannot see.
+//! The read-only extractor the derive gives every schema, as a macro: what it expands to depends
+//! on this crate's features, which the derive cannot see.
 //!
-//! The state type parameter has a name no schema will have: `impl<S> … for S` would not compile
-//! for a schema named `S`.
+//! Every token of a derive's expansion costs each rebuild of the user's crate, so the impls are
+//! kept short: their bodies are the generic functions below. The state type parameter has a
+//! name no schema will have: `impl<S> … for S` would not compile for a schema named `S`.
+
+#[cfg(feature = "axum")]
+pub use axum_impl::*;
+
+#[cfg(feature = "axum")]
+mod axum_impl {
+    use core::future::{Ready, ready};
+
+    pub use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+    pub use http::request::Parts;
+
+    use crate::extract::{SessionRejection, read_only, read_required};
+    use crate::schema::CookieSession;
+
+    /// What the schema extractor's `from_request_parts` returns.
+    pub type Required<T> = Ready<Result<T, SessionRejection>>;
+    /// What the optional schema extractor's `from_request_parts` returns.
+    pub type Optional<T> = Ready<Result<Option<T>, SessionRejection>>;
+
+    /// The body of the schema extractor.
+    pub fn required<T: CookieSession + Send + Sync>(parts: &mut Parts) -> Required<T> {
+        ready(read_required(&parts.extensions, &parts.headers))
+    }
+
+    /// The body of the optional schema extractor.
+    pub fn optional<T: CookieSession + Send + Sync>(parts: &mut Parts) -> Optional<T> {
+        ready(read_only(&parts.extensions, &parts.headers))
+    }
+}
 
 /// Generates the read-only extractor for a schema type (nothing without the `axum` feature).
 #[doc(hidden)]
@@ -19,44 +49,30 @@ macro_rules! __impl_extractor {
 macro_rules! __impl_extractor {
     ($schema:ty) => {
         #[automatically_derived]
-        impl<__SessionAppState>
-            $crate::__private::axum_core::extract::FromRequestParts<__SessionAppState> for $schema
-        where
-            __SessionAppState: ::core::marker::Send + ::core::marker::Sync,
+        impl<__SessionAppState: $crate::__private::Send + $crate::__private::Sync>
+            $crate::__private::FromRequestParts<__SessionAppState> for $schema
         {
-            type Rejection = $crate::SessionRejection;
-
+            type Rejection = $crate::__private::SessionRejection;
+            #[allow(refining_impl_trait)]
             fn from_request_parts(
-                parts: &mut $crate::__private::http::request::Parts,
-                _state: &__SessionAppState,
-            ) -> impl ::core::future::Future<Output = ::core::result::Result<Self, Self::Rejection>>
-            + ::core::marker::Send {
-                ::core::future::ready($crate::__private::read_required::<$schema>(
-                    &parts.extensions,
-                    &parts.headers,
-                ))
+                parts: &mut $crate::__private::Parts,
+                _: &__SessionAppState,
+            ) -> $crate::__private::Required<Self> {
+                $crate::__private::required(parts)
             }
         }
 
         #[automatically_derived]
-        impl<__SessionAppState>
-            $crate::__private::axum_core::extract::OptionalFromRequestParts<__SessionAppState>
-            for $schema
-        where
-            __SessionAppState: ::core::marker::Send + ::core::marker::Sync,
+        impl<__SessionAppState: $crate::__private::Send + $crate::__private::Sync>
+            $crate::__private::OptionalFromRequestParts<__SessionAppState> for $schema
         {
-            type Rejection = $crate::SessionRejection;
-
+            type Rejection = $crate::__private::SessionRejection;
+            #[allow(refining_impl_trait)]
             fn from_request_parts(
-                parts: &mut $crate::__private::http::request::Parts,
-                _state: &__SessionAppState,
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<::core::option::Option<Self>, Self::Rejection>,
-            > + ::core::marker::Send {
-                ::core::future::ready($crate::__private::read_only::<$schema>(
-                    &parts.extensions,
-                    &parts.headers,
-                ))
+                parts: &mut $crate::__private::Parts,
+                _: &__SessionAppState,
+            ) -> $crate::__private::Optional<Self> {
+                $crate::__private::optional(parts)
             }
         }
     };

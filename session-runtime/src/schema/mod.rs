@@ -13,7 +13,7 @@
 pub(crate) mod assert;
 pub(crate) mod bounds;
 pub(crate) mod decode;
-mod glue;
+pub(crate) mod glue;
 
 pub use bounds::{Bounded, BoundsError};
 pub(crate) use decode::decode_exact;
@@ -31,7 +31,7 @@ pub trait CookieSession: Serialize + DeserializeOwned + Sized + 'static {
     /// The schema version written into every sealed header, `1..=u16::MAX`.
     const VERSION: u16;
     /// The oldest version this type can still read through its `previous` chain.
-    const OLDEST_VERSION: u16;
+    const OLDEST_VERSION: u16 = Self::VERSION;
     /// The type's name, for error messages and logs.
     const NAME: &'static str;
     /// A hash of the type name, version, field names, field type tokens and field bounds, as 16
@@ -41,22 +41,26 @@ pub trait CookieSession: Serialize + DeserializeOwned + Sized + 'static {
     /// changed without a version bump is caught before it ships.
     const FINGERPRINT: &'static str;
     /// The declared size budget.
-    const BUDGET: Budget;
+    const BUDGET: Budget = Budget::Unbounded;
     /// The worst-case postcard-encoded payload size, known when the schema declares a budget.
-    const MAX_ENCODED_LEN: Option<usize>;
+    const MAX_ENCODED_LEN: Option<usize> = None;
 
     /// Checks every bound declared with `#[session(...)]` on the fields (and, under a budget,
     /// inside every field's type).
     ///
     /// The worst case promised by [`MAX_ENCODED_LEN`](Self::MAX_ENCODED_LEN) holds only for
     /// values that pass this check; sealing calls it first.
-    fn check_bounds(&self) -> Result<(), BoundsError>;
+    fn check_bounds(&self) -> Result<(), BoundsError> {
+        Ok(())
+    }
 
     /// Decodes a payload written by schema `version`, migrating it step by step through the
     /// `previous` chain to this version.
     ///
     /// A version outside the chain is [`SchemaError::UnknownVersion`].
-    fn decode(version: u16, bytes: &[u8]) -> Result<Self, SchemaError>;
+    fn decode(version: u16, bytes: &[u8]) -> Result<Self, SchemaError> {
+        decode::decode_current(version, bytes)
+    }
 }
 
 /// The size budget declared on a schema with `max_cookies = N` or `budget = BYTES`.
