@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use axum::response::Html;
 use axum::routing::get;
-use session_runtime::{Key, Keys};
-use session_tests::serve;
+use session_runtime::Keys;
+use session_tests::{key, serve};
 
 /// Drives the shop in an iframe through `step`s; each step acts on the current page and
 /// resolves with the page the browser loads next (a form post, its redirect, the new page).
@@ -169,8 +169,8 @@ fn the_example_shop_works_in_a_real_browser() {
         .enable_all()
         .build()
         .expect("runtime");
-    let key = Key::from_bytes(&(1u8..=32).collect::<Vec<_>>()).expect("valid test key");
-    let app = example_shop::app(Keys::new(key)).route("/harness", get(|| async { Html(HARNESS) }));
+    let app =
+        example_shop::app(Keys::new(key(16))).route("/harness", get(|| async { Html(HARNESS) }));
     let (addr, server) = runtime.block_on(serve(app));
 
     let dom = dump_dom(&format!("http://{addr}/harness"));

@@ -1,46 +1,19 @@
 //! Hostile cookies: tampering, truncation, chunk games, wrong names and keys, expiry.
 
-mod common;
+use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{CartV3, big_cart, golden_key, other_key};
-use session_runtime::codec::{Codec, SetCookies};
-use session_runtime::{CookieConfig, Expiry, Keys, OpenError, Padding, SealError, SessionMeta};
+use session_runtime::{
+    Codec, Expiry, Keys, OpenError, Padding, SessionError, SessionLayer, SessionMeta, SetCookies,
+};
+use session_tests::{
+    CartV3, Item, NOW, big_cart, chunk_pairs, codec, cookie_header, golden_key, key, meta, settings,
+};
 
-const NOW: u32 = 1_763_800_000;
-
-fn codec(name: &str, max: u8) -> Codec {
-    Codec::new(golden_key(), CookieConfig::new(name).max_cookies(max)).expect("valid config")
-}
-
-fn meta() -> SessionMeta {
-    SessionMeta::new(NOW).expect("random")
-}
-
-/// The `(name, value)` pairs of the cookies a write sets (removals left out).
-fn chunks(sealed: &SetCookies) -> Vec<(String, String)> {
-    sealed.headers[..usize::from(sealed.chunks)]
-        .iter()
-        .map(|h| {
-            let pair = h.split(';').next().expect("pair");
-            let (n, v) = pair.split_once('=').expect("name=value");
-            (n.to_owned(), v.to_owned())
-        })
-        .collect()
-}
-
-fn header(pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(n, v)| format!("{n}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
-fn open(codec: &Codec, cookie_header: &str) -> Result<Option<CartV3>, OpenError> {
+fn open(codec: &Codec, cookies: &str) -> Result<Option<CartV3>, OpenError> {
     codec
-        .open::<CartV3>([cookie_header], NOW + 1)
+        .open::<CartV3>(cookies, NOW + 1)
         .map(|o| o.map(|o| o.value))
 }
 
@@ -54,10 +27,10 @@ fn three_chunks() -> (Codec, SetCookies) {
 #[test]
 fn three_chunks_round_trip_with_other_cookies_around() {
     let (codec, sealed) = three_chunks();
-    let mut pairs = chunks(&sealed);
+    let mut pairs = chunk_pairs(&sealed);
     pairs.insert(1, ("theme".into(), "dark".into()));
     pairs.reverse();
-    assert_eq!(open(&codec, &header(&pairs)), Ok(Some(big_cart())));
+    assert_eq!(open(&codec, &cookie_header(&pairs)), Ok(Some(big_cart())));
     // Removal of the unused fourth name rides along.
     assert_eq!(sealed.headers.len(), 4);
     assert!(sealed.headers[3].starts_with("session.3=; Max-Age=0; Path=/"));
@@ -69,7 +42,7 @@ fn three_chunks_round_trip_with_other_cookies_around() {
 #[test]
 fn every_single_bit_flip_is_rejected() {
     let (codec, sealed) = three_chunks();
-    let pairs = chunks(&sealed);
+    let pairs = chunk_pairs(&sealed);
     let lens: Vec<usize> = pairs.iter().map(|(_, v)| v.len()).collect();
     let joined: String = pairs.iter().map(|(_, v)| v.as_str()).collect();
     let envelope = URL_SAFE_NO_PAD.decode(&joined).expect("base64");
@@ -85,7 +58,7 @@ fn every_single_bit_flip_is_rejected() {
             tampered.push((name.clone(), chunk.to_owned()));
             rest = tail;
         }
-        let result = open(&codec, &header(&tampered));
+        let result = open(&codec, &cookie_header(&tampered));
         assert!(result.is_err(), "bit {bit} flipped and still opened");
         rejected += 1;
         flipped[bit / 8] ^= 1 << (bit % 8);
@@ -97,9 +70,9 @@ fn every_single_bit_flip_is_rejected() {
 #[test]
 fn text_level_damage_is_rejected() {
     let (codec, sealed) = three_chunks();
-    let pairs = chunks(&sealed);
+    let pairs = chunk_pairs(&sealed);
     let expect_err = |pairs: &[(String, String)], why: &str| {
-        let result = open(&codec, &header(pairs));
+        let result = open(&codec, &cookie_header(pairs));
         assert!(result.is_err(), "{why}: opened");
         result.expect_err("error")
     };
@@ -179,9 +152,12 @@ fn text_level_damage_is_rejected() {
 fn a_chunk_from_another_session_is_rejected() {
     let (codec, sealed) = three_chunks();
     let other = codec.seal(&big_cart(), &meta()).expect("seals");
-    let mut mixed = chunks(&sealed);
-    mixed[1] = chunks(&other)[1].clone();
-    assert_eq!(open(&codec, &header(&mixed)), Err(OpenError::Tampered));
+    let mut mixed = chunk_pairs(&sealed);
+    mixed[1] = chunk_pairs(&other)[1].clone();
+    assert_eq!(
+        open(&codec, &cookie_header(&mixed)),
+        Err(OpenError::Tampered)
+    );
 }
 
 #[test]
@@ -189,34 +165,41 @@ fn cookie_sealed_for_one_name_is_refused_under_another() {
     let a = codec("a", 4);
     let b = codec("b", 4);
     let sealed = a.seal(&big_cart(), &meta()).expect("seals");
-    let renamed: Vec<(String, String)> = chunks(&sealed)
+    let renamed: Vec<(String, String)> = chunk_pairs(&sealed)
         .into_iter()
         .map(|(n, v)| (n.replacen('a', "b", 1), v))
         .collect();
-    assert_eq!(open(&b, &header(&renamed)), Err(OpenError::Tampered));
-    assert_eq!(open(&a, &header(&chunks(&sealed))), Ok(Some(big_cart())));
+    assert_eq!(open(&b, &cookie_header(&renamed)), Err(OpenError::Tampered));
+    assert_eq!(
+        open(&a, &cookie_header(&chunk_pairs(&sealed))),
+        Ok(Some(big_cart()))
+    );
 }
 
 #[test]
 fn wrong_key_is_refused_and_fallback_key_is_flagged() {
-    let config = CookieConfig::new("session").max_cookies(4);
-    let old = Codec::new(golden_key(), config.clone()).expect("config");
+    let old = codec("session", 4);
     let sealed = old.seal(&big_cart(), &meta()).expect("seals");
-    let cookie = header(&chunks(&sealed));
+    let cookie = cookie_header(&chunk_pairs(&sealed));
 
-    let stranger = Codec::new(other_key(), config.clone()).expect("config");
+    let stranger = SessionLayer::<CartV3>::builder(key(1))
+        .with_max_cookies(4)
+        .build_codec()
+        .expect("settings");
     let err = stranger
-        .open::<CartV3>([cookie.as_str()], NOW)
+        .open::<CartV3>(&cookie, NOW)
         .expect_err("wrong key");
     assert!(
         matches!(err, OpenError::UnknownKey { .. } | OpenError::Tampered),
         "{err:?}"
     );
 
-    let rotated =
-        Codec::new(Keys::new(other_key()).with_fallback(golden_key()), config).expect("config");
+    let rotated = SessionLayer::<CartV3>::builder(Keys::new(key(1)).with_fallback(golden_key()))
+        .with_max_cookies(4)
+        .build_codec()
+        .expect("settings");
     let opened = rotated
-        .open::<CartV3>([cookie.as_str()], NOW)
+        .open::<CartV3>(&cookie, NOW)
         .expect("fallback opens")
         .expect("session");
     assert_eq!(opened.value, big_cart());
@@ -225,52 +208,43 @@ fn wrong_key_is_refused_and_fallback_key_is_flagged() {
 
     // Re-sealed with the primary, it opens without the flag, and the old key alone refuses it.
     let resealed = rotated.seal(&opened.value, &opened.meta).expect("reseal");
-    let cookie = header(&chunks(&resealed));
+    let cookie = cookie_header(&chunk_pairs(&resealed));
     let again = rotated
-        .open::<CartV3>([cookie.as_str()], NOW)
+        .open::<CartV3>(&cookie, NOW)
         .expect("opens")
         .expect("session");
     assert!(!again.reseal.needed());
     assert_eq!(again.meta, opened.meta);
-    assert!(old.open::<CartV3>([cookie.as_str()], NOW).is_err());
+    assert!(old.open::<CartV3>(&cookie, NOW).is_err());
 }
 
 #[test]
 fn expiry_comes_from_sealed_timestamps() {
-    let config = CookieConfig::new("s")
-        .max_cookies(4)
-        .idle_timeout(Some(std::time::Duration::from_secs(600)))
-        .absolute_timeout(Some(std::time::Duration::from_secs(3600)));
-    let codec = Codec::new(golden_key(), config).expect("config");
-    let mut m = meta();
-    let cookie = codec
-        .seal(&CartV3::default(), &m)
-        .expect("seal")
-        .cookie_header();
-    assert!(
+    let codec = settings("s", 4)
+        .with_idle_timeout(Some(Duration::from_secs(600)))
+        .with_absolute_timeout(Some(Duration::from_secs(3600)))
+        .build_codec()
+        .expect("settings");
+    let seal = |m: &SessionMeta| {
         codec
-            .open::<CartV3>([cookie.as_str()], NOW + 600)
-            .expect("fresh")
-            .is_some()
-    );
+            .seal(&CartV3::default(), m)
+            .expect("seal")
+            .cookie_header()
+    };
+    let opens_at = |cookie: &str, now: u32| codec.open::<CartV3>(cookie, now).map(|o| o.is_some());
+    let mut m = meta();
+    let cookie = seal(&m);
+    assert_eq!(opens_at(&cookie, NOW + 600), Ok(true), "fresh");
     assert_eq!(
-        codec.open::<CartV3>([cookie.as_str()], NOW + 601),
+        opens_at(&cookie, NOW + 601),
         Err(OpenError::Expired(Expiry::Idle))
     );
     // Refreshed last-access keeps it alive, up to the absolute limit.
     m.last_access = NOW + 3000;
-    let cookie = codec
-        .seal(&CartV3::default(), &m)
-        .expect("seal")
-        .cookie_header();
-    assert!(
-        codec
-            .open::<CartV3>([cookie.as_str()], NOW + 3600)
-            .expect("alive")
-            .is_some()
-    );
+    let cookie = seal(&m);
+    assert_eq!(opens_at(&cookie, NOW + 3600), Ok(true), "alive");
     assert_eq!(
-        codec.open::<CartV3>([cookie.as_str()], NOW + 3601),
+        opens_at(&cookie, NOW + 3601),
         Err(OpenError::Expired(Expiry::Absolute))
     );
 }
@@ -282,36 +256,36 @@ fn too_large_is_an_error_not_a_dropped_cookie() {
         .seal(&big_cart(), &meta())
         .expect_err("needs 3 cookies");
     match err {
-        SealError::TooLarge { size, budget } => {
+        SessionError::TooLarge { size, budget } => {
             assert!(size > budget);
             assert_eq!(budget, codec.capacity_total());
         }
         other => panic!("unexpected {other:?}"),
     }
     let mut over = big_cart();
-    over.items.push(common::Item::default());
+    over.items.push(Item::default());
     let err = codec.seal(&over, &meta()).expect_err("max_len broken");
     assert!(
-        matches!(err, SealError::Bounds(ref b) if b.field == "items" && b.len == 301 && b.max == 300),
+        matches!(err, SessionError::Bounds(ref b) if b.field == "items" && b.len == 301 && b.max == 300),
         "{err:?}"
     );
 }
 
 #[test]
 fn schema_worst_case_is_checked_against_real_capacity() {
-    assert!(codec("session", 3).check_schema::<CartV3>().is_ok());
-    let err = codec("session", 2)
-        .check_schema::<CartV3>()
+    assert!(settings("session", 3).build().is_ok());
+    let err = settings("session", 2)
+        .build()
         .expect_err("worst case needs 3");
     assert!(err.to_string().contains("CartV3"), "{err}");
 }
 
 #[test]
 fn padding_hides_the_length_within_a_bucket() {
-    let config = CookieConfig::new("s")
-        .max_cookies(4)
-        .padding(Padding::Bucket(256));
-    let codec = Codec::new(golden_key(), config).expect("config");
+    let codec = settings("s", 4)
+        .with_padding(Padding::Bucket(256))
+        .build_codec()
+        .expect("settings");
     let mut lens = Vec::new();
     for n in [0usize, 10, 40, 80] {
         let cart = CartV3 {
@@ -324,7 +298,7 @@ fn padding_hides_the_length_within_a_bucket() {
         assert_eq!(value.len() % 256, 0, "padded to the bucket");
         lens.push(value.len());
         let opened = codec
-            .open::<CartV3>([cookie.as_str()], NOW)
+            .open::<CartV3>(&cookie, NOW)
             .expect("opens")
             .expect("some");
         assert_eq!(opened.value, cart);

@@ -1,11 +1,9 @@
 //! What the derive generates, checked at run time: worst cases against postcard, the version
 //! chain, fingerprints, budgets and the `max_len` checks.
 
-mod common;
-
-use common::{CartV1, CartV2, CartV3, Item};
 use serde::{Deserialize, Serialize};
 use session_runtime::{Bounded, BoundsError, Budget, CookieSession, SessionBound};
+use session_tests::{CartV1, CartV2, CartV3, Item};
 
 #[test]
 fn worst_case_is_exact_for_maximal_values() {

@@ -8,19 +8,18 @@
 //! The last test reads a golden cookie by hand, following `docs/FORMAT.md` and using the AEAD,
 //! HKDF and postcard crates directly, so the document and the code cannot drift apart.
 
-mod common;
-
 use std::path::PathBuf;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::{CartV1, CartV2, CartV3, Currency, Item, big_cart, golden_key};
-use session_runtime::codec::Codec;
 use session_runtime::{
-    CookieConfig, CookieSession, FlashMessage, Level, ManualClock, Padding, SessionId,
-    SessionLayer, SessionMeta,
+    Codec, CookieSession, FlashMessage, Level, ManualClock, Opened, Padding, SessionId,
+    SessionLayerBuilder, SessionMeta,
 };
-use session_tests::{AppV2, router, serve};
+use session_tests::{
+    AppV2, CartV1, CartV2, CartV3, Currency, Item, at, big_cart, cart_v3_from_v2, get_with_cookie,
+    golden_key, loopback, set_cookies, settings, start,
+};
 
 /// When every golden cookie was sealed.
 const SEALED_AT: u32 = 1_763_800_000;
@@ -33,11 +32,15 @@ fn meta() -> SessionMeta {
     }
 }
 
-fn config() -> CookieConfig {
-    CookieConfig::new("session")
-        .max_cookies(4)
-        .idle_timeout(None)
-        .absolute_timeout(None)
+/// The settings the golden cookies were sealed with: no timeouts, so they open at any date.
+fn timeless(name: &str, max_cookies: u8) -> SessionLayerBuilder<CartV3> {
+    settings(name, max_cookies)
+        .with_idle_timeout(None)
+        .with_absolute_timeout(None)
+}
+
+fn codec() -> Codec {
+    timeless("session", 4).build_codec().expect("settings")
 }
 
 fn path(name: &str) -> PathBuf {
@@ -47,10 +50,9 @@ fn path(name: &str) -> PathBuf {
 }
 
 /// Reads a golden `Cookie` header, writing it first when blessing a new one.
-fn golden<T: CookieSession>(name: &str, config: CookieConfig, value: &T) -> String {
+fn golden<T: CookieSession>(name: &str, codec: &Codec, value: &T) -> String {
     let file = path(name);
     if !file.exists() && std::env::var_os("GOLDEN_BLESS").is_some() {
-        let codec = Codec::new(golden_key(), config).expect("config");
         let header = codec.seal(value, &meta()).expect("seal").cookie_header();
         std::fs::write(&file, format!("{header}\n")).expect("write golden file");
     }
@@ -60,10 +62,9 @@ fn golden<T: CookieSession>(name: &str, config: CookieConfig, value: &T) -> Stri
         .to_owned()
 }
 
-fn open<T: CookieSession>(config: CookieConfig, header: &str) -> session_runtime::Opened<T> {
-    let codec = Codec::new(golden_key(), config).expect("config");
+fn open<T: CookieSession>(codec: &Codec, header: &str) -> Opened<T> {
     codec
-        .open::<T>([header], SEALED_AT + 10)
+        .open::<T>(header, SEALED_AT + 10)
         .expect("golden cookie opens")
         .expect("golden cookie holds a session")
 }
@@ -95,49 +96,52 @@ fn v3() -> CartV3 {
 
 #[test]
 fn v1_golden_opens_as_v1_and_migrates() {
-    let header = golden("cart-v1.cookie", config(), &v1());
-    let opened = open::<CartV1>(config(), &header);
+    let header = golden("cart-v1.cookie", &codec(), &v1());
+    let opened = open::<CartV1>(&codec(), &header);
     assert_eq!(opened.value, v1());
     assert_eq!(opened.meta, meta());
-    let migrated = open::<CartV3>(config(), &header);
-    assert_eq!(migrated.value, common::cart_v3_from_v2(CartV2::from(v1())));
+    let migrated = open::<CartV3>(&codec(), &header);
+    assert_eq!(migrated.value, cart_v3_from_v2(CartV2::from(v1())));
     assert_eq!(migrated.reseal.migrated_from, Some(1));
 }
 
 #[test]
 fn v2_golden_opens_as_v2_and_migrates() {
-    let header = golden("cart-v2.cookie", config(), &v2());
-    assert_eq!(open::<CartV2>(config(), &header).value, v2());
-    let migrated = open::<CartV3>(config(), &header);
-    assert_eq!(migrated.value, common::cart_v3_from_v2(v2()));
+    let header = golden("cart-v2.cookie", &codec(), &v2());
+    assert_eq!(open::<CartV2>(&codec(), &header).value, v2());
+    let migrated = open::<CartV3>(&codec(), &header);
+    assert_eq!(migrated.value, cart_v3_from_v2(v2()));
     assert_eq!(migrated.reseal.migrated_from, Some(2));
 }
 
 #[test]
 fn v3_golden_opens() {
-    let header = golden("cart-v3.cookie", config(), &v3());
-    let opened = open::<CartV3>(config(), &header);
+    let header = golden("cart-v3.cookie", &codec(), &v3());
+    let opened = open::<CartV3>(&codec(), &header);
     assert_eq!(opened.value, v3());
     assert!(!opened.reseal.needed());
 }
 
 #[test]
 fn three_cookie_golden_opens() {
-    let header = golden("cart-v3-three-cookies.cookie", config(), &big_cart());
+    let header = golden("cart-v3-three-cookies.cookie", &codec(), &big_cart());
     assert_eq!(header.matches("; ").count(), 2, "three cookies");
-    let opened = open::<CartV3>(config(), &header);
+    let opened = open::<CartV3>(&codec(), &header);
     assert_eq!(opened.value, big_cart());
     assert_eq!(opened.chunks, 3);
 }
 
 #[test]
 fn padded_golden_opens() {
-    let padded = config().padding(Padding::Bucket(512));
-    let header = golden("cart-v3-padded.cookie", padded.clone(), &v3());
+    let padded = timeless("session", 4)
+        .with_padding(Padding::Bucket(512))
+        .build_codec()
+        .expect("settings");
+    let header = golden("cart-v3-padded.cookie", &padded, &v3());
     assert_eq!(header.len() - "session=".len(), 512);
     // Padding is self-describing: a reader configured without padding opens it too.
-    assert_eq!(open::<CartV3>(config(), &header).value, v3());
-    assert_eq!(open::<CartV3>(padded, &header).value, v3());
+    assert_eq!(open::<CartV3>(&codec(), &header).value, v3());
+    assert_eq!(open::<CartV3>(&padded, &header).value, v3());
 }
 
 /// Opens the v2 golden cookie with nothing but `docs/FORMAT.md` and the primitive crates.
@@ -146,7 +150,7 @@ fn format_document_matches_the_golden_bytes() {
     use aes_gcm_siv::aead::AeadInOut;
     use aes_gcm_siv::{Aes256GcmSiv, KeyInit, Nonce, Tag};
 
-    let header = golden("cart-v2.cookie", config(), &v2());
+    let header = golden("cart-v2.cookie", &codec(), &v2());
     let value = header
         .strip_prefix("session=")
         .expect("one cookie named session");
@@ -220,31 +224,20 @@ async fn the_golden_flash_cookie_still_shows_its_messages() {
             },
         ],
     };
-    let flash_config = CookieConfig::new("session_flash")
-        .max_cookies(1)
-        .idle_timeout(None)
-        .absolute_timeout(None);
-    let header = golden("flash-v1.cookie", flash_config, &bag);
+    let flash_codec = timeless("session_flash", 1)
+        .build_codec()
+        .expect("settings");
+    let header = golden("flash-v1.cookie", &flash_codec, &bag);
 
     // The flash cookie lives 10 minutes from its issue time.
-    let layer = SessionLayer::<AppV2>::builder(golden_key())
-        .with_secure(false)
-        .with_max_cookies(3)
+    let layer = loopback::<AppV2>(golden_key())
         .with_clock(ManualClock::new(SEALED_AT + 60))
         .build()
         .expect("layer");
-    let (addr, server) = serve(router(layer)).await;
-    let response = reqwest::Client::new()
-        .get(format!("http://{addr}/flashes"))
-        .header("cookie", &header)
-        .send()
-        .await
-        .expect("request");
-    let removal = response
-        .headers()
-        .get_all("set-cookie")
+    let (url, server) = start(layer).await;
+    let response = get_with_cookie(&reqwest::Client::new(), at(&url, "flashes"), &header).await;
+    let removal = set_cookies(&response)
         .iter()
-        .filter_map(|v| v.to_str().ok())
         .any(|v| v.starts_with("session_flash=; Max-Age=0"));
     let body = response.text().await.expect("body");
     server.abort();

@@ -1,16 +1,7 @@
 //! Sessions written by older schema versions migrate; newer ones are refused with a typed error.
 
-mod common;
-
-use common::{CartV1, CartV2, CartV3, Currency, Item, golden_key};
-use session_runtime::codec::Codec;
-use session_runtime::{CookieConfig, CookieSession, OpenError, SchemaError, SessionMeta};
-
-const NOW: u32 = 1_763_800_000;
-
-fn codec() -> Codec {
-    Codec::new(golden_key(), CookieConfig::new("session").max_cookies(3)).expect("config")
-}
+use session_runtime::{CookieSession, OpenError, SchemaError};
+use session_tests::{CartV1, CartV2, CartV3, Currency, Item, NOW, codec, meta};
 
 fn v1() -> CartV1 {
     CartV1 {
@@ -38,11 +29,11 @@ fn chain_metadata() {
 
 #[test]
 fn v1_and_v2_cookies_migrate_to_v3_and_ask_for_a_reseal() {
-    let codec = codec();
-    let meta = SessionMeta::new(NOW).expect("random");
+    let codec = codec("session", 3);
+    let meta = meta();
     let from_v1 = codec.seal(&v1(), &meta).expect("seal v1").cookie_header();
     let opened = codec
-        .open::<CartV3>([from_v1.as_str()], NOW)
+        .open::<CartV3>(&from_v1, NOW)
         .expect("opens")
         .expect("some");
     assert_eq!(
@@ -68,7 +59,7 @@ fn v1_and_v2_cookies_migrate_to_v3_and_ask_for_a_reseal() {
     };
     let from_v2 = codec.seal(&v2, &meta).expect("seal v2").cookie_header();
     let opened = codec
-        .open::<CartV3>([from_v2.as_str()], NOW)
+        .open::<CartV3>(&from_v2, NOW)
         .expect("opens")
         .expect("some");
     assert_eq!(opened.value.note, "gift");
@@ -77,7 +68,7 @@ fn v1_and_v2_cookies_migrate_to_v3_and_ask_for_a_reseal() {
 
     // The middle of the chain reads v1 too.
     let opened = codec
-        .open::<CartV2>([from_v1.as_str()], NOW)
+        .open::<CartV2>(&from_v1, NOW)
         .expect("opens")
         .expect("some");
     assert_eq!(opened.value, CartV2::from(v1()));
@@ -88,7 +79,7 @@ fn v1_and_v2_cookies_migrate_to_v3_and_ask_for_a_reseal() {
         .expect("seal")
         .cookie_header();
     let again = codec
-        .open::<CartV2>([current.as_str()], NOW)
+        .open::<CartV2>(&current, NOW)
         .expect("opens")
         .expect("some");
     assert!(!again.reseal.needed());
@@ -96,25 +87,25 @@ fn v1_and_v2_cookies_migrate_to_v3_and_ask_for_a_reseal() {
 
 #[test]
 fn a_newer_version_is_refused_with_the_typed_error() {
-    let codec = codec();
-    let meta = SessionMeta::new(NOW).expect("random");
+    let codec = codec("session", 3);
+    let meta = meta();
     let from_v3 = codec
         .seal(&CartV3::default(), &meta)
         .expect("seal")
         .cookie_header();
     assert_eq!(
-        codec.open::<CartV2>([from_v3.as_str()], NOW),
-        Err(OpenError::UnknownVersion {
+        codec.open::<CartV2>(&from_v3, NOW),
+        Err(OpenError::Schema(SchemaError::UnknownVersion {
             found: 3,
             newest: 2
-        })
+        }))
     );
     assert_eq!(
-        codec.open::<CartV1>([from_v3.as_str()], NOW),
-        Err(OpenError::UnknownVersion {
+        codec.open::<CartV1>(&from_v3, NOW),
+        Err(OpenError::Schema(SchemaError::UnknownVersion {
             found: 3,
             newest: 1
-        })
+        }))
     );
 }
 

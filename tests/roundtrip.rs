@@ -1,15 +1,13 @@
 //! Property tests: whatever a schema can hold seals and opens back to the same value, under
 //! any valid configuration, and never beyond the worst case the derive computed.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Duration;
 
-use common::{CartV3, Currency, Item, golden_key};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
-use session_runtime::codec::Codec;
-use session_runtime::{CookieConfig, CookieSession, Padding, SessionId, SessionMeta};
+use session_runtime::{Codec, CookieSession, Padding, SessionId, SessionMeta};
+use session_tests::{CartV3, Currency, Item, codec, settings};
 
 /// Every kind of field the derive bounds, under a byte budget.
 #[derive(CookieSession, Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -117,7 +115,7 @@ fn kitchen() -> impl Strategy<Value = Kitchen> {
         )
 }
 
-fn config() -> impl Strategy<Value = CookieConfig> {
+fn codecs() -> impl Strategy<Value = Codec> {
     (
         "[a-z][a-z0-9_-]{0,15}",
         3u8..=6,
@@ -128,10 +126,13 @@ fn config() -> impl Strategy<Value = CookieConfig> {
         any::<bool>(),
     )
         .prop_map(|(name, max, padding, persistent)| {
-            CookieConfig::new(name)
-                .max_cookies(max)
-                .padding(padding)
-                .max_age(persistent.then(|| std::time::Duration::from_secs(86_400)))
+            let settings = settings(&name, max).with_padding(padding);
+            let settings = if persistent {
+                settings.with_persistent(Duration::from_secs(86_400))
+            } else {
+                settings.with_browser_session()
+            };
+            settings.build_codec().expect("valid settings")
         })
 }
 
@@ -149,11 +150,10 @@ fn meta() -> impl Strategy<Value = SessionMeta> {
 }
 
 fn round_trip<T: CookieSession + PartialEq + std::fmt::Debug>(
-    config: CookieConfig,
+    codec: Codec,
     value: &T,
     meta: &SessionMeta,
 ) -> Result<(), TestCaseError> {
-    let codec = Codec::new(golden_key(), config).expect("valid config");
     let sealed = codec.seal(value, meta).expect("fits");
     for h in &sealed.headers {
         prop_assert!(h.len() <= 4096);
@@ -164,7 +164,7 @@ fn round_trip<T: CookieSession + PartialEq + std::fmt::Debug>(
     }
     let cookie = sealed.cookie_header();
     let opened = codec
-        .open::<T>([cookie.as_str()], meta.last_access)
+        .open::<T>(&cookie, meta.last_access)
         .expect("opens")
         .expect("a session");
     prop_assert_eq!(&opened.value, value);
@@ -178,13 +178,13 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
-    fn carts_round_trip(config in config(), cart in cart(), meta in meta()) {
-        round_trip(config, &cart, &meta)?;
+    fn carts_round_trip(codec in codecs(), cart in cart(), meta in meta()) {
+        round_trip(codec, &cart, &meta)?;
     }
 
     #[test]
-    fn every_field_kind_round_trips(config in config(), value in kitchen(), meta in meta()) {
-        round_trip(config, &value, &meta)?;
+    fn every_field_kind_round_trips(codec in codecs(), value in kitchen(), meta in meta()) {
+        round_trip(codec, &value, &meta)?;
     }
 
     #[test]
@@ -193,8 +193,7 @@ proptest! {
         nested in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..20), 0..20),
         meta in meta(),
     ) {
-        let config = CookieConfig::new("loose").max_cookies(4);
-        round_trip(config, &Loose { words, nested }, &meta)?;
+        round_trip(codec("loose", 4), &Loose { words, nested }, &meta)?;
     }
 }
 

@@ -2,14 +2,26 @@
 //! benches, the size table and the load server.
 #![allow(dead_code, unreachable_pub)]
 
-use aes_gcm_siv::aead::{Aead, KeyInit};
-use aes_gcm_siv::{Aes256GcmSiv, Nonce};
+use std::cell::RefCell;
+use std::hint::black_box;
+
+use aes_gcm_siv::aead::{AeadInOut, KeyInit};
+use aes_gcm_siv::{Aes256GcmSiv, Nonce, Tag};
+use axum::Router;
+use axum::body::Body;
+use axum::response::Response;
+use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::HeaderMap;
+use http::header::COOKIE;
+use http::{HeaderMap, HeaderValue, Request, StatusCode};
+use rand::Rng as _;
 use serde::{Deserialize, Serialize};
-use session_runtime::codec::Codec;
-use session_runtime::{CookieConfig, CookieSession, Key, Padding, Session, SessionMeta};
+use session_runtime::{
+    Codec, CookieSession, Key, ManualClock, Padding, Session, SessionError, SessionLayer,
+    SessionLayerBuilder, SessionMeta,
+};
+use tower::ServiceExt as _;
 
 /// The reference session of the benchmark issue.
 #[derive(CookieSession, Serialize, Deserialize, Debug, Clone, PartialEq, Default)]
@@ -53,16 +65,6 @@ pub struct Blob {
     pub last_seen: i64,
 }
 
-/// The read-only handler of the benches and the load server: reads the session, changes
-/// nothing (so, within the refresh threshold, no Set-Cookie).
-pub async fn read_only(session: Session<Reference>) -> http::StatusCode {
-    if session.get().user_id == USER_ID {
-        http::StatusCode::OK
-    } else {
-        http::StatusCode::INTERNAL_SERVER_ERROR
-    }
-}
-
 pub fn blob(payload: usize) -> Blob {
     Blob {
         // One postcard byte per character; the length prefix and the i64 are the rest.
@@ -82,16 +84,22 @@ pub fn key() -> Key {
     Key::from_bytes(&MASTER).expect("valid key")
 }
 
-pub fn codec(config: CookieConfig) -> Codec {
-    Codec::new(key(), config).expect("valid config")
+/// The default settings under the benchmark key. The schema parameter only matters to
+/// `build`; [`codec`] builds a codec that seals any schema.
+pub fn settings() -> SessionLayerBuilder<Reference> {
+    SessionLayer::<Reference>::builder(key())
+}
+
+pub fn codec(settings: SessionLayerBuilder<Reference>) -> Codec {
+    settings.build_codec().expect("valid settings")
 }
 
 pub fn default_codec() -> Codec {
-    codec(CookieConfig::default())
+    codec(settings())
 }
 
 pub fn padded_codec() -> Codec {
-    codec(CookieConfig::default().padding(Padding::Bucket(256)))
+    codec(settings().with_padding(Padding::Bucket(256)))
 }
 
 /// A request's `Cookie` header: the session cookies plus an unrelated one.
@@ -118,20 +126,16 @@ pub fn ours<T: CookieSession>(
     codec: &Codec,
     header: &str,
     change: impl FnOnce(&mut T),
-    buf: &mut Vec<u8>,
 ) -> Vec<String> {
     let opened = codec
-        .open_with_buffer::<T>([header], NOW, buf)
+        .open::<T>(header, NOW)
         .expect("opens")
         .expect("present");
     let mut value = opened.value;
     change(&mut value);
     let mut meta = opened.meta;
     meta.last_access = NOW;
-    codec
-        .seal_with_buffer(&value, &meta, buf)
-        .expect("seals")
-        .headers
+    codec.seal(&value, &meta).expect("seals").headers
 }
 
 pub fn ours_first<T: CookieSession>(codec: &Codec, value: &T) -> Vec<String> {
@@ -139,49 +143,356 @@ pub fn ours_first<T: CookieSession>(codec: &Codec, value: &T) -> Vec<String> {
     codec.seal(value, &meta).expect("seals").headers
 }
 
-/// The floor: base64url + AES-256-GCM-SIV + postcard, nothing else (no header, no key id, no
-/// associated data, no expiry, one cookie).
+/// The change every round trip makes.
+pub fn touch(r: &mut Reference) {
+    r.last_seen += 1;
+}
+
+/// The change every scaling round trip makes.
+pub fn bump(b: &mut Blob) {
+    b.last_seen += 1;
+}
+
+/// A handler's answer to a session change: 413 when it did not fit.
+pub fn status(result: Result<(), SessionError>) -> StatusCode {
+    match result {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::PAYLOAD_TOO_LARGE,
+    }
+}
+
+/// The update handler of the benches and the load server: [`touch`]es the session.
+pub async fn update(mut session: Session<Reference>) -> StatusCode {
+    status(session.update(touch))
+}
+
+/// The read-only handler of the benches and the load server: reads the session, changes
+/// nothing (so, within the refresh threshold, no Set-Cookie).
+pub async fn read_only(session: Session<Reference>) -> StatusCode {
+    if session.get().user_id == USER_ID {
+        StatusCode::OK
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+}
+
+/// A way of carrying the reference session, for the round-trip comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Way {
+    /// Ours, through the codec: open, change, seal.
+    Ours,
+    /// The same, padding to 256-character buckets.
+    OursPadded,
+    /// Ours, the opening half alone.
+    OursOpen,
+    /// The [`Floor`].
+    Floor,
+    /// The `cookie` crate's private jar with serde_json.
+    PrivateJar,
+    /// axum-extra's `PrivateCookieJar` with serde_json.
+    AxumExtra,
+}
+
+/// Every [`Way`], each with the request cookies it reads, built once.
+pub struct RoundTrips {
+    codec: Codec,
+    header: String,
+    padded: Codec,
+    padded_header: String,
+    floor: RefCell<Floor>,
+    floor_header: String,
+    jar_key: cookie::Key,
+    jar_header: String,
+    extra_key: axum_extra::extract::cookie::Key,
+    extra_headers: HeaderMap,
+}
+
+impl RoundTrips {
+    pub fn new() -> Self {
+        let codec = default_codec();
+        let header = cookie_header(&pairs(&ours_first(&codec, &reference())));
+        let padded = padded_codec();
+        let padded_header = cookie_header(&pairs(&ours_first(&padded, &reference())));
+        let mut floor = Floor::new();
+        let floor_header = cookie_header(&pairs(&[floor.seal(&reference())]));
+        let jar_key = private_jar_key();
+        let jar_header = cookie_header(&pairs(&[private_jar_first(&jar_key, &reference())]));
+        let mut extra_headers = HeaderMap::new();
+        extra_headers.insert(COOKIE, HeaderValue::from_str(&jar_header).expect("header"));
+        RoundTrips {
+            codec,
+            header,
+            padded,
+            padded_header,
+            floor: RefCell::new(floor),
+            floor_header,
+            jar_key,
+            jar_header,
+            extra_key: axum_extra_key(),
+            extra_headers,
+        }
+    }
+
+    /// One round trip of `way`: its request cookies in, the reference session changed by
+    /// [`touch`], its Set-Cookie lines out.
+    pub fn run(&self, way: Way) {
+        match way {
+            Way::Ours => drop(black_box(ours::<Reference>(
+                &self.codec,
+                black_box(&self.header),
+                touch,
+            ))),
+            Way::OursPadded => drop(black_box(ours::<Reference>(
+                &self.padded,
+                black_box(&self.padded_header),
+                touch,
+            ))),
+            Way::OursOpen => drop(black_box(
+                self.codec
+                    .open::<Reference>(black_box(&self.header), NOW)
+                    .expect("opens"),
+            )),
+            Way::Floor => drop(black_box(
+                self.floor
+                    .borrow_mut()
+                    .round_trip::<Reference>(black_box(&self.floor_header), touch),
+            )),
+            Way::PrivateJar => drop(black_box(private_jar::<Reference>(
+                &self.jar_key,
+                black_box(&self.jar_header),
+                touch,
+            ))),
+            Way::AxumExtra => drop(black_box(axum_extra_jar::<Reference>(
+                &self.extra_key,
+                black_box(&self.extra_headers),
+                touch,
+            ))),
+        }
+    }
+}
+
+impl Default for RoundTrips {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Payload sizes for the scaling runs: 64 B up to what five cookies hold.
+pub const SCALING: [usize; 7] = [64, 512, 2048, 4096, 8192, 12_288, 14_800];
+
+/// Ours (at most five cookies) and the floor on a [`Blob`] of each [`SCALING`] size, each with
+/// the request cookies it reads, built once.
+pub struct Scaling {
+    codec: Codec,
+    floor: RefCell<Floor>,
+    /// Per size: ours' `Cookie` header, the floor's.
+    headers: Vec<(String, String)>,
+}
+
+impl Scaling {
+    pub fn new() -> Self {
+        let codec = codec(settings().with_max_cookies(5));
+        let mut floor = Floor::new();
+        let headers = SCALING
+            .iter()
+            .map(|&size| {
+                let value = blob(size);
+                (
+                    cookie_header(&pairs(&ours_first(&codec, &value))),
+                    cookie_header(&pairs(&[floor.seal(&value)])),
+                )
+            })
+            .collect();
+        Scaling {
+            codec,
+            floor: RefCell::new(floor),
+            headers,
+        }
+    }
+
+    /// One round trip of ours at size `SCALING[i]`.
+    pub fn ours(&self, i: usize) {
+        let header = black_box(self.headers[i].0.as_str());
+        drop(black_box(ours::<Blob>(&self.codec, header, bump)));
+    }
+
+    /// One round trip of the floor at size `SCALING[i]`.
+    pub fn floor(&self, i: usize) {
+        let header = black_box(self.headers[i].1.as_str());
+        let mut floor = self.floor.borrow_mut();
+        drop(black_box(floor.round_trip::<Blob>(header, bump)));
+    }
+}
+
+impl Default for Scaling {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A route of the in-process service comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// `SessionLayer`, the handler [`update`]s the session.
+    Update,
+    /// The same with `max_cookies = 1`: the one cookie and no removal line for `session.1`,
+    /// which the default settings (two cookies) send with every one-cookie write.
+    UpdateOneCookie,
+    /// `SessionLayer`, the handler only reads it ([`read_only`]).
+    Read,
+    /// `SessionLayer`, the handler never takes the session.
+    Untouched,
+    /// The same no-op handler with no layer at all.
+    NoLayer,
+    /// The same no-op handler behind a layer that does nothing: what axum charges for any
+    /// layer (it boxes and clones the layered route per request), the part of the untouched
+    /// cost that is not ours.
+    TrivialLayer,
+}
+
+/// The routers of the service comparison, each request sent in process on this thread
+/// (`tower::ServiceExt::oneshot` on a current-thread runtime) with the reference session's
+/// cookie: the router and the layer are measured, HTTP parsing is not.
+pub struct Services {
+    rt: tokio::runtime::Runtime,
+    session: Router,
+    one_cookie: Router,
+    bare: Router,
+    trivial: Router,
+    cookie: String,
+}
+
+impl Services {
+    pub fn new() -> Self {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let layer = settings()
+            .with_clock(ManualClock::new(NOW))
+            .build()
+            .expect("layer");
+        let noop = || get(|| async { StatusCode::OK });
+        let session = Router::new()
+            .route("/update", get(update))
+            .route("/read", get(read_only))
+            .route("/untouched", noop())
+            .layer(layer);
+        let one_cookie = Router::new().route("/update", get(update)).layer(
+            settings()
+                .with_max_cookies(1)
+                .with_clock(ManualClock::new(NOW))
+                .build()
+                .expect("layer"),
+        );
+        let bare = Router::new().route("/untouched", noop());
+        let trivial = Router::new()
+            .route("/untouched", noop())
+            .layer(tower::util::MapRequestLayer::new(|r: Request<Body>| r));
+        let cookie = cookie_header(&pairs(&ours_first(&default_codec(), &reference())));
+        Services {
+            rt,
+            session,
+            one_cookie,
+            bare,
+            trivial,
+            cookie,
+        }
+    }
+
+    /// One request to `route`, and its response.
+    pub fn call(&self, route: Route) -> Response {
+        let (router, path) = match route {
+            Route::Update => (&self.session, "/update"),
+            Route::UpdateOneCookie => (&self.one_cookie, "/update"),
+            Route::Read => (&self.session, "/read"),
+            Route::Untouched => (&self.session, "/untouched"),
+            Route::NoLayer => (&self.bare, "/untouched"),
+            Route::TrivialLayer => (&self.trivial, "/untouched"),
+        };
+        let request = Request::get(path)
+            .header(COOKIE, self.cookie.as_str())
+            .body(Body::empty())
+            .expect("request");
+        self.rt
+            .block_on(router.clone().oneshot(request))
+            .expect("infallible")
+    }
+}
+
+impl Default for Services {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The floor: what a careful implementer writes with the bare primitives, and nothing more:
+/// postcard, AES-256-GCM-SIV and base64url, with no header, no key id, no associated data, no
+/// expiry and one cookie. It seals and opens in place in one buffer kept across requests, and
+/// draws nonces from a userspace CSPRNG (`rand`'s thread RNG: ChaCha, reseeded from the OS), so
+/// it pays neither a system call per nonce nor a fresh `Vec` per step.
 pub struct Floor {
     cipher: Aes256GcmSiv,
+    buf: Vec<u8>,
 }
+
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+const FLOOR_ATTRIBUTES: &str = "; Path=/; Secure; HttpOnly; SameSite=Lax";
 
 impl Floor {
     pub fn new() -> Self {
         Floor {
             cipher: Aes256GcmSiv::new_from_slice(&MASTER).expect("32-byte key"),
+            buf: Vec::with_capacity(512),
         }
     }
 
-    pub fn seal<T: Serialize>(&self, value: &T) -> String {
-        let plain = postcard::to_allocvec(value).expect("encode");
-        let mut nonce = [0u8; 12];
-        getrandom::fill(&mut nonce).expect("random");
-        let nonce_ga = Nonce::try_from(&nonce[..]).expect("12 bytes");
-        let sealed = self
+    /// `value` sealed into one Set-Cookie line: `session=base64url(nonce | ciphertext | tag)`.
+    pub fn seal<T: Serialize>(&mut self, value: &T) -> String {
+        let mut buf = core::mem::take(&mut self.buf);
+        buf.clear();
+        buf.resize(NONCE_LEN, 0);
+        rand::rng().fill_bytes(&mut buf);
+        let mut buf = postcard::to_extend(value, buf).expect("encode");
+        let (nonce, body) = buf.split_at_mut(NONCE_LEN);
+        let nonce = Nonce::try_from(&*nonce).expect("12 bytes");
+        let tag = self
             .cipher
-            .encrypt(&nonce_ga, plain.as_slice())
+            .encrypt_inout_detached(&nonce, b"", body.into())
             .expect("encrypt");
-        let mut raw = nonce.to_vec();
-        raw.extend_from_slice(&sealed);
-        format!(
-            "session={}; Path=/; Secure; HttpOnly; SameSite=Lax",
-            URL_SAFE_NO_PAD.encode(raw)
-        )
+        buf.extend_from_slice(&tag);
+        let mut line = String::with_capacity(
+            "session=".len() + (buf.len() * 4).div_ceil(3) + FLOOR_ATTRIBUTES.len(),
+        );
+        line.push_str("session=");
+        URL_SAFE_NO_PAD.encode_string(&buf, &mut line);
+        line.push_str(FLOOR_ATTRIBUTES);
+        self.buf = buf;
+        line
     }
 
-    pub fn open<T: serde::de::DeserializeOwned>(&self, header: &str) -> T {
+    /// The value in a request's `Cookie` header.
+    pub fn open<T: serde::de::DeserializeOwned>(&mut self, header: &str) -> T {
         let value = header
             .split("; ")
             .find_map(|pair| pair.strip_prefix("session="))
             .expect("cookie present");
-        let raw = URL_SAFE_NO_PAD.decode(value).expect("base64");
-        let nonce = Nonce::try_from(&raw[..12]).expect("12 bytes");
-        let plain = self.cipher.decrypt(&nonce, &raw[12..]).expect("authentic");
-        postcard::from_bytes(&plain).expect("decode")
+        self.buf.clear();
+        URL_SAFE_NO_PAD
+            .decode_vec(value, &mut self.buf)
+            .expect("base64");
+        let (nonce, rest) = self.buf.split_at_mut(NONCE_LEN);
+        let (body, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
+        let nonce = Nonce::try_from(&*nonce).expect("12 bytes");
+        let tag = Tag::try_from(&*tag).expect("16 bytes");
+        self.cipher
+            .decrypt_inout_detached(&nonce, b"", (&mut *body).into(), &tag)
+            .expect("authentic");
+        postcard::from_bytes(body).expect("decode")
     }
 
     pub fn round_trip<T: Serialize + serde::de::DeserializeOwned>(
-        &self,
+        &mut self,
         header: &str,
         change: impl FnOnce(&mut T),
     ) -> String {

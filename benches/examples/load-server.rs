@@ -16,7 +16,7 @@ use axum::routing::get;
 use axum_extra::extract::PrivateCookieJar;
 use axum_extra::extract::cookie::{Cookie, Key as JarKey};
 use common::*;
-use session_runtime::{Session, SessionLayer};
+use session_runtime::Session;
 use tower_sessions::{MemoryStore, SessionManagerLayer};
 
 #[derive(Clone)]
@@ -30,18 +30,8 @@ impl FromRef<JarState> for JarKey {
     }
 }
 
-async fn ours(mut session: Session<Reference>) -> StatusCode {
-    match session.update(|r| r.last_seen += 1) {
-        Ok(()) => StatusCode::OK,
-        Err(_) => StatusCode::PAYLOAD_TOO_LARGE,
-    }
-}
-
 async fn ours_init(mut session: Session<Reference>) -> StatusCode {
-    match session.insert(reference()) {
-        Ok(()) => StatusCode::OK,
-        Err(_) => StatusCode::PAYLOAD_TOO_LARGE,
-    }
+    status(session.insert(reference()))
 }
 
 async fn tower(session: tower_sessions::Session) -> StatusCode {
@@ -94,20 +84,15 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:8088".to_owned());
 
     let ours_routes = Router::new()
-        .route("/ours", get(ours))
+        .route("/ours", get(update))
         .route("/ours-init", get(ours_init))
         .route("/ours-untouched", get(|| async { StatusCode::OK }))
-        .layer(
-            SessionLayer::<Reference>::builder(key())
-                .with_secure(false)
-                .build()
-                .expect("valid layer"),
-        );
+        .layer(settings().with_secure(false).build().expect("valid layer"));
     // The read-only route: the same key and cookie, with the idle refresh pushed past the run's
     // length (the default threshold, 60 s, would turn reads into writes once the cookie the
     // script fetched at the start is a minute old). What a read costs when it writes nothing.
     let read_routes = Router::new().route("/ours-read", get(read_only)).layer(
-        SessionLayer::<Reference>::builder(key())
+        settings()
             .with_secure(false)
             .with_refresh_after(std::time::Duration::from_secs(20 * 60))
             .build()

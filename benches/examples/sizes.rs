@@ -7,11 +7,18 @@ mod common;
 
 use axum::http::{HeaderMap, HeaderValue, header::COOKIE};
 use common::*;
-use session_runtime::CookieConfig;
 
 fn value_len(set_cookie: &str) -> usize {
     let start = set_cookie.find('=').map_or(0, |i| i + 1);
     set_cookie.find(';').unwrap_or(set_cookie.len()) - start
+}
+
+/// How many cookies `lines` set, their values' characters, and the lines' bytes in all.
+fn totals(lines: &[String]) -> (usize, usize, usize) {
+    let set: Vec<&String> = lines.iter().filter(|l| !l.contains("Max-Age=0")).collect();
+    let values = set.iter().map(|l| value_len(l)).sum();
+    let bytes = lines.iter().map(String::len).sum();
+    (set.len(), values, bytes)
 }
 
 fn main() {
@@ -23,12 +30,7 @@ fn main() {
     println!("|---|---:|---:|---:|");
 
     let row = |name: &str, lines: &[String]| {
-        let values: usize = lines
-            .iter()
-            .filter(|l| !l.contains("Max-Age=0"))
-            .map(|l| value_len(l))
-            .sum();
-        let bytes: usize = lines.iter().map(String::len).sum();
+        let (_, values, bytes) = totals(lines);
         println!("| {name} | {values} | {} | {bytes} |", lines.len());
     };
     row(
@@ -41,9 +43,9 @@ fn main() {
     );
     row(
         "session-runtime, max_cookies = 1",
-        &ours_first(&codec(CookieConfig::default().max_cookies(1)), &value),
+        &ours_first(&codec(settings().with_max_cookies(1)), &value),
     );
-    let floor = Floor::new();
+    let mut floor = Floor::new();
     row(
         "floor: postcard + AES-256-GCM-SIV + base64url",
         &[floor.seal(&value)],
@@ -70,17 +72,11 @@ fn main() {
         "| payload (bytes) | chunks | cookie value (chars) | Set-Cookie bytes in all | floor value (chars) |"
     );
     println!("|---:|---:|---:|---:|---:|");
-    let codec5 = codec(CookieConfig::default().max_cookies(5));
+    let codec5 = codec(settings().with_max_cookies(5));
     for size in [64, 512, 2048, 4096, 8192, 12_288, 14_800] {
         let blob = blob(size);
         let lines = ours_first(&codec5, &blob);
-        let chunks = lines.iter().filter(|l| !l.contains("Max-Age=0")).count();
-        let values: usize = lines
-            .iter()
-            .filter(|l| !l.contains("Max-Age=0"))
-            .map(|l| value_len(l))
-            .sum();
-        let bytes: usize = lines.iter().map(String::len).sum();
+        let (chunks, values, bytes) = totals(&lines);
         let floor_len = value_len(&floor.seal(&blob));
         println!("| {size} | {chunks} | {values} | {bytes} | {floor_len} |");
     }

@@ -1,10 +1,73 @@
-//! Where the middleware reads "now" from: the system clock, or a clock tests move by hand.
+//! Time: where the middleware reads "now" from (the system clock, or a clock tests move by
+//! hand), and the lifetime rules measured with it from a session's sealed timestamps.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use crate::codec::unix_now;
+use crate::envelope::SessionMeta;
+use crate::error::{Expiry, OpenError};
+
+/// The current time in Unix seconds, as sealed headers store it (saturating at `u32::MAX`, the
+/// year 2106).
+pub(crate) fn unix_now() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+}
+
+/// How long a session lives, from its sealed timestamps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Lifetime {
+    pub(crate) idle: Option<Duration>,
+    pub(crate) absolute: Option<Duration>,
+    /// How stale `last_access` may get before an unchanged session is re-sealed.
+    pub(crate) refresh_after: Duration,
+    /// How far ahead of this clock a sealed timestamp may be (instances' clocks differ a little).
+    pub(crate) max_skew: Duration,
+}
+
+impl Default for Lifetime {
+    fn default() -> Self {
+        Lifetime {
+            idle: Some(Duration::from_secs(30 * 60)),
+            absolute: Some(Duration::from_secs(12 * 60 * 60)),
+            refresh_after: Duration::from_secs(60),
+            max_skew: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+impl Lifetime {
+    /// Refuses a session past its idle or absolute timeout at `now`.
+    pub(crate) fn check(&self, meta: &SessionMeta, now: u32) -> Result<(), OpenError> {
+        let newest = meta.issued_at.max(meta.last_access);
+        let ahead = newest.saturating_sub(now);
+        if u64::from(ahead) > self.max_skew.as_secs() {
+            return Err(OpenError::FromTheFuture { ahead_secs: ahead });
+        }
+        let elapsed = |since: u32| Duration::from_secs(u64::from(now.saturating_sub(since)));
+        if self
+            .absolute
+            .is_some_and(|limit| elapsed(meta.issued_at) > limit)
+        {
+            return Err(OpenError::Expired(Expiry::Absolute));
+        }
+        if self
+            .idle
+            .is_some_and(|limit| elapsed(meta.last_access) > limit)
+        {
+            return Err(OpenError::Expired(Expiry::Idle));
+        }
+        Ok(())
+    }
+
+    /// Whether an unchanged session opened at `now` should be re-sealed to move its idle expiry.
+    pub(crate) fn refresh_due(&self, meta: &SessionMeta, now: u32) -> bool {
+        self.idle.is_some()
+            && u64::from(now.saturating_sub(meta.last_access)) >= self.refresh_after.as_secs()
+    }
+}
 
 /// The time source of a [`SessionLayer`](crate::SessionLayer), in Unix seconds.
 ///

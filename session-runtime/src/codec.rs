@@ -1,71 +1,42 @@
-//! Sealing a typed session into Set-Cookie headers and opening it again: the whole pipeline
-//! (schema → envelope → chunks and back) with no HTTP framework involved.
+//! The pipeline, with no HTTP framework involved: a typed value → postcard payload → sealed
+//! envelope → cookie chunks, and back.
 //!
 //! ```
 //! use serde::{Deserialize, Serialize};
-//! use session_runtime::codec::{Codec, Reseal};
-//! use session_runtime::config::CookieConfig;
-//! use session_runtime::key::Key;
-//! use session_runtime::{CookieSession, SessionMeta};
+//! use session_runtime::{CookieSession, Key, Reseal, SessionLayer, SessionMeta};
 //!
-//! #[derive(CookieSession, Serialize, Deserialize, Debug, PartialEq)]
+//! #[derive(CookieSession, Serialize, Deserialize, Debug, PartialEq, Default)]
 //! #[session(version = 1)]
 //! struct Cart {
 //!     user_id: u64,
 //! }
 //!
-//! let codec = Codec::new(Key::generate(), CookieConfig::new("cart"))?;
+//! let layer = SessionLayer::<Cart>::builder(Key::generate()).with_cookie_name("cart").build()?;
+//! let codec = layer.codec();
 //! let now = 1_763_800_000;
 //! let meta = SessionMeta::new(now)?;
 //! let sealed = codec.seal(&Cart { user_id: 7 }, &meta)?;
 //! let header = sealed.cookie_header(); // what the browser sends back: "cart=…"
 //!
-//! let opened = codec.open::<Cart>([header.as_str()], now + 60)?.expect("a session");
+//! let opened = codec.open::<Cart>(&header, now + 60)?.expect("a session");
 //! assert_eq!(opened.value, Cart { user_id: 7 });
 //! assert_eq!(opened.reseal, Reseal::default());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use core::time::Duration;
+use std::cell::Cell;
+use std::ops::Range;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{HeaderMap, HeaderValue};
+use zeroize::Zeroize as _;
 
-use crate::chunk::{self, chunk_name, cookie_pairs};
-use crate::config::{ConfigError, CookieConfig, Padding};
-use crate::envelope::{self, Header, SessionId, TAG_LEN};
-use crate::error::{Expiry, OpenError, SealError};
+use crate::chunk::{self, Chunker, Gathered};
+use crate::clock::Lifetime;
+use crate::config::{Config, ConfigError, Padding};
+use crate::envelope::{self, FLAG_PADDED, FLAG_STORED, Header, SUBJECT_LEN, SessionMeta, TAG_LEN};
+use crate::error::{OpenError, SessionError};
 use crate::key::Keys;
 use crate::schema::CookieSession;
-
-/// What a session is apart from its data: id and timestamps, as sealed in its header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionMeta {
-    /// The session id.
-    pub id: SessionId,
-    /// Creation (or last regeneration) time, Unix seconds.
-    pub issued_at: u32,
-    /// Last refresh time, Unix seconds.
-    pub last_access: u32,
-}
-
-impl SessionMeta {
-    /// A new session at `now` (Unix seconds) with a fresh random id.
-    pub fn new(now: u32) -> Result<Self, SealError> {
-        Ok(SessionMeta {
-            id: SessionId::random().map_err(|_| SealError::Random)?,
-            issued_at: now,
-            last_access: now,
-        })
-    }
-
-    /// A new id and a new issued-at, keeping nothing that identified the old session. Call it
-    /// at login and privilege changes so a session id planted before cannot ride along.
-    pub fn regenerate(&mut self, now: u32) -> Result<(), SealError> {
-        *self = SessionMeta::new(now)?;
-        Ok(())
-    }
-}
 
 /// Why an opened session should be sealed again on this response even if unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -92,8 +63,10 @@ pub struct Opened<T> {
     pub meta: SessionMeta,
     /// Whether it must be re-sealed.
     pub reseal: Reseal,
-    /// How many cookies it came in.
+    /// How many cookies it came in (1 for a session from a store).
     pub chunks: u8,
+    /// The subject tag sealed with it, if the application named one.
+    pub(crate) subject: Option<[u8; SUBJECT_LEN]>,
 }
 
 /// The Set-Cookie header values for one write: the chunks, then removals of every chunk name
@@ -108,75 +81,48 @@ pub struct SetCookies {
 
 impl SetCookies {
     /// The `Cookie` request header a browser would send after receiving these: the chunks'
-    /// `name=value` pairs joined with `; `. Useful in tests and benchmarks.
+    /// `name=value` pairs joined with `; `. Useful in tests and tools.
     pub fn cookie_header(&self) -> String {
-        self.headers[..usize::from(self.chunks)]
-            .iter()
-            .map(|h| h.split_once(';').map_or(h.as_str(), |(pair, _)| pair))
-            .collect::<Vec<_>>()
-            .join("; ")
+        chunk::cookie_header(self.headers.iter().map(String::as_str))
     }
 }
 
-/// Seals and opens sessions for one cookie configuration and key set.
+/// Seals and opens sessions for one cookie configuration and key set: the layer's own, from
+/// [`SessionLayer::codec`](crate::SessionLayer::codec), for tools and tests that need the raw
+/// cookies.
 ///
-/// Build it once (at startup): it validates the configuration, derives the ciphers and renders
-/// the cookie attributes. Sealing and opening then do no key setup and no attribute formatting.
+/// Built once with the layer: it derives the ciphers and renders the cookie attributes then, so
+/// sealing and opening do no key setup and no attribute formatting.
+#[derive(Debug)]
 pub struct Codec {
     keys: Keys,
-    config: CookieConfig,
-    names: Vec<String>,
-    attributes: String,
-    removals: Vec<String>,
-    /// Cookie-value characters per cookie, a multiple of 4.
-    capacity: usize,
-}
-
-impl core::fmt::Debug for Codec {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Codec")
-            .field("keys", &self.keys)
-            .field("config", &self.config)
-            .field("capacity", &self.capacity)
-            .finish_non_exhaustive()
-    }
+    chunker: Chunker,
+    padding: Padding,
+    lifetime: Lifetime,
+    /// The cookie name and purpose, as bound into the associated data.
+    binding: Vec<u8>,
 }
 
 impl Codec {
-    /// Validates `config` and prepares everything sealing needs.
-    pub fn new(keys: impl Into<Keys>, config: CookieConfig) -> Result<Self, ConfigError> {
+    pub(crate) fn new(
+        keys: Keys,
+        config: &Config,
+        lifetime: Lifetime,
+    ) -> Result<Self, ConfigError> {
         config.validate()?;
-        let max = config.max_cookies;
-        let names: Vec<String> = (0..max).map(|i| chunk_name(&config.name, i)).collect();
-        let attributes = config.render_attributes(false);
-        let removal_attributes = config.render_attributes(true);
-        let removals = names
-            .iter()
-            .map(|n| format!("{n}={removal_attributes}"))
-            .collect();
-        let longest_name = names.last().map_or(0, String::len);
-        let used = longest_name + 1 + attributes.len();
-        let capacity = config.max_cookie_len.saturating_sub(used) / 4 * 4;
-        if capacity < 64 {
-            return Err(ConfigError::NoRoom {
-                used,
-                limit: config.max_cookie_len,
-            });
-        }
         Ok(Codec {
-            keys: keys.into(),
-            config,
-            names,
-            attributes,
-            removals,
-            capacity,
+            keys,
+            chunker: Chunker::new(config)?,
+            binding: envelope::binding(&config.name, &config.purpose),
+            padding: config.padding,
+            lifetime,
         })
     }
 
     /// Checks that schema `T`'s worst case, padding included, fits the configured cookies.
     /// Schemas without a declared budget have no known worst case and always pass; their size is
     /// checked on every seal instead.
-    pub fn check_schema<T: CookieSession>(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check_schema<T: CookieSession>(&self) -> Result<(), ConfigError> {
         let Some(max_payload) = T::MAX_ENCODED_LEN else {
             return Ok(());
         };
@@ -187,211 +133,594 @@ impl Codec {
                 type_name: T::NAME,
                 worst,
                 available,
-                max_cookies: self.config.max_cookies,
+                max_cookies: self.chunker.max_cookies(),
             });
         }
         Ok(())
     }
 
-    /// The configuration this codec was built with.
-    pub fn config(&self) -> &CookieConfig {
-        &self.config
+    pub(crate) fn chunker(&self) -> &Chunker {
+        &self.chunker
     }
 
-    /// The key set.
-    pub fn keys(&self) -> &Keys {
-        &self.keys
-    }
-
-    /// Cookie-value characters one cookie carries with these name and attributes.
-    pub fn capacity_per_cookie(&self) -> usize {
-        self.capacity
+    pub(crate) fn lifetime(&self) -> &Lifetime {
+        &self.lifetime
     }
 
     /// Cookie-value characters all configured cookies carry together.
     pub fn capacity_total(&self) -> usize {
-        self.capacity * usize::from(self.config.max_cookies)
+        self.chunker.capacity_total()
     }
 
-    /// The sealed value length, padding included, for a payload of `payload_len` bytes.
+    /// Cookie-value characters one cookie carries with these name and attributes.
+    pub fn capacity_per_cookie(&self) -> usize {
+        self.chunker.capacity_total() / usize::from(self.chunker.max_cookies())
+    }
+
+    /// The sealed value length in characters, padding included, for a payload of
+    /// `payload_len` bytes.
     pub fn value_len(&self, payload_len: usize) -> usize {
         let envelope = envelope::OVERHEAD + payload_len;
-        envelope::base64_len(self.config.padding.padded_envelope_len(envelope))
+        envelope::base64_len(self.padding.padded_envelope_len(envelope))
     }
 
-    /// Seals `value` with `meta`'s id and timestamps under the primary key.
+    /// Seals `value` with `meta`'s id and timestamps under the primary key, into Set-Cookie
+    /// lines (removals of the unused chunk names included).
     pub fn seal<T: CookieSession>(
         &self,
         value: &T,
         meta: &SessionMeta,
-    ) -> Result<SetCookies, SealError> {
-        let mut buf = Vec::with_capacity(256);
-        self.seal_with_buffer(value, meta, &mut buf)
+    ) -> Result<SetCookies, SessionError> {
+        let mut scratch = Scratch::take();
+        let chunks = self.seal_into(value, meta, scratch.sealing())?;
+        let removals = self.chunker.removals_from(chunks);
+        let mut headers = Vec::with_capacity(usize::from(chunks) + removals.len());
+        self.chunker
+            .split_into(scratch.sealed(), chunks, &mut headers);
+        headers.extend(
+            removals
+                .iter()
+                .filter_map(|v| v.to_str().ok().map(str::to_owned)),
+        );
+        Ok(SetCookies { headers, chunks })
     }
 
-    /// [`seal`](Self::seal), reusing `buf` for the envelope.
-    pub fn seal_with_buffer<T: CookieSession>(
+    /// Seals `value` and appends its Set-Cookie lines, with removals of the chunk names above
+    /// them, to `headers`; nothing is appended on error. Returns the sealed value's length in
+    /// characters.
+    pub(crate) fn write<T: CookieSession>(
+        &self,
+        value: &T,
+        meta: &SessionMeta,
+        headers: &mut HeaderMap,
+    ) -> Result<usize, SessionError> {
+        let mut scratch = Scratch::take();
+        let chunks = self.seal_form(value, meta, None, Form::Cookie, scratch.sealing())?;
+        self.write_sealed(scratch.sealed(), chunks, headers)
+    }
+
+    /// Appends the Set-Cookie lines of an envelope sealed in `chunks` cookies, with removals of
+    /// the chunk names above them; nothing is appended on error. Returns the sealed value's
+    /// length in characters.
+    pub(crate) fn write_sealed(
+        &self,
+        sealed: &[u8],
+        chunks: u8,
+        headers: &mut HeaderMap,
+    ) -> Result<usize, SessionError> {
+        self.chunker
+            .write(sealed, chunks, headers)
+            .map_err(|_| not_a_header_value())?;
+        Ok(envelope::base64_len(sealed.len()))
+    }
+
+    /// The Set-Cookie lines of a sealed envelope in `chunks` cookies, then removals of the
+    /// chunk names above them.
+    pub(crate) fn lines(
+        &self,
+        sealed: &[u8],
+        chunks: u8,
+    ) -> Result<Vec<HeaderValue>, SessionError> {
+        let mut lines = self
+            .chunker
+            .header_values(sealed, chunks)
+            .map_err(|_| not_a_header_value())?;
+        lines.extend_from_slice(self.chunker.removals_from(chunks));
+        Ok(lines)
+    }
+
+    /// Appends removals of every chunk name: the response to a logout or a bad cookie.
+    pub(crate) fn remove(&self, headers: &mut HeaderMap) {
+        self.append(headers, self.chunker.removals_from(0));
+    }
+
+    fn append(&self, headers: &mut HeaderMap, lines: &[HeaderValue]) {
+        for line in lines {
+            headers.append(http::header::SET_COOKIE, line.clone());
+        }
+    }
+
+    /// Seals `value` into `buf` as one cookie envelope; returns how many cookies it needs.
+    pub(crate) fn seal_into<T: CookieSession>(
         &self,
         value: &T,
         meta: &SessionMeta,
         buf: &mut Vec<u8>,
-    ) -> Result<SetCookies, SealError> {
-        let mut cookies = self.seal_chunks(value, meta, buf)?;
-        cookies
-            .headers
-            .extend(self.removals[usize::from(cookies.chunks)..].iter().cloned());
-        Ok(cookies)
+    ) -> Result<u8, SessionError> {
+        self.seal_form(value, meta, None, Form::Cookie, buf)
     }
 
-    /// The chunk lines alone, without the removals of the names above them: the middleware
-    /// appends those from header values it prepared once.
-    pub(crate) fn seal_chunks<T: CookieSession>(
+    /// Seals `value` in one of its three forms into `buf`; returns how many cookies it needs (1
+    /// for the forms that are not chunked).
+    pub(crate) fn seal_form<T: CookieSession>(
         &self,
         value: &T,
         meta: &SessionMeta,
+        subject: Option<[u8; SUBJECT_LEN]>,
+        form: Form,
         buf: &mut Vec<u8>,
-    ) -> Result<SetCookies, SealError> {
-        value.check_bounds()?;
+    ) -> Result<u8, SessionError> {
+        self.seal_with(T::VERSION, meta, subject, form, buf, |buf| {
+            value.check_bounds()?;
+            encode_into(value, buf)
+        })
+    }
+
+    /// Seals a payload already encoded by schema version `version` (a value that passed its
+    /// bounds check, encoded with [`encode_into`]) in the cookie form: what
+    /// [`seal_form`](Self::seal_form) writes for that value, without encoding it again.
+    pub(crate) fn seal_encoded(
+        &self,
+        version: u16,
+        payload: &[u8],
+        meta: &SessionMeta,
+        subject: Option<[u8; SUBJECT_LEN]>,
+        buf: &mut Vec<u8>,
+    ) -> Result<u8, SessionError> {
+        self.seal_with(version, meta, subject, Form::Cookie, buf, |buf| {
+            buf.extend_from_slice(payload);
+            Ok(())
+        })
+    }
+
+    fn seal_with(
+        &self,
+        schema_version: u16,
+        meta: &SessionMeta,
+        subject: Option<[u8; SUBJECT_LEN]>,
+        form: Form,
+        buf: &mut Vec<u8>,
+        payload: impl FnOnce(&mut Vec<u8>) -> Result<(), SessionError>,
+    ) -> Result<u8, SessionError> {
         let header = Header {
-            schema_version: T::VERSION,
-            id: meta.id,
-            issued_at: meta.issued_at,
-            last_access: meta.last_access,
+            schema_version,
+            meta: *meta,
+            subject,
         };
-        let padded = self.config.padding != Padding::None;
-        envelope::begin(buf, &header, padded);
-        *buf = postcard::to_extend(value, core::mem::take(buf))
-            .map_err(|e| SealError::Encode(e.to_string()))?;
-        let envelope_len = self.config.padding.padded_envelope_len(buf.len() + TAG_LEN);
+        let padding = if form == Form::Id {
+            Padding::None
+        } else {
+            self.padding
+        };
+        let mut flags = 0;
+        if padding != Padding::None {
+            flags |= FLAG_PADDED;
+        }
+        if form == Form::Id {
+            flags |= FLAG_STORED;
+        }
+        envelope::begin(buf, &header, flags);
+        if form != Form::Id {
+            payload(buf)?;
+        }
+        let envelope_len = padding.padded_envelope_len(buf.len() + TAG_LEN);
         let value_len = envelope::base64_len(envelope_len);
-        let budget = self.capacity_total();
+        let budget = match form {
+            Form::Cookie => self.capacity_total(),
+            Form::Stored | Form::Id => MAX_STORED_LEN,
+        };
         if value_len > budget {
-            return Err(SealError::TooLarge {
+            zeroize::Zeroize::zeroize(buf);
+            return Err(SessionError::TooLarge {
                 size: value_len,
                 budget,
             });
         }
-        if padded {
+        if padding != Padding::None {
             envelope::pad(buf, envelope_len);
         }
-        let count = value_len.div_ceil(self.capacity);
-        let count = u8::try_from(count).expect("count is at most max_cookies");
-        envelope::finish(buf, self.keys.primary(), count, &self.config.name)
-            .map_err(|_| SealError::Random)?;
-
-        let raw_per_cookie = self.capacity / 4 * 3;
-        let mut headers = Vec::with_capacity(self.names.len());
-        for (name, raw) in self.names.iter().zip(buf.chunks(raw_per_cookie)) {
-            let mut line = String::with_capacity(
-                name.len() + 1 + envelope::base64_len(raw.len()) + self.attributes.len(),
-            );
-            line.push_str(name);
-            line.push('=');
-            URL_SAFE_NO_PAD.encode_string(raw, &mut line);
-            line.push_str(&self.attributes);
-            if line.len() > self.config.max_cookie_len {
-                return Err(SealError::TooLarge {
-                    size: value_len,
-                    budget,
-                });
-            }
-            headers.push(line);
-        }
-        Ok(SetCookies {
-            headers,
-            chunks: count,
-        })
+        let count = match form {
+            Form::Cookie => self.chunker.count_for(value_len),
+            Form::Stored | Form::Id => 1,
+        };
+        envelope::finish(buf, self.keys.primary(), count, &self.binding)?;
+        Ok(count)
     }
 
-    /// Set-Cookie values that expire every chunk name: the response to a logout.
-    pub fn removal_headers(&self) -> &[String] {
-        &self.removals
-    }
-
-    /// Opens the session carried by `cookie_headers` (the values of the request's `Cookie`
-    /// headers) at time `now` (Unix seconds).
+    /// Opens the session carried by a request's `Cookie` header at time `now` (Unix seconds).
     ///
     /// `Ok(None)`: no session cookie at all. `Err`: cookies were there but do not make a valid,
-    /// live session of a known schema version.
-    pub fn open<'a, T: CookieSession>(
+    /// live session of a known schema version (an id cookie of a server-side store included:
+    /// open those through the layer).
+    pub fn open<T: CookieSession>(
         &self,
-        cookie_headers: impl IntoIterator<Item = &'a str>,
+        cookie_header: impl AsRef<[u8]>,
         now: u32,
     ) -> Result<Option<Opened<T>>, OpenError> {
-        let mut buf = Vec::new();
-        self.open_with_buffer(cookie_headers, now, &mut buf)
-    }
-
-    /// [`open`](Self::open), reusing `buf` for the envelope.
-    pub fn open_with_buffer<'a, T: CookieSession>(
-        &self,
-        cookie_headers: impl IntoIterator<Item = &'a str>,
-        now: u32,
-        buf: &mut Vec<u8>,
-    ) -> Result<Option<Opened<T>>, OpenError> {
-        let Some(gathered) = chunk::gather(
-            cookie_pairs(cookie_headers),
-            &self.config.name,
-            self.config.max_cookies,
-        )?
-        else {
+        let Some(gathered) = self.gather(cookie_header.as_ref())? else {
             return Ok(None);
         };
-        chunk::decode_into(&gathered, buf)?;
-        let opened = envelope::open(buf, &self.keys, gathered.count, &self.config.name)?;
-        let header = opened.header;
-        check_expiry(&self.config, &header, now)?;
-        let version = header.schema_version;
-        if version > T::VERSION || version == 0 {
-            return Err(OpenError::UnknownVersion {
-                found: version,
-                newest: T::VERSION,
-            });
+        let mut scratch = Scratch::take();
+        match self.open_gathered(&gathered, now, scratch.opening())? {
+            Unsealed::Value(opened) => Ok(Some(opened)),
+            Unsealed::InStore { .. } => Err(OpenError::Malformed),
         }
-        let value = T::decode(version, opened.payload).map_err(|e| match OpenError::from(e) {
-            OpenError::UnknownVersion { found, .. } => OpenError::UnknownVersion {
-                found,
-                newest: T::VERSION,
-            },
-            other => other,
-        })?;
-        Ok(Some(Opened {
-            value,
-            meta: SessionMeta {
-                id: header.id,
-                issued_at: header.issued_at,
-                last_access: header.last_access,
-            },
-            reseal: Reseal {
-                fallback_key: opened.fallback_key,
-                migrated_from: (version != T::VERSION).then_some(version),
-            },
-            chunks: gathered.count,
+    }
+
+    /// The session's chunks in one `Cookie` header.
+    fn gather<'a>(&'a self, cookie_header: &'a [u8]) -> Result<Option<Gathered<'a>>, OpenError> {
+        let mut gatherer = self.chunker.gatherer();
+        for (name, value) in chunk::cookie_pairs([cookie_header]) {
+            gatherer.offer(name, value);
+        }
+        gatherer.finish()
+    }
+
+    /// Opens a cookie without decoding its payload, whatever its schema or version, and without
+    /// checking its timestamps: what [`Inspected`] lists.
+    pub fn inspect(&self, cookie_header: impl AsRef<[u8]>) -> Result<Option<Inspected>, OpenError> {
+        let Some(gathered) = self.gather(cookie_header.as_ref())? else {
+            return Ok(None);
+        };
+        let mut scratch = Scratch::take();
+        let buf = scratch.opening();
+        gathered.decode_into(buf)?;
+        let opened = envelope::open(buf, &self.keys, gathered.count(), &self.binding)?;
+        Ok(Some(Inspected {
+            key_id: gathered.prefix.key_id,
+            fallback_key: opened.fallback_key,
+            chunks: gathered.count(),
+            schema_version: opened.header.schema_version,
+            meta: opened.header.meta,
+            stored: opened.stored,
+            has_subject: opened.header.subject.is_some(),
+            payload_len: opened.payload.len(),
         }))
     }
+
+    /// Opens gathered chunks, using `buf` for the envelope. The caller zeroizes `buf`.
+    pub(crate) fn open_gathered<T: CookieSession>(
+        &self,
+        gathered: &Gathered<'_>,
+        now: u32,
+        buf: &mut Vec<u8>,
+    ) -> Result<Unsealed<T>, OpenError> {
+        self.open_gathered_at(gathered, now, buf)
+            .map(|(unsealed, _)| unsealed)
+    }
+
+    /// [`open_gathered`](Self::open_gathered), also telling where in `buf` the decrypted
+    /// payload lies.
+    pub(crate) fn open_gathered_at<T: CookieSession>(
+        &self,
+        gathered: &Gathered<'_>,
+        now: u32,
+        buf: &mut Vec<u8>,
+    ) -> Result<(Unsealed<T>, Range<usize>), OpenError> {
+        gathered.decode_into(buf)?;
+        self.open_envelope_at(buf, gathered.count(), now)
+    }
+
+    /// Opens one envelope (from cookies or from a store) at `now`.
+    pub(crate) fn open_envelope<T: CookieSession>(
+        &self,
+        buf: &mut [u8],
+        chunks: u8,
+        now: u32,
+    ) -> Result<Unsealed<T>, OpenError> {
+        self.open_envelope_at(buf, chunks, now)
+            .map(|(unsealed, _)| unsealed)
+    }
+
+    fn open_envelope_at<T: CookieSession>(
+        &self,
+        buf: &mut [u8],
+        chunks: u8,
+        now: u32,
+    ) -> Result<(Unsealed<T>, Range<usize>), OpenError> {
+        let opened = envelope::open(buf, &self.keys, chunks, &self.binding)?;
+        let Header {
+            schema_version,
+            meta,
+            subject,
+        } = opened.header;
+        let payload = opened.payload_at..opened.payload_at + opened.payload.len();
+        self.lifetime.check(&meta, now)?;
+        if opened.stored {
+            let unsealed = Unsealed::InStore {
+                meta,
+                fallback_key: opened.fallback_key,
+            };
+            return Ok((unsealed, payload));
+        }
+        let value = T::decode(schema_version, opened.payload)?;
+        value.check_bounds().map_err(OpenError::Bounds)?;
+        let opened = Opened {
+            value,
+            meta,
+            reseal: Reseal {
+                fallback_key: opened.fallback_key,
+                migrated_from: (schema_version != T::VERSION).then_some(schema_version),
+            },
+            chunks,
+            subject,
+        };
+        Ok((Unsealed::Value(opened), payload))
+    }
 }
 
-fn check_expiry(config: &CookieConfig, header: &Header, now: u32) -> Result<(), OpenError> {
-    let elapsed = |since: u32| Duration::from_secs(u64::from(now.saturating_sub(since)));
-    if config
-        .absolute_timeout
-        .is_some_and(|limit| elapsed(header.issued_at) > limit)
-    {
-        return Err(OpenError::Expired(Expiry::Absolute));
-    }
-    if config
-        .idle_timeout
-        .is_some_and(|limit| elapsed(header.last_access) > limit)
-    {
-        return Err(OpenError::Expired(Expiry::Idle));
-    }
-    Ok(())
+/// What a sealed cookie says about itself, for tools (`session-tool inspect`): everything but
+/// the payload, which needs the schema.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Inspected {
+    /// The key id in the envelope.
+    pub key_id: u8,
+    /// Opened with a fallback key, not the primary.
+    pub fallback_key: bool,
+    /// How many cookies it came in.
+    pub chunks: u8,
+    /// The schema version that wrote the payload.
+    pub schema_version: u16,
+    /// The session id and timestamps.
+    pub meta: SessionMeta,
+    /// An id cookie: the session itself is in a server-side store.
+    pub stored: bool,
+    /// A subject tag is sealed with it.
+    pub has_subject: bool,
+    /// Bytes of payload.
+    pub payload_len: usize,
 }
 
-/// The current time in Unix seconds, as sealed headers store it (saturating at `u32::MAX`, the
-/// year 2106).
-pub fn unix_now() -> u32 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+fn not_a_header_value() -> SessionError {
+    // Names and attributes are validated visible ASCII and values base64url, so every line is a
+    // header value; should one ever not be, nothing is sent rather than half a session.
+    SessionError::Encode("a Set-Cookie line is not a header value".into())
+}
+
+/// Appends the postcard encoding of `value` to `buf`, in place: no buffer of its own, and on
+/// error `buf` keeps what it had, for its owner to zeroize.
+pub(crate) fn encode_into<T: serde::Serialize>(
+    value: &T,
+    buf: &mut Vec<u8>,
+) -> Result<(), SessionError> {
+    postcard::serialize_with_flavor(value, Extend(buf))
+        .map_err(|e| SessionError::Encode(e.to_string()))
+}
+
+/// A postcard output that appends to a borrowed buffer.
+struct Extend<'a>(&'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Extend<'_> {
+    type Output = ();
+
+    #[inline]
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    #[inline]
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.push(data);
+        Ok(())
+    }
+
+    #[inline]
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
+thread_local! {
+    /// Each thread's envelope buffer, lent to one seal or open at a time.
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// The most capacity a thread's envelope buffer keeps between uses: a session in every cookie a
+/// layer may configure fits; the buffer of a large store entry is freed after use.
+const SCRATCH_KEPT: usize = 64 * 1024;
+
+/// This thread's envelope buffer, borrowed: sealing and opening reuse one buffer per thread
+/// instead of allocating (and, for plaintext, zeroizing) a new one per call.
+///
+/// The buffer goes back when the `Scratch` drops, with what it held zeroized unless it was
+/// marked [`sealed`](Self::sealed) (a sealed envelope is ciphertext). A nested use on the same
+/// thread (a `Serialize` impl that seals) finds the slot empty and gets a fresh buffer.
+pub(crate) struct Scratch {
+    buf: Vec<u8>,
+    /// The buffer may hold plaintext: zeroize it before it goes back.
+    secret: bool,
+}
+
+impl Scratch {
+    pub(crate) fn take() -> Self {
+        Scratch {
+            buf: SCRATCH.try_with(Cell::take).unwrap_or_default(),
+            secret: true,
+        }
+    }
+
+    /// The buffer, for decrypting or sealing into: zeroized when returned.
+    pub(crate) fn opening(&mut self) -> &mut Vec<u8> {
+        self.secret = true;
+        &mut self.buf
+    }
+
+    /// The buffer, for sealing into: plaintext until [`sealed`](Self::sealed) is called.
+    pub(crate) fn sealing(&mut self) -> &mut Vec<u8> {
+        self.opening()
+    }
+
+    /// The sealed envelope, once sealing succeeded: ciphertext, so not zeroized on return.
+    pub(crate) fn sealed(&mut self) -> &[u8] {
+        self.secret = false;
+        &self.buf
+    }
+
+    /// The buffer's contents.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self.secret {
+            // Only the used part: every earlier use zeroized its own.
+            self.buf.as_mut_slice().zeroize();
+        }
+        self.buf.clear();
+        if self.buf.capacity() <= SCRATCH_KEPT {
+            let buf = core::mem::take(&mut self.buf);
+            // Whatever the slot holds (empty, or a nested use's buffer) was cleared the same way.
+            let _ = SCRATCH.try_with(|slot| slot.set(buf));
+        }
+    }
+}
+
+/// The forms a session is sealed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Form {
+    /// The value, in chunked cookies.
+    Cookie,
+    /// The value, for a server-side store (no cookie budget).
+    Stored,
+    /// An id cookie: the header alone, flagged as stored.
+    Id,
+}
+
+/// The most characters of sealed value a store entry may take (512 KiB of envelope).
+pub(crate) const MAX_STORED_LEN: usize = 512 * 1024 * 4 / 3;
+
+/// What an envelope opened into.
+#[derive(Debug)]
+pub(crate) enum Unsealed<T> {
+    /// The session itself.
+    Value(Opened<T>),
+    /// An id cookie: the session is in the store under this id.
+    InStore {
+        meta: SessionMeta,
+        fallback_key: bool,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::key::Key;
+
+    const NOW: u32 = 1_763_800_000;
+
+    #[derive(Debug, Default, PartialEq, Serialize, Deserialize, crate::CookieSession)]
+    #[session(crate = crate, version = 1)]
+    struct Note {
+        text: String,
+    }
+
+    fn codec(max_cookies: u8) -> Codec {
+        let config = Config {
+            max_cookies,
+            ..Config::new("s")
+        };
+        Codec::new(Keys::new(Key::generate()), &config, Lifetime::default()).expect("codec")
+    }
+
+    /// A browser's cookies for one site: each Set-Cookie line sets or (`Max-Age=0`) removes its
+    /// name, in the order the lines arrive.
+    fn receive(jar: &mut Vec<(String, String)>, lines: &[String]) {
+        for line in lines {
+            let pair = line.split(';').next().expect("a pair");
+            let (name, value) = pair.split_once('=').expect("name=value");
+            jar.retain(|(n, _)| n != name);
+            if !line.contains("; Max-Age=0") {
+                jar.push((name.to_owned(), value.to_owned()));
+            }
+        }
+    }
+
+    fn cookie_header(jar: &[(String, String)]) -> String {
+        let pairs: Vec<String> = jar.iter().map(|(n, v)| format!("{n}={v}")).collect();
+        pairs.join("; ")
+    }
+
+    #[test]
+    fn responses_of_different_chunk_counts_leave_a_readable_session_in_either_order() {
+        let codec = codec(3);
+        let meta = SessionMeta::new(NOW).expect("random");
+        let large = Note {
+            text: "x".repeat(codec.capacity_per_cookie()),
+        };
+        let small = Note { text: "y".into() };
+        let two = codec.seal(&large, &meta).expect("seals");
+        let one = codec.seal(&small, &meta).expect("seals");
+        assert_eq!((two.chunks, one.chunks), (2, 1));
+        for (first, second, last) in [(&two, &one, &small), (&one, &two, &large)] {
+            let mut jar = Vec::new();
+            receive(&mut jar, &first.headers);
+            receive(&mut jar, &second.headers);
+            let opened = codec.open::<Note>(cookie_header(&jar), NOW);
+            assert_eq!(opened.expect("opens").expect("a session").value, *last);
+        }
+        // What the removal lines guard against: without them, the larger write's second
+        // cookie outlives the later one-cookie write, which the reader then refuses.
+        let mut jar = Vec::new();
+        receive(&mut jar, &two.headers);
+        receive(&mut jar, &one.headers[..1]);
+        assert!(matches!(
+            codec.open::<Note>(cookie_header(&jar), NOW),
+            Err(OpenError::SurplusChunk { .. })
+        ));
+    }
+
+    #[test]
+    fn the_thread_buffer_comes_back_empty_and_nested_uses_get_their_own() {
+        let mut outer = Scratch::take();
+        outer.opening().extend_from_slice(b"plaintext");
+        let mut inner = Scratch::take();
+        assert!(
+            inner.opening().is_empty(),
+            "a nested use gets a buffer of its own"
+        );
+        drop(inner);
+        drop(outer);
+        let mut again = Scratch::take();
+        assert!(again.opening().is_empty());
+        assert!(
+            again.opening().capacity() >= b"plaintext".len(),
+            "kept for reuse"
+        );
+    }
+
+    #[test]
+    fn an_encoded_payload_seals_as_its_value_does() {
+        let codec = codec(2);
+        let meta = SessionMeta::new(NOW).expect("random");
+        let note = Note {
+            text: "hello".into(),
+        };
+        let mut payload = Vec::new();
+        encode_into(&note, &mut payload).expect("encodes");
+        let mut buf = Vec::new();
+        let chunks = codec
+            .seal_encoded(Note::VERSION, &payload, &meta, None, &mut buf)
+            .expect("seals");
+        let mut headers = Vec::new();
+        codec.chunker.split_into(&buf, chunks, &mut headers);
+        let sealed = SetCookies { headers, chunks };
+        let opened = codec.open::<Note>(sealed.cookie_header(), NOW);
+        assert_eq!(opened.expect("opens").expect("a session").value, note);
+    }
 }

@@ -1,11 +1,12 @@
-//! Cookie settings, checked once when a [`Codec`](crate::codec::Codec) or layer is built.
+//! Cookie settings: the values the builder collects, their validation (once, when the layer is
+//! built) and the rendering of the Set-Cookie attributes.
 
 use core::time::Duration;
 
 /// The most cookies one session may be spread over.
-pub const MAX_CHUNKS: u8 = 16;
+pub(crate) const MAX_CHUNKS: u8 = 16;
 /// The longest Set-Cookie header value this crate sends, attributes included.
-pub const MAX_SET_COOKIE_LEN: usize = 4096;
+pub(crate) const MAX_SET_COOKIE_LEN: usize = 4096;
 
 /// The `SameSite` attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -64,11 +65,14 @@ pub enum ConfigError {
         value: String,
     },
     /// A `__Host-` or `__Secure-` prefix, SameSite=None or Partitioned without Secure.
-    #[error("{0} requires the Secure attribute; keep `secure(true)`")]
+    #[error("{0} requires the Secure attribute; keep `with_secure(true)`")]
     NeedsSecure(&'static str),
     /// `__Host-` cookies must have Path=/ and no Domain.
     #[error("a `__Host-` cookie must have Path=/ and no Domain; drop the domain or the prefix")]
     HostPrefix,
+    /// A persistent cookie's lifetime is under one second, which `Max-Age` cannot express.
+    #[error("with_persistent needs a lifetime of at least one second, not {0:?}")]
+    MaxAge(Duration),
     /// The maximum number of cookies is out of range.
     #[error("max_cookies must be 1 to {MAX_CHUNKS}, not {0}")]
     MaxCookies(u8),
@@ -115,25 +119,11 @@ pub enum ConfigError {
     },
 }
 
-/// Everything about how a session travels in cookies: name, attributes, chunking, padding and
-/// lifetime.
-///
-/// The defaults are the safe ones: `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`, a browser-session
-/// cookie (no `Max-Age`), at most 2 cookies, idle timeout 30 minutes, absolute timeout 12 hours.
-///
-/// ```
-/// use std::time::Duration;
-/// use session_runtime::config::{CookieConfig, SameSite};
-///
-/// let config = CookieConfig::new("__Host-cart")
-///     .same_site(SameSite::Strict)
-///     .max_cookies(3)
-///     .idle_timeout(Some(Duration::from_secs(15 * 60)));
-/// assert!(config.validate().is_ok());
-/// assert!(CookieConfig::new("__Host-cart").domain("example.com").validate().is_err());
-/// ```
+/// How a session travels in cookies: name, attributes, chunking and padding. Set through
+/// [`SessionLayerBuilder`](crate::SessionLayerBuilder); read back from
+/// [`SessionLayer`](crate::SessionLayer).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CookieConfig {
+pub(crate) struct Config {
     pub(crate) name: String,
     pub(crate) path: String,
     pub(crate) domain: Option<String>,
@@ -145,20 +135,15 @@ pub struct CookieConfig {
     pub(crate) max_cookies: u8,
     pub(crate) max_cookie_len: usize,
     pub(crate) padding: Padding,
-    pub(crate) idle_timeout: Option<Duration>,
-    pub(crate) absolute_timeout: Option<Duration>,
+    /// The application's label bound into every sealed value (empty: none).
+    pub(crate) purpose: String,
 }
 
-impl Default for CookieConfig {
-    fn default() -> Self {
-        CookieConfig::new("session")
-    }
-}
-
-impl CookieConfig {
-    /// The defaults, with the given cookie name.
-    pub fn new(name: impl Into<String>) -> Self {
-        CookieConfig {
+impl Config {
+    /// The defaults, with the given cookie name: `Secure`, `HttpOnly`, `SameSite=Lax`, `Path=/`,
+    /// a browser-session cookie, at most 2 cookies of 4096 bytes, no padding.
+    pub(crate) fn new(name: impl Into<String>) -> Self {
+        Config {
             name: name.into(),
             path: "/".to_owned(),
             domain: None,
@@ -170,128 +155,12 @@ impl CookieConfig {
             max_cookies: 2,
             max_cookie_len: MAX_SET_COOKIE_LEN,
             padding: Padding::None,
-            idle_timeout: Some(Duration::from_secs(30 * 60)),
-            absolute_timeout: Some(Duration::from_secs(12 * 60 * 60)),
+            purpose: String::new(),
         }
     }
 
-    /// The cookie name; further chunks are `name.1`, `name.2`, ….
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.name = name.into();
-        self
-    }
-
-    /// The `Path` attribute (default `/`).
-    pub fn path(mut self, path: impl Into<String>) -> Self {
-        self.path = path.into();
-        self
-    }
-
-    /// The `Domain` attribute (default none: host-only).
-    ///
-    /// # Warning
-    /// A Domain makes the cookie visible to every subdomain, including ones you do not control.
-    pub fn domain(mut self, domain: impl Into<String>) -> Self {
-        self.domain = Some(domain.into());
-        self
-    }
-
-    /// The `Secure` attribute (default on).
-    ///
-    /// # Warning
-    /// Turning it off sends the session over plain HTTP, where anyone on the path can copy it.
-    /// Only for local development over `http://localhost`.
-    pub fn secure(mut self, secure: bool) -> Self {
-        self.secure = secure;
-        self
-    }
-
-    /// The `HttpOnly` attribute (default on).
-    ///
-    /// # Warning
-    /// Turning it off lets page scripts, and so any XSS, read the sealed session.
-    pub fn http_only(mut self, http_only: bool) -> Self {
-        self.http_only = http_only;
-        self
-    }
-
-    /// The `SameSite` attribute (default `Lax`).
-    pub fn same_site(mut self, same_site: SameSite) -> Self {
-        self.same_site = same_site;
-        self
-    }
-
-    /// The `Partitioned` attribute (CHIPS), default off. Needs `Secure`.
-    pub fn partitioned(mut self, partitioned: bool) -> Self {
-        self.partitioned = partitioned;
-        self
-    }
-
-    /// A persistent cookie kept by the browser for `max_age` (`Max-Age`), or `None` (the default)
-    /// for a browser-session cookie. The session's own timeouts apply either way.
-    pub fn max_age(mut self, max_age: Option<Duration>) -> Self {
-        self.max_age = max_age;
-        self
-    }
-
-    /// The most cookies a session may be spread over (default 2, at most 16).
-    ///
-    /// # Warning
-    /// Every cookie rides on every request. Stock nginx and Apache refuse a request header line
-    /// over about 8 KiB, so more than 2 full cookies needs `large_client_header_buffers` (nginx)
-    /// or `LimitRequestFieldSize` (Apache) raised on every proxy in front of the app.
-    pub fn max_cookies(mut self, max_cookies: u8) -> Self {
-        self.max_cookies = max_cookies;
-        self
-    }
-
-    /// The longest Set-Cookie header value, attributes included (default and maximum 4096).
-    pub fn max_cookie_len(mut self, len: usize) -> Self {
-        self.max_cookie_len = len;
-        self
-    }
-
-    /// Length-hiding padding (default none).
-    pub fn padding(mut self, padding: Padding) -> Self {
-        self.padding = padding;
-        self
-    }
-
-    /// How long a session may go unused (default 30 minutes; `None` for no limit).
-    pub fn idle_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.idle_timeout = timeout;
-        self
-    }
-
-    /// How long a session may live from its creation or last `regenerate` (default 12 hours;
-    /// `None` for no limit).
-    pub fn absolute_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.absolute_timeout = timeout;
-        self
-    }
-
-    /// The configured cookie name.
-    pub fn cookie_name(&self) -> &str {
-        &self.name
-    }
-
-    /// The configured maximum number of cookies.
-    pub fn cookie_count_limit(&self) -> u8 {
-        self.max_cookies
-    }
-
-    /// The configured idle timeout.
-    pub fn idle(&self) -> Option<Duration> {
-        self.idle_timeout
-    }
-
-    /// The configured absolute timeout.
-    pub fn absolute(&self) -> Option<Duration> {
-        self.absolute_timeout
-    }
-
     /// Checks every rule a browser or this crate's format imposes.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if self.name.is_empty() || !self.name.bytes().all(is_token_byte) {
             return Err(ConfigError::InvalidName(self.name.clone()));
         }
@@ -309,12 +178,18 @@ impl CookieConfig {
                 value: domain.clone(),
             });
         }
-        let host = self.name.starts_with("__Host-");
+        // Browsers match the prefixes case-insensitively.
+        let has_prefix = |prefix: &str| {
+            self.name
+                .get(..prefix.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(prefix))
+        };
+        let host = has_prefix("__Host-");
         if !self.secure {
             if host {
                 return Err(ConfigError::NeedsSecure("the `__Host-` prefix"));
             }
-            if self.name.starts_with("__Secure-") {
+            if has_prefix("__Secure-") {
                 return Err(ConfigError::NeedsSecure("the `__Secure-` prefix"));
             }
             if self.same_site == SameSite::None {
@@ -326,6 +201,11 @@ impl CookieConfig {
         }
         if host && (self.domain.is_some() || self.path != "/") {
             return Err(ConfigError::HostPrefix);
+        }
+        if let Some(max_age) = self.max_age
+            && max_age < Duration::from_secs(1)
+        {
+            return Err(ConfigError::MaxAge(max_age));
         }
         if self.max_cookies == 0 || self.max_cookies > MAX_CHUNKS {
             return Err(ConfigError::MaxCookies(self.max_cookies));
@@ -387,9 +267,15 @@ fn is_attribute_byte(b: u8) -> bool {
 mod tests {
     use super::*;
 
+    fn with(name: &str, f: impl FnOnce(&mut Config)) -> Config {
+        let mut c = Config::new(name);
+        f(&mut c);
+        c
+    }
+
     #[test]
     fn defaults_render() {
-        let c = CookieConfig::default();
+        let c = Config::new("session");
         c.validate().expect("defaults are valid");
         assert_eq!(
             c.render_attributes(false),
@@ -404,24 +290,30 @@ mod tests {
     #[test]
     fn refuses_header_injection_and_prefix_misuse() {
         let bad = [
-            CookieConfig::new("a;b"),
-            CookieConfig::new("a\r\nb"),
-            CookieConfig::new(""),
-            CookieConfig::default().path("/x;Domain=evil"),
-            CookieConfig::default().path("/x\n"),
-            CookieConfig::default().domain("a.com; Secure"),
-            CookieConfig::new("__Host-s").domain("a.com"),
-            CookieConfig::new("__Host-s").path("/app"),
-            CookieConfig::new("__Host-s").secure(false),
-            CookieConfig::new("__Secure-s").secure(false),
-            CookieConfig::default()
-                .same_site(SameSite::None)
-                .secure(false),
-            CookieConfig::default().partitioned(true).secure(false),
-            CookieConfig::default().max_cookies(0),
-            CookieConfig::default().max_cookies(17),
-            CookieConfig::default().max_cookie_len(5000),
-            CookieConfig::default().padding(Padding::Bucket(66)),
+            Config::new("a;b"),
+            Config::new("a\r\nb"),
+            Config::new(""),
+            with("session", |c| c.path = "/x;Domain=evil".into()),
+            with("session", |c| c.path = "/x\n".into()),
+            with("session", |c| c.domain = Some("a.com; Secure".into())),
+            with("__Host-s", |c| c.domain = Some("a.com".into())),
+            with("__HOST-s", |c| c.domain = Some("a.com".into())),
+            with("__host-s", |c| c.path = "/app".into()),
+            with("__Host-s", |c| c.secure = false),
+            with("__secure-s", |c| c.secure = false),
+            with("session", |c| {
+                c.same_site = SameSite::None;
+                c.secure = false;
+            }),
+            with("session", |c| {
+                c.partitioned = true;
+                c.secure = false;
+            }),
+            with("session", |c| c.max_cookies = 0),
+            with("session", |c| c.max_cookies = 17),
+            with("session", |c| c.max_cookie_len = 5000),
+            with("session", |c| c.padding = Padding::Bucket(66)),
+            with("session", |c| c.max_age = Some(Duration::from_millis(500))),
         ];
         for config in bad {
             assert!(config.validate().is_err(), "{config:?} was accepted");
@@ -430,12 +322,13 @@ mod tests {
 
     #[test]
     fn full_attributes_render_in_order() {
-        let c = CookieConfig::new("__Secure-s")
-            .domain("example.com")
-            .path("/app")
-            .same_site(SameSite::None)
-            .partitioned(true)
-            .max_age(Some(Duration::from_secs(3600)));
+        let c = with("__Secure-s", |c| {
+            c.domain = Some("example.com".into());
+            c.path = "/app".into();
+            c.same_site = SameSite::None;
+            c.partitioned = true;
+            c.max_age = Some(Duration::from_secs(3600));
+        });
         c.validate().expect("valid");
         assert_eq!(
             c.render_attributes(false),

@@ -1,8 +1,9 @@
-//! Errors from opening and sealing sessions.
+//! The errors of the whole pipeline, one type per failure kind.
 //!
-//! Opening errors describe a bad *incoming* cookie: the middleware logs them (the reason, never the
-//! contents) and starts a fresh session. Sealing errors describe a session the handler made that
-//! cannot be saved: the handler sees them.
+//! [`OpenError`] describes a bad *incoming* cookie: the middleware logs it (the reason, never the
+//! contents) and starts a fresh session. [`SessionError`] describes a session the handler made
+//! that cannot be saved: the handler sees it. [`ConfigError`](crate::ConfigError) is refused
+//! when the layer is built, never at request time.
 
 use crate::schema::{BoundsError, SchemaError};
 
@@ -20,10 +21,7 @@ pub enum OpenError {
     #[error("session cookie is not a sealed session value")]
     Malformed,
     /// The envelope format byte is one this build does not read.
-    #[error(
-        "session cookie has envelope format {found}; this build reads format {}",
-        crate::envelope::FORMAT_VERSION
-    )]
+    #[error("session cookie has envelope format {found}; this build reads format 1")]
     UnknownFormat {
         /// The format byte found.
         found: u8,
@@ -68,28 +66,28 @@ pub enum OpenError {
     /// Chunks without the first cookie.
     #[error("session chunks arrived without the first cookie")]
     MissingFirst,
+    /// Logged out: the id is on the revocation list, its subject logged out everywhere after it
+    /// was issued, or (for a server-side store) its entry is gone.
+    #[error("session was revoked or is no longer in the store")]
+    Revoked,
     /// Past the idle or absolute timeout, measured from the sealed timestamps.
     #[error("session expired ({0})")]
     Expired(Expiry),
-    /// Sealed by a newer build (a rollback) or older than the migration chain reaches.
-    #[error("session schema version {found} is unknown to this build (current is {newest})")]
-    UnknownVersion {
-        /// The version in the sealed header.
-        found: u16,
-        /// The current schema version.
-        newest: u16,
+    /// Authentic, but sealed with a timestamp further in the future than the allowed clock skew:
+    /// a clock gone wrong on some instance, or a key holder minting long-lived cookies.
+    #[error("session cookie carries a timestamp {ahead_secs} s in the future")]
+    FromTheFuture {
+        /// How far ahead of this instance's clock, in seconds.
+        ahead_secs: u32,
     },
-    /// Authentic, but the payload did not decode as its schema: a schema changed without a
-    /// version bump.
-    #[error(
-        "session payload does not decode as `{type_name}` version {version}; was the struct changed without bumping `version`?"
-    )]
-    Decode {
-        /// The schema type tried.
-        type_name: &'static str,
-        /// Its version.
-        version: u16,
-    },
+    /// Authentic, but the value breaks a `max_len` bound of the current schema (a bound
+    /// tightened without a migration that trims old sessions).
+    #[error("session cookie holds a value outside its schema's bounds: {0}")]
+    Bounds(BoundsError),
+    /// Authentic, but its payload cannot become the current schema: written by a newer build
+    /// (a rollback), older than the migration chain reaches, or changed without a version bump.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
 }
 
 impl OpenError {
@@ -107,19 +105,11 @@ impl OpenError {
             OpenError::MissingFirst => "missing_first_chunk",
             OpenError::Expired(Expiry::Idle) => "expired_idle",
             OpenError::Expired(Expiry::Absolute) => "expired_absolute",
-            OpenError::UnknownVersion { .. } => "unknown_version",
-            OpenError::Decode { .. } => "decode",
-        }
-    }
-}
-
-impl From<SchemaError> for OpenError {
-    fn from(e: SchemaError) -> Self {
-        match e {
-            SchemaError::UnknownVersion { found, newest } => {
-                OpenError::UnknownVersion { found, newest }
-            }
-            SchemaError::Decode { type_name, version } => OpenError::Decode { type_name, version },
+            OpenError::Revoked => "revoked",
+            OpenError::FromTheFuture { .. } => "future_timestamp",
+            OpenError::Bounds(_) => "out_of_bounds",
+            OpenError::Schema(SchemaError::UnknownVersion { .. }) => "unknown_version",
+            OpenError::Schema(_) => "decode",
         }
     }
 }
@@ -142,27 +132,83 @@ impl core::fmt::Display for Expiry {
     }
 }
 
-/// Why a session could not be sealed.
+/// Why a session change or save was refused. The session is left as it was before the change.
+///
+/// As an axum response it is a short generic body with [`status`](Self::status) (413 or 500),
+/// the details logged. To answer in your own words, map it in your error type:
+///
+/// ```
+/// use axum::http::StatusCode;
+/// use axum::response::{IntoResponse, Response};
+/// use session_runtime::SessionError;
+///
+/// struct AppError(SessionError);
+///
+/// impl From<SessionError> for AppError {
+///     fn from(err: SessionError) -> Self {
+///         AppError(err)
+///     }
+/// }
+///
+/// impl IntoResponse for AppError {
+///     fn into_response(self) -> Response {
+///         let body = match self.0.status() {
+///             StatusCode::PAYLOAD_TOO_LARGE => "Your cart is full: check out or remove an item.",
+///             _ => "Something went wrong; please try again.",
+///         };
+///         (self.0.status(), body).into_response()
+///     }
+/// }
+///
+/// let response = AppError::from(SessionError::TooLarge { size: 9000, budget: 8104 }).into_response();
+/// assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
-pub enum SealError {
-    /// The sealed value needs more room than the configured cookies give.
+pub enum SessionError {
+    /// The session would seal to more than its cookies can carry.
     #[error(
-        "session seals to {size} bytes of cookie value, over the {budget} bytes its cookies can carry; store less or allow more cookies"
+        "the session would need {size} bytes of cookie value, over the {budget} its cookies carry; the change was not applied"
     )]
     TooLarge {
-        /// Characters of sealed value needed.
+        /// Characters of sealed value the change would need.
         size: usize,
         /// Characters available: max cookies × per-cookie capacity.
         budget: usize,
     },
-    /// A `#[session(max_len = N)]` bound is broken.
-    #[error(transparent)]
+    /// A `#[session(max_len = N)]` bound would be broken.
+    #[error("{0}; the change was not applied")]
     Bounds(#[from] BoundsError),
-    /// postcard could not encode the value (a serde impl returned an error).
-    #[error("session value could not be encoded: {0}")]
+    /// The value could not be encoded (a custom serde impl failed).
+    #[error("the session could not be encoded: {0}")]
     Encode(String),
     /// The operating system's random source failed.
     #[error("the operating system's random number source failed")]
     Random,
+}
+
+impl SessionError {
+    /// The HTTP status this error answers with as a response: 413 when the session would not
+    /// fit or breaks a bound, 500 otherwise.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            SessionError::TooLarge { .. } | SessionError::Bounds(_) => {
+                http::StatusCode::PAYLOAD_TOO_LARGE
+            }
+            SessionError::Encode(_) | SessionError::Random => {
+                http::StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// The body sent to clients: generic, naming no type or field (the `Display` text, with
+    /// the details, is for logs).
+    pub fn public_message(&self) -> &'static str {
+        match self {
+            SessionError::TooLarge { .. } | SessionError::Bounds(_) => {
+                "the session cannot hold this change"
+            }
+            SessionError::Encode(_) | SessionError::Random => "internal server error",
+        }
+    }
 }

@@ -1,17 +1,20 @@
-//! [`Session<T>`], the handler's view of the session, and the errors it reports.
+//! The extractors: [`Session<T>`], the handler's view of the session, the read-only schema
+//! extractor the derive generates, and the rejections they answer with.
 
 use core::fmt;
 use core::ops::Deref;
 use std::sync::RwLockReadGuard;
 
 use http::HeaderMap;
+use zeroize::{Zeroize as _, Zeroizing};
 
-use crate::codec::SessionMeta;
-use crate::envelope::SessionId;
-use crate::error::SealError;
-use crate::flash::{FlashMessage, Level, MAX_FLASHES, truncate_text};
-use crate::schema::{BoundsError, CookieSession, decode_exact};
-use crate::service::{Handle, Loaded, State, load_flashes};
+use crate::codec::{MAX_STORED_LEN, Scratch, encode_into};
+use crate::envelope::{SessionId, SessionMeta};
+use crate::error::SessionError;
+use crate::flash::{FlashMessage, Level};
+use crate::schema::{CookieSession, decode_exact};
+use crate::state::{Change, Handle, LoadError, Loaded, Origin, RequestState, SessionState, Shared};
+use crate::storage::subject_tag;
 
 /// The session of the current request, typed by its schema `T`.
 ///
@@ -37,7 +40,7 @@ use crate::service::{Handle, Loaded, State, load_flashes};
 /// async fn login(mut session: Session<Account>) -> Result<&'static str, SessionError> {
 ///     session.regenerate()?; // a new session id at every privilege change
 ///     session.update(|a| a.user_id = Some(42))?;
-///     session.flash(Level::Success, "Welcome back!")?;
+///     session.flash(Level::Success, "Welcome back!");
 ///     Ok("logged in")
 /// }
 ///
@@ -60,42 +63,6 @@ pub struct Session<T> {
 impl<T> fmt::Debug for Session<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session").finish_non_exhaustive()
-    }
-}
-
-/// Why a session change was refused. The session is left as it was before the change.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SessionError {
-    /// The session would seal to more than its cookies can carry.
-    #[error(
-        "the session would need {size} bytes of cookie value, over the {budget} its cookies carry; the change was not applied"
-    )]
-    TooLarge {
-        /// Characters of sealed value the change would need.
-        size: usize,
-        /// Characters available.
-        budget: usize,
-    },
-    /// A `#[session(max_len = N)]` bound would be broken.
-    #[error("{0}; the change was not applied")]
-    Bounds(BoundsError),
-    /// The value could not be encoded (a custom serde impl failed).
-    #[error("the session could not be encoded: {0}")]
-    Encode(String),
-    /// The operating system's random source failed.
-    #[error("the operating system's random number source failed")]
-    Random,
-}
-
-impl From<SealError> for SessionError {
-    fn from(err: SealError) -> Self {
-        match err {
-            SealError::TooLarge { size, budget } => SessionError::TooLarge { size, budget },
-            SealError::Bounds(b) => SessionError::Bounds(b),
-            SealError::Encode(e) => SessionError::Encode(e),
-            SealError::Random => SessionError::Random,
-        }
     }
 }
 
@@ -124,14 +91,45 @@ pub enum SessionRejection {
         /// The schema type.
         schema: &'static str,
     },
+    /// The session store is down, under
+    /// [`StoreFailure::FailClosed`](crate::StoreFailure::FailClosed) (503).
+    #[error("the session store is unavailable")]
+    StoreUnavailable,
     /// The session could not be prepared (500): the random source failed.
     #[error("the session could not be prepared: {0}")]
     Internal(&'static str),
 }
 
+impl SessionRejection {
+    /// The HTTP status the rejection answers with: 500 for a missing layer or no randomness,
+    /// 400 for a bad cookie under `Reject`, 401 for no session, 503 for a store that is down.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            SessionRejection::MissingLayer { .. } | SessionRejection::Internal(_) => {
+                http::StatusCode::INTERNAL_SERVER_ERROR
+            }
+            SessionRejection::BadCookie { .. } => http::StatusCode::BAD_REQUEST,
+            SessionRejection::NoSession { .. } => http::StatusCode::UNAUTHORIZED,
+            SessionRejection::StoreUnavailable => http::StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The body sent to clients: generic, naming no type, field or reason.
+    pub fn public_message(&self) -> &'static str {
+        match self {
+            SessionRejection::MissingLayer { .. } | SessionRejection::Internal(_) => {
+                "internal server error"
+            }
+            SessionRejection::BadCookie { .. } => "invalid session cookie",
+            SessionRejection::NoSession { .. } => "sign in required",
+            SessionRejection::StoreUnavailable => "service unavailable",
+        }
+    }
+}
+
 /// Read access to the session value; derefs to `T`. Drop it before the next `.await`.
 pub struct SessionRef<'a, T> {
-    guard: RwLockReadGuard<'a, State<T>>,
+    guard: RwLockReadGuard<'a, RequestState<T>>,
 }
 
 impl<T> fmt::Debug for SessionRef<'_, T> {
@@ -144,48 +142,53 @@ impl<T> Deref for SessionRef<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        // `Session::from_handle` fills the value and nothing empties it afterwards.
-        self.guard
-            .session
-            .as_ref()
-            .and_then(|s| s.value.as_ref())
-            .expect("a Session always holds a value")
+        &loaded_ref(&self.guard).value
     }
 }
 
-fn loaded<T>(state: &mut State<T>) -> &mut Loaded<T> {
-    state
-        .session
-        .as_mut()
-        .expect("a Session is only built after the state is loaded")
+fn loaded<T>(state: &mut RequestState<T>) -> &mut Loaded<T> {
+    match &mut state.session {
+        SessionState::Present(loaded) => loaded,
+        // `Session::from_parts` makes the session present, and nothing takes it back.
+        _ => unreachable!("a Session is only built once its value is present"),
+    }
 }
 
-fn loaded_ref<T>(state: &State<T>) -> &Loaded<T> {
-    state
-        .session
-        .as_ref()
-        .expect("a Session is only built after the state is loaded")
+fn loaded_ref<T>(state: &RequestState<T>) -> &Loaded<T> {
+    match &state.session {
+        SessionState::Present(loaded) => loaded,
+        _ => unreachable!("a Session is only built once its value is present"),
+    }
 }
 
 impl<T: CookieSession + Default + Send + Sync> Session<T> {
-    /// Finds the layer's state for this request and opens the session.
-    pub(crate) fn from_parts(
+    /// Finds the layer's state for this request and opens the session: what the axum
+    /// extractor does, for plain tower services that get the request's extensions and headers
+    /// themselves.
+    pub async fn from_parts(
         extensions: &http::Extensions,
         headers: &HeaderMap,
     ) -> Result<Self, SessionRejection> {
         let handle = layer_handle::<T>(extensions)?;
+        handle.load(headers).await.map_err(rejection)?;
         {
-            let mut state = handle.load(headers).map_err(bad_cookie)?;
-            let now = state.now;
-            let session = loaded(&mut state);
-            if session.value.is_none() {
-                session.value = Some(T::default());
-            }
-            if session.meta.is_none() {
-                session.meta =
-                    Some(SessionMeta::new(now).map_err(|_| {
-                        SessionRejection::Internal("no randomness for a session id")
-                    })?);
+            let mut state = handle.lock();
+            if let SessionState::Absent { rejected } = state.session {
+                let meta = SessionMeta::new(state.now)
+                    .map_err(|_| SessionRejection::Internal("no randomness for a session id"))?;
+                state.session = SessionState::Present(Loaded {
+                    value: T::default(),
+                    meta,
+                    subject: None,
+                    loaded: None,
+                    origin: if rejected {
+                        Origin::Rejected
+                    } else {
+                        Origin::Nothing
+                    },
+                    change: Change::Untouched,
+                    encoded: None,
+                });
             }
         }
         Ok(Session { handle })
@@ -200,42 +203,64 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
 
     /// Changes the session with `f`, if the result still fits its budget and `max_len` bounds.
     ///
-    /// On `Err` the change is undone and nothing is written.
+    /// On `Err` the change is undone and nothing is written. If `f` panics, the session is
+    /// not saved on this response (the previous cookie stays), so a half-made change can never
+    /// be sealed.
     pub fn update<R>(&mut self, f: impl FnOnce(&mut T) -> R) -> Result<R, SessionError> {
-        let limit = self.handle.shared().codec.capacity_total();
-        let codec_value_len = |len| self.handle.shared().codec.value_len(len);
+        let shared = self.handle.shared();
         let mut state = self.handle.lock();
         let session = loaded(&mut state);
-        let Some(value) = session.value.as_mut() else {
-            return Err(SessionError::Encode("session not loaded".to_owned()));
-        };
-        let before =
-            postcard::to_allocvec(value).map_err(|e| SessionError::Encode(e.to_string()))?;
-        let out = f(value);
-        if let Err(err) = fits(value, limit, codec_value_len) {
-            match decode_exact::<T>(&before) {
-                Ok(old) => *value = old,
-                Err(_) => {
-                    tracing::error!(
-                        schema = T::NAME,
-                        "could not restore the session after a refused change"
-                    );
-                }
+        // What a refused change rolls back to: the encoding kept from the cookie or from the
+        // last change, or one made now.
+        let mut before = match session.encoded.take() {
+            Some(encoded) => encoded,
+            None => {
+                let mut before = Zeroizing::new(Vec::new());
+                encode_into(&session.value, &mut before)?;
+                before
             }
-            return Err(err);
+        };
+        let prior = core::mem::replace(&mut session.change, Change::Poisoned);
+        let out = f(&mut session.value);
+        let mut scratch = Scratch::take();
+        match encode_fitting(&session.value, shared, scratch.opening()) {
+            Ok(encoded) => {
+                if encoded {
+                    // The new encoding replaces the old in its buffer, which usually has room.
+                    before.as_mut_slice().zeroize();
+                    before.clear();
+                    before.extend_from_slice(scratch.bytes());
+                    session.encoded = Some(before);
+                }
+                session.change = Change::Modified;
+                Ok(out)
+            }
+            Err(err) => {
+                match decode_exact::<T>(&before) {
+                    Ok(old) => {
+                        session.value = old;
+                        session.change = prior;
+                        session.encoded = Some(before);
+                    }
+                    Err(_) => tracing::error!(
+                        schema = T::NAME,
+                        "could not restore the session after a refused change; it will not be saved"
+                    ),
+                }
+                Err(err)
+            }
         }
-        session.dirty = true;
-        Ok(out)
     }
 
     /// Replaces the session value, if the new one fits.
     pub fn insert(&mut self, new: T) -> Result<(), SessionError> {
-        let limit = self.handle.shared().codec.capacity_total();
-        fits(&new, limit, |len| self.handle.shared().codec.value_len(len))?;
+        let mut scratch = Scratch::take();
+        let encoded = encode_fitting(&new, self.handle.shared(), scratch.opening())?;
         let mut state = self.handle.lock();
         let session = loaded(&mut state);
-        session.value = Some(new);
-        session.dirty = true;
+        session.value = new;
+        session.change = Change::Modified;
+        session.encoded = encoded.then(|| Zeroizing::new(scratch.bytes().to_vec()));
         Ok(())
     }
 
@@ -245,12 +270,18 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         let mut state = self.handle.lock();
         let now = state.now;
         let session = loaded(&mut state);
-        session.value = Some(T::default());
-        session.meta = SessionMeta::new(now).ok();
-        session.dirty = false;
-        session.cleared = true;
-        session.existed = false;
-        session.reseal = Default::default();
+        session.value = T::default();
+        session.encoded = None;
+        match SessionMeta::new(now) {
+            Ok(meta) => {
+                session.meta = meta;
+                session.change = Change::Cleared;
+            }
+            // Without a fresh id nothing may be written under the old one; the removal is
+            // still sent.
+            Err(_) => session.change = Change::Cleared,
+        }
+        session.origin = Origin::Nothing;
     }
 
     /// Gives the session a new id and issue time, keeping its value. Call it at login and at
@@ -259,96 +290,109 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         let mut state = self.handle.lock();
         let now = state.now;
         let session = loaded(&mut state);
-        let mut meta = match session.meta {
-            Some(meta) => meta,
-            None => SessionMeta::new(now)?,
-        };
-        meta.regenerate(now)?;
-        session.meta = Some(meta);
-        session.dirty = true;
+        session.meta = SessionMeta::new(now)?;
+        if session.change != Change::Poisoned {
+            session.change = Change::Modified;
+        }
         Ok(())
     }
 
+    /// Names who the session belongs to (a user id, at login), for
+    /// [`SessionLayer::revoke_all`](crate::SessionLayer::revoke_all): "log out everywhere"
+    /// invalidates every session of that subject issued before it. Only a one-way tag of the
+    /// subject is sealed with the session. Takes effect with the next save (this marks the
+    /// session changed).
+    pub fn set_subject(&mut self, subject: &str) {
+        let mut state = self.handle.lock();
+        let session = loaded(&mut state);
+        session.subject = Some(subject_tag(subject));
+        if session.change != Change::Poisoned {
+            session.change = Change::Modified;
+        }
+    }
+
     /// The session id (128 random bits; new sessions get theirs now, before the first save).
-    pub fn id(&self) -> Option<SessionId> {
-        let state = self.handle.read();
-        loaded_ref(&state).meta.map(|m| m.id)
+    pub fn id(&self) -> SessionId {
+        loaded_ref(&self.handle.read()).meta.id
     }
 
     /// The id and timestamps, as sealed.
-    pub fn meta(&self) -> Option<SessionMeta> {
-        let state = self.handle.read();
-        loaded_ref(&state).meta
+    pub fn meta(&self) -> SessionMeta {
+        loaded_ref(&self.handle.read()).meta
     }
 
-    /// `true` when the request carried no valid session cookie.
+    /// `true` when the request carried no valid session cookie (or the session was cleared).
     pub fn is_new(&self) -> bool {
-        let state = self.handle.read();
-        !loaded_ref(&state).existed
+        !matches!(
+            loaded_ref(&self.handle.read()).origin,
+            Origin::Cookie { .. } | Origin::Store { .. }
+        )
     }
 
     /// How many cookies the incoming session was spread over (0 for a new session).
     pub fn chunk_count(&self) -> u8 {
-        let state = self.handle.read();
-        loaded_ref(&state).chunks
+        match loaded_ref(&self.handle.read()).origin {
+            Origin::Cookie { chunks, .. } => chunks,
+            Origin::Store { .. } => 1,
+            _ => 0,
+        }
     }
 
     /// Queues a one-shot message for the next request ([`take_flashes`](Self::take_flashes)).
     ///
     /// Flashes travel in their own small cookie, so they survive [`clear`](Self::clear). At
-    /// most [`MAX_FLASHES`] are kept (the oldest go first) and texts are cut to
-    /// [`MAX_FLASH_TEXT`](crate::flash::MAX_FLASH_TEXT) bytes, so a flash always fits.
-    pub fn flash(&mut self, level: Level, text: impl Into<String>) -> Result<(), SessionError> {
-        let mut state = self.handle.lock();
-        let outgoing = &mut state.flash.outgoing;
-        outgoing.push(FlashMessage {
-            level,
-            text: truncate_text(text.into()),
-        });
-        if outgoing.len() > MAX_FLASHES {
-            outgoing.remove(0);
-        }
-        Ok(())
+    /// most [`MAX_FLASHES`](crate::MAX_FLASHES) are kept (the oldest go first) and texts are
+    /// cut to [`MAX_FLASH_TEXT`](crate::MAX_FLASH_TEXT) bytes, so a flash always fits.
+    pub fn flash(&mut self, level: Level, text: impl Into<String>) {
+        self.handle.lock().flash.push(level, text.into());
     }
 
     /// The flash messages set by earlier responses; they are removed in this response.
     pub fn take_flashes(&mut self) -> Vec<FlashMessage> {
-        let mut state = self.handle.lock();
-        let messages = load_flashes(self.handle.shared(), &mut state.flash);
-        state.flash.taken = true;
-        messages
+        self.handle.lock().flash.take()
     }
 }
 
-fn fits<T: CookieSession>(
+/// Checks that `value` is within its bounds and still fits the session's cookies (or its
+/// store), and encodes it into `buf`. `Ok(false)`: it fits, but could not be encoded; a schema
+/// whose worst case fits is not refused for that here (its save reports it, as before this
+/// encoding was kept).
+fn encode_fitting<T: CookieSession>(
     value: &T,
-    limit: usize,
-    value_len: impl Fn(usize) -> usize,
-) -> Result<(), SessionError> {
-    value.check_bounds().map_err(SessionError::Bounds)?;
+    shared: &Shared<T>,
+    buf: &mut Vec<u8>,
+) -> Result<bool, SessionError> {
+    value.check_bounds()?;
+    let codec = &shared.codec;
+    // With a store (always, or for overflow), a session may grow past its cookies.
+    let limit = match shared.storage.store {
+        Some(_) => MAX_STORED_LEN,
+        None => codec.capacity_total(),
+    };
     // Within its bounds, a schema whose worst case fits needs no measuring.
-    if T::MAX_ENCODED_LEN.is_some_and(|max| value_len(max) <= limit) {
-        return Ok(());
+    let measured = T::MAX_ENCODED_LEN.is_none_or(|max| codec.value_len(max) > limit);
+    if let Err(err) = encode_into(value, buf) {
+        return if measured { Err(err) } else { Ok(false) };
     }
-    let encoded = postcard::experimental::serialized_size(value)
-        .map_err(|e| SessionError::Encode(e.to_string()))?;
-    let size = value_len(encoded);
-    if size > limit {
+    let size = codec.value_len(buf.len());
+    if measured && size > limit {
         return Err(SessionError::TooLarge {
             size,
             budget: limit,
         });
     }
-    Ok(())
+    Ok(true)
 }
 
 /// [`read_only`], with "no session" as a rejection (401): the extractor for a handler that
 /// takes the schema itself.
-pub fn read_required<T: CookieSession + Send + Sync>(
+pub async fn read_required<T: CookieSession + Send + Sync>(
     extensions: &http::Extensions,
     headers: &HeaderMap,
 ) -> Result<T, SessionRejection> {
-    read_only(extensions, headers)?.ok_or(SessionRejection::NoSession { schema: T::NAME })
+    read_only(extensions, headers)
+        .await?
+        .ok_or(SessionRejection::NoSession { schema: T::NAME })
 }
 
 /// The layer's per-request state, or the rejection that names the missing layer.
@@ -361,32 +405,46 @@ fn layer_handle<T: CookieSession + Send + Sync>(
         .ok_or(SessionRejection::MissingLayer { schema: T::NAME })
 }
 
-/// A cookie refused under [`BadCookiePolicy::Reject`](crate::BadCookiePolicy::Reject).
-fn bad_cookie(err: crate::error::OpenError) -> SessionRejection {
-    SessionRejection::BadCookie {
-        reason: err.reason(),
+/// A cookie refused under [`BadCookiePolicy::Reject`](crate::BadCookiePolicy::Reject), or a
+/// store down under [`StoreFailure::FailClosed`](crate::StoreFailure::FailClosed).
+fn rejection(err: LoadError) -> SessionRejection {
+    match err {
+        LoadError::Bad(err) => SessionRejection::BadCookie {
+            reason: err.reason(),
+        },
+        LoadError::StoreDown(_) => SessionRejection::StoreUnavailable,
     }
 }
 
 /// The read-only schema extractor behind the derive: a copy of the session value, or `None`
 /// when the request has no session.
-pub fn read_only<T: CookieSession + Send + Sync>(
+pub async fn read_only<T: CookieSession + Send + Sync>(
     extensions: &http::Extensions,
     headers: &HeaderMap,
 ) -> Result<Option<T>, SessionRejection> {
     let handle = layer_handle::<T>(extensions)?;
-    let mut state = handle.load(headers).map_err(bad_cookie)?;
-    let session = loaded(&mut state);
-    if !session.existed && !session.dirty {
-        return Ok(None);
-    }
-    let Some(value) = &session.value else {
+    handle.load(headers).await.map_err(rejection)?;
+    let state = handle.read();
+    let SessionState::Present(session) = &state.session else {
         return Ok(None);
     };
-    // A copy without asking schemas to be `Clone`: through the encoding every schema has.
-    let bytes = postcard::to_allocvec(value)
-        .map_err(|_| SessionRejection::Internal("the session could not be copied"))?;
-    decode_exact::<T>(&bytes)
+    let live = matches!(session.origin, Origin::Cookie { .. } | Origin::Store { .. })
+        || session.change == Change::Modified;
+    if !live {
+        return Ok(None);
+    }
+    // A copy without asking schemas to be `Clone`: through the encoding every schema has,
+    // kept from the cookie or the last change when there is one.
+    let mut scratch = Scratch::take();
+    let bytes = match &session.encoded {
+        Some(encoded) => encoded.as_slice(),
+        None => {
+            encode_into(&session.value, scratch.opening())
+                .map_err(|_| SessionRejection::Internal("the session could not be copied"))?;
+            scratch.bytes()
+        }
+    };
+    decode_exact::<T>(bytes)
         .map(Some)
         .map_err(|_| SessionRejection::Internal("the session could not be copied"))
 }
@@ -395,10 +453,10 @@ pub fn read_only<T: CookieSession + Send + Sync>(
 mod axum_impls {
     use axum_core::extract::FromRequestParts;
     use axum_core::response::{IntoResponse, Response};
-    use http::StatusCode;
     use http::request::Parts;
 
-    use super::{Session, SessionError, SessionRejection};
+    use super::{Session, SessionRejection};
+    use crate::error::SessionError;
     use crate::schema::CookieSession;
 
     impl<S, T> FromRequestParts<S> for Session<T>
@@ -412,36 +470,31 @@ mod axum_impls {
             parts: &mut Parts,
             _state: &S,
         ) -> Result<Self, Self::Rejection> {
-            Session::from_parts(&parts.extensions, &parts.headers)
+            Session::from_parts(&parts.extensions, &parts.headers).await
         }
     }
 
+    /// A short, generic body: the details (type and field names, reasons) go to the log,
+    /// never to the client. Map the rejection yourself for another response (see
+    /// [`SessionRejection::status`]).
     impl IntoResponse for SessionRejection {
         fn into_response(self) -> Response {
-            let status = match self {
-                SessionRejection::MissingLayer { .. } | SessionRejection::Internal(_) => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
-                SessionRejection::BadCookie { .. } => StatusCode::BAD_REQUEST,
-                SessionRejection::NoSession { .. } => StatusCode::UNAUTHORIZED,
-            };
+            let status = self.status();
             if status.is_server_error() {
                 tracing::error!(error = %self, "session extractor failed");
+            } else {
+                tracing::debug!(error = %self, "session extractor rejected the request");
             }
-            (status, self.to_string()).into_response()
+            (status, self.public_message()).into_response()
         }
     }
 
+    /// A short, generic body; the details go to the log. See [`SessionError::status`] to
+    /// build your own response.
     impl IntoResponse for SessionError {
         fn into_response(self) -> Response {
-            let status = match self {
-                SessionError::TooLarge { .. } | SessionError::Bounds(_) => {
-                    StatusCode::PAYLOAD_TOO_LARGE
-                }
-                SessionError::Encode(_) | SessionError::Random => StatusCode::INTERNAL_SERVER_ERROR,
-            };
             tracing::warn!(error = %self, "session change refused");
-            (status, self.to_string()).into_response()
+            (self.status(), self.public_message()).into_response()
         }
     }
 }

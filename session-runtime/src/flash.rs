@@ -1,10 +1,22 @@
-//! One-shot flash messages: set on one response, shown on the next request, then gone.
+//! All of flash: one-shot messages set on one response, shown on the next request, then gone.
 //!
 //! Flashes live in their own small sealed cookie (`<name>_flash`), not in the session struct,
 //! so they do not eat into the schema's budget and survive `clear()` (a "you are logged out"
-//! message is the usual case).
+//! message is the usual case). The cookie goes through the same pipeline as the session, with
+//! its own [`Codec`]: one cookie, no padding, a 10-minute absolute lifetime.
 
+use std::time::Duration;
+
+use http::HeaderMap;
 use serde::{Deserialize, Serialize};
+
+use crate::chunk::Gathered;
+use crate::clock::Lifetime;
+use crate::codec::{Codec, Scratch, Unsealed};
+use crate::config::{Config, ConfigError, Padding};
+use crate::envelope::SessionMeta;
+use crate::error::OpenError;
+use crate::key::Keys;
 
 /// How a flash message should be presented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, crate::SessionBound)]
@@ -52,12 +64,135 @@ pub const MAX_FLASHES: usize = 4;
 /// The sealed content of the flash cookie.
 #[derive(Debug, Default, Serialize, Deserialize, crate::CookieSession)]
 #[session(crate = crate, version = 1, max_cookies = 1)]
-pub(crate) struct FlashBag {
+struct FlashBag {
     #[session(max_len = 4)]
-    pub(crate) messages: Vec<FlashMessage>,
+    messages: Vec<FlashMessage>,
 }
 
-pub(crate) fn truncate_text(mut text: String) -> String {
+/// The flash cookie's codec, derived from the session cookie's settings.
+pub(crate) fn codec(keys: Keys, session: &Config) -> Result<Codec, ConfigError> {
+    let config = Config {
+        name: format!("{}_flash", session.name),
+        max_cookies: 1,
+        padding: Padding::None,
+        ..session.clone()
+    };
+    let lifetime = Lifetime {
+        idle: None,
+        absolute: Some(Duration::from_secs(10 * 60)),
+        ..Lifetime::default()
+    };
+    let codec = Codec::new(keys, &config, lifetime)?;
+    codec.check_schema::<FlashBag>()?;
+    Ok(codec)
+}
+
+/// The flash part of one request's state.
+#[derive(Debug, Default)]
+pub(crate) struct FlashState {
+    /// The request's flash cookie: its sealed value, until decoded.
+    incoming: Incoming,
+    outgoing: Vec<FlashMessage>,
+    /// The handler took the incoming messages: the response removes the cookie.
+    taken: bool,
+}
+
+#[derive(Debug, Default)]
+enum Incoming {
+    #[default]
+    None,
+    /// Present but bad (tampered, expired): removed in the response.
+    Rejected,
+    /// Present twice (a planted copy under another Path or Domain): shown never, removed never.
+    Ignored,
+    Opened(Vec<FlashMessage>),
+}
+
+impl FlashState {
+    /// Keeps the request's flash cookie, as gathered, for [`take`](Self::take).
+    pub(crate) fn incoming(
+        &mut self,
+        codec: &Codec,
+        gathered: Result<Option<Gathered<'_>>, OpenError>,
+        now: u32,
+    ) {
+        self.incoming = match gathered {
+            Ok(None) => Incoming::None,
+            Ok(Some(gathered)) => {
+                let mut scratch = Scratch::take();
+                match codec.open_gathered::<FlashBag>(&gathered, now, scratch.opening()) {
+                    Ok(Unsealed::Value(opened)) => Incoming::Opened(opened.value.messages),
+                    Ok(Unsealed::InStore { .. }) => Incoming::Rejected,
+                    Err(err) => {
+                        tracing::debug!(reason = err.reason(), "flash cookie rejected");
+                        Incoming::Rejected
+                    }
+                }
+            }
+            // A duplicate is left alone: removing "ours" would leave a planted one (another
+            // Path or Domain) to show on the next request.
+            Err(OpenError::DuplicateChunk { .. }) => Incoming::Ignored,
+            Err(err) => {
+                tracing::debug!(reason = err.reason(), "flash cookie rejected");
+                Incoming::Rejected
+            }
+        };
+    }
+
+    /// Queues a message for the next request, dropping the oldest past [`MAX_FLASHES`].
+    pub(crate) fn push(&mut self, level: Level, text: String) {
+        self.outgoing.push(FlashMessage {
+            level,
+            text: truncate_text(text),
+        });
+        if self.outgoing.len() > MAX_FLASHES {
+            self.outgoing.remove(0);
+        }
+    }
+
+    /// The messages the request carried; the response removes them.
+    pub(crate) fn take(&mut self) -> Vec<FlashMessage> {
+        self.taken = true;
+        match &self.incoming {
+            Incoming::Opened(messages) => messages.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Writes the flash cookie the response needs: the untaken and new messages, or a removal.
+    pub(crate) fn finish(&mut self, codec: &Codec, now: u32, headers: &mut HeaderMap) {
+        // A duplicate (Ignored) is not ours to remove: see `incoming`.
+        let carried = matches!(self.incoming, Incoming::Opened(_) | Incoming::Rejected);
+        let rejected = matches!(self.incoming, Incoming::Rejected);
+        if !self.taken && self.outgoing.is_empty() {
+            if rejected {
+                codec.remove(headers);
+            }
+            return;
+        }
+        let mut messages = match core::mem::take(&mut self.incoming) {
+            Incoming::Opened(messages) if !self.taken => messages,
+            _ => Vec::new(),
+        };
+        messages.append(&mut self.outgoing);
+        if messages.len() > MAX_FLASHES {
+            messages.drain(..messages.len() - MAX_FLASHES);
+        }
+        if messages.is_empty() {
+            if carried {
+                codec.remove(headers);
+            }
+            return;
+        }
+        let bag = FlashBag { messages };
+        let sealed = SessionMeta::new(now).and_then(|meta| codec.write(&bag, &meta, headers));
+        if let Err(err) = sealed {
+            tracing::error!(error = %err, "flash messages could not be saved");
+        }
+    }
+}
+
+fn truncate_text(mut text: String) -> String {
     if text.len() > MAX_FLASH_TEXT {
         let mut end = MAX_FLASH_TEXT;
         while !text.is_char_boundary(end) {

@@ -18,9 +18,9 @@ const SEAL_KEY_INFO: &[u8] = b"session-runtime v1 AES-256-GCM-SIV seal key";
 /// HKDF `info` for the one-byte key id of envelope format 1.
 const KEY_ID_INFO: &[u8] = b"session-runtime v1 key id";
 /// The shortest master key accepted, in bytes.
-pub const MIN_KEY_LEN: usize = 32;
+pub(crate) const MIN_KEY_LEN: usize = 32;
 /// The longest master key accepted, in bytes.
-pub const MAX_KEY_LEN: usize = 1024;
+pub(crate) const MAX_KEY_LEN: usize = 1024;
 
 /// Why key material was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,24 +48,31 @@ pub enum KeyError {
     /// Not valid base64 (standard or URL-safe, padded or not).
     #[error("session key is not valid base64")]
     Base64,
-    /// The environment variable is unset or not Unicode.
-    #[error("environment variable `{name}` with the session key is not set (or not Unicode)")]
+    /// The environment variable with the primary key is not set.
+    #[error(
+        "environment variable `{name}` is not set; set it to the base64 of 32 or more random bytes (`session-tool keygen` prints one)"
+    )]
     MissingEnv {
         /// The variable's name.
         name: String,
     },
+    /// A key in an environment variable was refused; `reason` says why.
+    #[error("environment variable `{name}`: {reason}")]
+    InvalidEnv {
+        /// The variable's name.
+        name: String,
+        /// Why its key was refused.
+        reason: Box<KeyError>,
+    },
     /// The operating system's random source failed.
     #[error("the operating system's random number source failed")]
     Random,
-    /// The same key appears twice in one key set.
-    #[error("the same key appears twice in the key set")]
-    Duplicate,
 }
 
 /// A master key: at least 32 random bytes, zeroized on drop, never printed.
 ///
 /// ```
-/// use session_runtime::key::Key;
+/// use session_runtime::Key;
 ///
 /// let key = Key::generate();
 /// let text = key.to_base64(); // store this in your secret manager
@@ -73,7 +80,7 @@ pub enum KeyError {
 /// assert_eq!(key.id(), again.id());
 /// // Debug shows the key id only.
 /// assert!(!format!("{key:?}").contains(&text));
-/// # Ok::<(), session_runtime::key::KeyError>(())
+/// # Ok::<(), session_runtime::KeyError>(())
 /// ```
 pub struct Key {
     material: Zeroizing<Vec<u8>>,
@@ -108,42 +115,6 @@ impl Key {
                 .map_err(|_| KeyError::Base64)?,
         );
         Self::from_bytes(&bytes)
-    }
-
-    /// Reads a base64 key from the environment variable `name`.
-    ///
-    /// # Warning
-    /// Environment variables are visible to anything that can read the process environment; a
-    /// secret manager that injects the variable only into this process is the usual setup.
-    pub fn from_env(name: &str) -> Result<Self, KeyError> {
-        Self::from_lookup(name, |name| std::env::var(name).ok())
-    }
-
-    /// Reads the key from `name` like [`from_env`](Self::from_env), or, when the variable is
-    /// not set at all, generates one and logs a warning: sessions sealed with it do not survive
-    /// a restart and no other instance can open them. Meant for development; a variable that
-    /// is set but invalid is still an error, never silently replaced.
-    pub fn from_env_or_generate(name: &str) -> Result<Self, KeyError> {
-        match Self::from_env(name) {
-            Err(KeyError::MissingEnv { .. }) => {
-                tracing::warn!(
-                    variable = name,
-                    "no session key configured; generated one: sessions will not survive a restart or reach another instance"
-                );
-                Self::try_generate()
-            }
-            other => other,
-        }
-    }
-
-    fn from_lookup(
-        name: &str,
-        lookup: impl FnOnce(&str) -> Option<String>,
-    ) -> Result<Self, KeyError> {
-        let value = Zeroizing::new(lookup(name).ok_or_else(|| KeyError::MissingEnv {
-            name: name.to_owned(),
-        })?);
-        Self::from_base64(&value)
     }
 
     /// A fresh 32-byte key from the operating system's random source.
@@ -218,6 +189,21 @@ impl PartialEq for Key {
 
 impl Eq for Key {}
 
+impl KeyError {
+    fn in_env(self, name: &str) -> KeyError {
+        KeyError::InvalidEnv {
+            name: name.to_owned(),
+            reason: Box::new(self),
+        }
+    }
+}
+
+/// Reads a variable; one that is not Unicode is kept (lossily) so that it is reported as bad
+/// base64 rather than as unset.
+fn env_lookup(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
+}
+
 fn hkdf(material: &[u8], info: &[u8], out: &mut [u8]) {
     Hkdf::<Sha256>::new(None, material)
         .expand(info, out)
@@ -256,20 +242,35 @@ pub(crate) struct DerivedKey {
     pub(crate) cipher: Aes256GcmSiv,
 }
 
+/// The variable [`Keys::from_env`] reads the primary key from.
+const PRIMARY_VAR: &str = "SESSION_KEY";
+/// The variable [`Keys::from_env`] reads the fallback keys from.
+const FALLBACK_VAR: &str = "SESSION_KEY_OLD";
+
 /// The keys a layer seals and opens with: one primary and any number of fallbacks.
 ///
 /// The primary seals every cookie. Fallbacks only open: a cookie opened with a fallback is
-/// re-sealed with the primary on that response, so rotating a key is
-/// `Keys::new(new_key).with_fallback(old_key)` for one session lifetime, then dropping the old key.
+/// re-sealed with the primary on that response. Ciphers are derived once, here, not per request.
 ///
-/// Ciphers are derived once, here, not per request.
+/// In production, read the set from the environment with [`from_env`](Self::from_env):
+/// `SESSION_KEY` holds the primary and `SESSION_KEY_OLD` the fallbacks, if any. Rotating a key
+/// is then two deploys of configuration, no code:
+///
+/// 1. `SESSION_KEY=<new>` and `SESSION_KEY_OLD=<old>`: cookies sealed under the old key still
+///    open, and each is re-sealed under the new one on its next response;
+/// 2. one absolute timeout later (every session has been re-sealed or has expired), remove
+///    `SESSION_KEY_OLD`.
+///
+/// In code, [`with_fallback`](Self::with_fallback) does the same:
 ///
 /// ```
-/// use session_runtime::key::{Key, Keys};
+/// use session_runtime::{Key, Keys};
 ///
 /// let old = Key::generate();
-/// let keys = Keys::new(Key::generate()).with_fallback(old);
-/// assert_eq!(keys.len(), 2);
+/// let new = Key::generate();
+/// // Cookies sealed under `old` still open; every cookie written is sealed under `new`.
+/// let keys = Keys::new(new.clone()).with_fallback(old);
+/// assert_eq!(keys.primary_id(), new.id());
 /// ```
 pub struct Keys {
     derived: Vec<DerivedKey>,
@@ -296,14 +297,91 @@ impl Keys {
         self
     }
 
-    /// The number of keys, primary included.
-    pub fn len(&self) -> usize {
-        self.derived.len()
+    /// The key set from the environment: the primary key from `SESSION_KEY` (required) and the
+    /// fallback keys from `SESSION_KEY_OLD` (optional).
+    ///
+    /// Each key is base64, as [`Key::from_base64`] reads it. `SESSION_KEY_OLD` holds any number
+    /// of keys separated by commas or whitespace (neither occurs in base64), in the order they
+    /// are tried; unset or empty means no fallback, so a deployment can keep the variable
+    /// defined between rotations.
+    ///
+    /// # Errors
+    /// [`KeyError::MissingEnv`] when `SESSION_KEY` is not set; [`KeyError::InvalidEnv`], naming
+    /// the variable, when a key in either is refused (an empty `SESSION_KEY` included).
+    ///
+    /// # Warning
+    /// Environment variables are visible to anything that can read the process environment; a
+    /// secret manager that injects them only into this process is the usual setup.
+    ///
+    /// ```no_run
+    /// use session_runtime::{CookieSession, Keys, SessionLayer};
+    /// # #[derive(CookieSession, serde::Serialize, serde::Deserialize, Default)]
+    /// # #[session(version = 1)]
+    /// # struct Cart { user_id: u64 }
+    ///
+    /// let layer = SessionLayer::<Cart>::new(Keys::from_env()?);
+    /// # Ok::<(), session_runtime::KeyError>(())
+    /// ```
+    pub fn from_env() -> Result<Self, KeyError> {
+        Self::from_env_named(PRIMARY_VAR, FALLBACK_VAR)
     }
 
-    /// Always false: a key set has a primary key.
-    pub fn is_empty(&self) -> bool {
-        false
+    /// [`from_env`](Self::from_env) with other variable names: the primary key from `primary`,
+    /// the fallbacks (separated by commas or whitespace) from `fallbacks`. For processes that
+    /// run several applications, each with its own keys.
+    pub fn from_env_named(primary: &str, fallbacks: &str) -> Result<Self, KeyError> {
+        Self::from_lookup(primary, fallbacks, env_lookup)
+    }
+
+    /// [`from_env`](Self::from_env), or, when neither variable is set, a freshly generated key
+    /// and a logged warning: sessions sealed with it do not survive a restart and no other
+    /// instance can open them. Meant for development. A variable that is set but invalid is
+    /// still an error, never silently replaced, and so are fallbacks without a primary (a
+    /// rotation whose new key went missing).
+    pub fn from_env_or_generate() -> Result<Self, KeyError> {
+        Self::from_lookup_or_generate(PRIMARY_VAR, FALLBACK_VAR, env_lookup)
+    }
+
+    fn from_lookup(
+        primary: &str,
+        fallbacks: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, KeyError> {
+        let text = Zeroizing::new(lookup(primary).ok_or_else(|| KeyError::MissingEnv {
+            name: primary.to_owned(),
+        })?);
+        let mut keys = Keys::new(Key::from_base64(&text).map_err(|e| e.in_env(primary))?);
+        if let Some(list) = lookup(fallbacks).map(Zeroizing::new) {
+            for text in list
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|t| !t.is_empty())
+            {
+                keys = keys.with_fallback(Key::from_base64(text).map_err(|e| e.in_env(fallbacks))?);
+            }
+        }
+        Ok(keys)
+    }
+
+    fn from_lookup_or_generate(
+        primary: &str,
+        fallbacks: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, KeyError> {
+        let no_fallbacks = lookup(fallbacks).is_none_or(|list| list.trim().is_empty());
+        if lookup(primary).is_none() && no_fallbacks {
+            tracing::warn!(
+                variable = primary,
+                "no session key configured; generated one: sessions will not survive a restart or reach another instance"
+            );
+            return Key::try_generate().map(Keys::new);
+        }
+        Self::from_lookup(primary, fallbacks, lookup)
+    }
+
+    /// The number of keys, primary included.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.derived.len()
     }
 
     /// The primary key's id.
@@ -407,18 +485,124 @@ mod tests {
         assert!(shown.contains("id"));
     }
 
+    /// An environment made of `pairs`, read without touching the process environment.
+    fn env(pairs: &[(&str, String)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    fn ids(keys: &Keys) -> Vec<u8> {
+        keys.masters.iter().map(Key::id).collect()
+    }
+
     #[test]
-    fn from_env_reads_and_reports() {
+    fn from_env_reads_primary_and_optional_fallbacks() {
+        let (new, old, older) = (Key::generate(), Key::generate(), Key::generate());
+        let read = |pairs: &[(&str, String)]| Keys::from_lookup("SK", "SK_OLD", env(pairs));
+
+        let alone = read(&[("SK", format!("{}\n", new.to_base64()))]).expect("primary alone");
+        assert_eq!(alone.masters, vec![new.clone()]);
+        let empty = read(&[("SK", new.to_base64()), ("SK_OLD", " \n".into())]).expect("empty");
+        assert_eq!(empty.masters, vec![new.clone()]);
+
+        // A list, in the order given, whatever the separators; the primary repeated is ignored.
+        let list = format!(
+            "{}, {}\n{},",
+            old.to_base64(),
+            older.to_base64(),
+            new.to_base64()
+        );
+        let rotated = read(&[("SK", new.to_base64()), ("SK_OLD", list)]).expect("list");
+        assert_eq!(
+            rotated.masters,
+            vec![new.clone(), old.clone(), older.clone()]
+        );
+        assert_eq!(ids(&rotated), vec![new.id(), old.id(), older.id()]);
+    }
+
+    #[test]
+    fn from_env_errors_name_the_variable() {
+        let good = Key::generate().to_base64();
+        let read = |pairs: &[(&str, String)]| Keys::from_lookup("SK", "SK_OLD", env(pairs)).err();
+
+        assert_eq!(
+            read(&[("SK_OLD", good.clone())]),
+            Some(KeyError::MissingEnv { name: "SK".into() })
+        );
+        assert_eq!(
+            read(&[("SK", String::new())]),
+            Some(KeyError::InvalidEnv {
+                name: "SK".into(),
+                reason: Box::new(KeyError::TooShort { len: 0 }),
+            })
+        );
+        let bad_fallback = read(&[
+            ("SK", good.clone()),
+            ("SK_OLD", format!("{good},not!base64")),
+        ]);
+        assert_eq!(
+            bad_fallback,
+            Some(KeyError::InvalidEnv {
+                name: "SK_OLD".into(),
+                reason: Box::new(KeyError::Base64),
+            })
+        );
+        let message = bad_fallback.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("`SK_OLD`") && message.contains("base64"),
+            "{message}"
+        );
+        assert!(
+            !message.contains(&good),
+            "an error never shows key material: {message}"
+        );
+        assert!(
+            KeyError::MissingEnv { name: "SK".into() }
+                .to_string()
+                .contains("session-tool keygen")
+        );
+    }
+
+    #[test]
+    fn generates_only_when_nothing_is_configured() {
         let key = Key::generate();
-        let text = key.to_base64();
-        let read = Key::from_lookup("SESSION_KEY", |name| {
-            assert_eq!(name, "SESSION_KEY");
-            Some(format!("{text}\n"))
-        });
-        assert_eq!(read.ok(), Some(key));
+        let read =
+            |pairs: &[(&str, String)]| Keys::from_lookup_or_generate("SK", "SK_OLD", env(pairs));
+        let generated = read(&[]).expect("generated");
+        assert_eq!(generated.masters.len(), 1);
+        assert_ne!(read(&[]).expect("generated").masters, generated.masters);
+        assert!(read(&[("SK_OLD", String::new())]).is_ok());
+        assert_eq!(
+            read(&[("SK", key.to_base64())])
+                .expect("configured")
+                .masters,
+            vec![key.clone()]
+        );
+        // Set but invalid, or fallbacks without their primary: refused, never replaced.
         assert!(matches!(
-            Key::from_env("SESSION_RUNTIME_TEST_KEY_THAT_IS_NEVER_SET"),
-            Err(KeyError::MissingEnv { name }) if name == "SESSION_RUNTIME_TEST_KEY_THAT_IS_NEVER_SET"
+            read(&[("SK", "short".into())]),
+            Err(KeyError::InvalidEnv { .. })
+        ));
+        assert_eq!(
+            read(&[("SK_OLD", key.to_base64())]).err(),
+            Some(KeyError::MissingEnv { name: "SK".into() })
+        );
+    }
+
+    #[test]
+    fn from_env_reads_the_process_environment() {
+        // A name no test sets, so nothing races with other tests' environment.
+        assert!(matches!(
+            Keys::from_env_named("SESSION_RUNTIME_TEST_NEVER_SET", "SESSION_RUNTIME_TEST_NEVER_SET_OLD"),
+            Err(KeyError::MissingEnv { name }) if name == "SESSION_RUNTIME_TEST_NEVER_SET"
         ));
     }
 

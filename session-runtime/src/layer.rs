@@ -1,56 +1,24 @@
-//! [`SessionLayer`]: the tower `Layer` that carries a typed session in sealed cookies, and its
-//! builder.
+//! [`SessionLayer`], the tower `Layer` that carries a typed session in sealed cookies, and
+//! [`SessionLayerBuilder`], the one place every setting is made.
 
 use core::fmt;
 use core::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::HeaderValue;
 use tower_layer::Layer;
 
-use crate::clock::Clock;
-use crate::codec::{Codec, SessionMeta};
-use crate::config::{ConfigError, CookieConfig, Padding, SameSite};
-use crate::flash::FlashBag;
-use crate::key::{Key, Keys};
+use crate::clock::{Clock, Lifetime};
+use crate::codec::Codec;
+use crate::config::{Config, ConfigError, Padding, SameSite};
+use crate::envelope::SessionMeta;
+use crate::flash;
+use crate::key::Keys;
 use crate::schema::CookieSession;
 use crate::service::SessionService;
-
-/// What the layer does with an incoming session cookie that does not open: tampered, truncated,
-/// expired, sealed under an unknown key, or written by a newer schema.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum BadCookiePolicy {
-    /// Start a fresh session, log the reason, and expire the bad cookies in the response
-    /// (the default: a user with a stale cookie simply appears logged out).
-    #[default]
-    FreshSession,
-    /// Reject the request with `400 Bad Request` when a handler extracts the session.
-    ///
-    /// Handlers that never extract the session are not affected. Expired sessions are still
-    /// treated as fresh ones: expiry is the normal end of a session, not an attack.
-    Reject,
-}
-
-/// A hook run on the session value: see [`SessionLayerBuilder::on_restored`] and
-/// [`SessionLayerBuilder::before_save`].
-pub type Hook<T> = Arc<dyn Fn(&mut T, &SessionMeta) + Send + Sync>;
-
-pub(crate) struct Shared<T> {
-    pub(crate) codec: Codec,
-    /// `codec.removal_headers()` as header values, built once: appending them per response is
-    /// then a reference-count increment, not a copy.
-    pub(crate) removals: Vec<HeaderValue>,
-    pub(crate) flash_codec: Codec,
-    pub(crate) flash_removals: Vec<HeaderValue>,
-    pub(crate) flash_name: String,
-    pub(crate) policy: BadCookiePolicy,
-    pub(crate) refresh_after: Duration,
-    pub(crate) clock: Clock,
-    pub(crate) on_restored: Vec<Hook<T>>,
-    pub(crate) before_save: Vec<Hook<T>>,
-}
+use crate::state::{BadCookiePolicy, Hook, Shared, Writer};
+use crate::storage::{self, Storage, StoreFailure, StoreMode};
+use crate::store::{SessionStore, StoreError, Timed};
 
 /// The session middleware: put it on a router and take [`Session<T>`](crate::Session) in
 /// handlers.
@@ -78,7 +46,7 @@ pub(crate) struct Shared<T> {
 /// }
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let key = Key::generate(); // in production: Key::from_env("SESSION_KEY")?
+/// let key = Key::generate(); // in production: Keys::from_env()?
 /// let app: Router = Router::new()
 ///     .route("/", get(count))
 ///     .layer(SessionLayer::<Visits>::new(key));
@@ -102,7 +70,6 @@ impl<T> fmt::Debug for SessionLayer<T> {
         f.debug_struct("SessionLayer")
             .field("codec", &self.shared.codec)
             .field("policy", &self.shared.policy)
-            .field("refresh_after", &self.shared.refresh_after)
             .finish_non_exhaustive()
     }
 }
@@ -132,10 +99,15 @@ impl<T: CookieSession> SessionLayer<T> {
     pub fn builder(keys: impl Into<Keys>) -> SessionLayerBuilder<T> {
         SessionLayerBuilder {
             keys: keys.into(),
-            config: CookieConfig::default(),
+            config: Config::new("session"),
             host_prefix: false,
             policy: BadCookiePolicy::default(),
-            refresh_after: Duration::from_secs(60),
+            lifetime: Lifetime::default(),
+            writer: Writer::current(),
+            store: None,
+            revocation: None,
+            store_timeout: Duration::from_millis(500),
+            on_store_failure: StoreFailure::default(),
             clock: Clock::System,
             on_restored: Vec::new(),
             before_save: Vec::new(),
@@ -146,6 +118,48 @@ impl<T: CookieSession> SessionLayer<T> {
     /// The codec the layer seals and opens with (for tools and tests that need the raw values).
     pub fn codec(&self) -> &Codec {
         &self.shared.codec
+    }
+
+    /// Logs a subject out everywhere: every session named for it with
+    /// [`Session::set_subject`](crate::Session::set_subject) and issued up to now stops
+    /// opening, in every instance sharing the revocation store. Needs
+    /// [`with_revocation`](SessionLayerBuilder::with_revocation); without it this is an error.
+    pub async fn revoke_all(&self, subject: &str) -> Result<(), StoreError> {
+        let shared = &self.shared;
+        let Some(revocation) = &shared.storage.revocation else {
+            return Err(StoreError::Rejected(
+                "revoke_all needs a revocation store: configure with_revocation".into(),
+            ));
+        };
+        let now = shared.clock.now();
+        let key = storage::generation_key(&storage::subject_tag(subject));
+        // Kept as long as any session issued before now could live.
+        let ttl = shared
+            .codec
+            .lifetime()
+            .absolute
+            .unwrap_or(Duration::from_secs(30 * 24 * 60 * 60));
+        revocation.save(&key, &now.to_le_bytes(), ttl).await
+    }
+
+    /// The cookie name, `__Host-` prefix included ([`with_cookie_name`](SessionLayerBuilder::with_cookie_name)).
+    pub fn cookie_name(&self) -> &str {
+        &self.shared.config.name
+    }
+
+    /// The most cookies a session may span ([`with_max_cookies`](SessionLayerBuilder::with_max_cookies)).
+    pub fn max_cookies(&self) -> u8 {
+        self.shared.config.max_cookies
+    }
+
+    /// The idle timeout ([`with_idle_timeout`](SessionLayerBuilder::with_idle_timeout)).
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.shared.codec.lifetime().idle
+    }
+
+    /// The absolute timeout ([`with_absolute_timeout`](SessionLayerBuilder::with_absolute_timeout)).
+    pub fn absolute_timeout(&self) -> Option<Duration> {
+        self.shared.codec.lifetime().absolute
     }
 }
 
@@ -181,7 +195,7 @@ impl<S, T> Layer<S> for SessionLayer<T> {
 ///     .with_idle_timeout(Some(Duration::from_secs(20 * 60)))
 ///     .with_bad_cookie_policy(BadCookiePolicy::Reject)
 ///     .build()?;
-/// assert_eq!(layer.codec().config().cookie_name(), "__Host-cart");
+/// assert_eq!(layer.cookie_name(), "__Host-cart");
 ///
 /// // Refused at build time, with what to change:
 /// let err = SessionLayer::<Cart>::builder(Key::generate()).build().unwrap_err();
@@ -191,10 +205,15 @@ impl<S, T> Layer<S> for SessionLayer<T> {
 /// ```
 pub struct SessionLayerBuilder<T> {
     keys: Keys,
-    config: CookieConfig,
+    config: Config,
     host_prefix: bool,
     policy: BadCookiePolicy,
-    refresh_after: Duration,
+    lifetime: Lifetime,
+    writer: Writer<T>,
+    store: Option<(Arc<dyn SessionStore>, StoreMode)>,
+    revocation: Option<Arc<dyn SessionStore>>,
+    store_timeout: Duration,
+    on_store_failure: StoreFailure,
     clock: Clock,
     on_restored: Vec<Hook<T>>,
     before_save: Vec<Hook<T>>,
@@ -208,29 +227,15 @@ impl<T> fmt::Debug for SessionLayerBuilder<T> {
             .field("config", &self.config)
             .field("host_prefix", &self.host_prefix)
             .field("policy", &self.policy)
-            .field("refresh_after", &self.refresh_after)
+            .field("lifetime", &self.lifetime)
             .finish_non_exhaustive()
     }
 }
 
 impl<T: CookieSession> SessionLayerBuilder<T> {
-    /// Adds a fallback key: it opens cookies sealed before a rotation, which are then re-sealed
-    /// with the primary key on that response. Remove it once every session has been re-sealed
-    /// or has expired (the absolute timeout).
-    pub fn with_fallback_key(mut self, key: Key) -> Self {
-        self.keys = self.keys.with_fallback(key);
-        self
-    }
-
-    /// Replaces every cookie setting at once.
-    pub fn with_cookie_config(mut self, config: CookieConfig) -> Self {
-        self.config = config;
-        self
-    }
-
     /// The cookie name (default `session`); further chunks are `name.1`, `name.2`, ….
     pub fn with_cookie_name(mut self, name: impl Into<String>) -> Self {
-        self.config = self.config.name(name);
+        self.config.name = name.into();
         self
     }
 
@@ -242,6 +247,18 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         self
     }
 
+    /// A label for this application, bound into every sealed value (default: none).
+    ///
+    /// What a cookie is bound to: the key (through the key id and the cipher), the cookie name,
+    /// the envelope format and chunk count, and this purpose. Two applications that share a
+    /// key and a cookie name (on one domain, or sibling subdomains) open each other's sessions
+    /// unless their purposes differ: give each its own, e.g. `"shop"` and `"admin"`. Changing
+    /// the purpose of a deployed application ends its sessions, like a key change.
+    pub fn with_purpose(mut self, purpose: impl Into<String>) -> Self {
+        self.config.purpose = purpose.into();
+        self
+    }
+
     /// The `Secure` attribute (default on).
     ///
     /// # Warning
@@ -249,7 +266,7 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
     /// Without `Secure` the browser also sends the session over plain HTTP, where anyone on the
     /// path can copy it. Turn it off only for local development over `http://127.0.0.1`.
     pub fn with_secure(mut self, secure: bool) -> Self {
-        self.config = self.config.secure(secure);
+        self.config.secure = secure;
         self
     }
 
@@ -259,7 +276,7 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
     ///
     /// Without it, any script injected into the page can read and exfiltrate the session.
     pub fn with_http_only(mut self, http_only: bool) -> Self {
-        self.config = self.config.http_only(http_only);
+        self.config.http_only = http_only;
         self
     }
 
@@ -270,13 +287,13 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
     /// `SameSite=None` sends the session on cross-site requests: protect every state-changing
     /// route against CSRF yourself. It also requires Secure.
     pub fn with_same_site(mut self, same_site: SameSite) -> Self {
-        self.config = self.config.same_site(same_site);
+        self.config.same_site = same_site;
         self
     }
 
     /// The `Path` attribute (default `/`).
     pub fn with_path(mut self, path: impl Into<String>) -> Self {
-        self.config = self.config.path(path);
+        self.config.path = path.into();
         self
     }
 
@@ -286,32 +303,32 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
     ///
     /// A Domain makes every subdomain receive the session; any of them can then replay it.
     pub fn with_domain(mut self, domain: impl Into<String>) -> Self {
-        self.config = self.config.domain(domain);
+        self.config.domain = Some(domain.into());
         self
     }
 
     /// The `Partitioned` attribute (CHIPS), for sessions inside third-party iframes.
     pub fn with_partitioned(mut self, partitioned: bool) -> Self {
-        self.config = self.config.partitioned(partitioned);
+        self.config.partitioned = partitioned;
         self
     }
 
     /// A persistent cookie kept by the browser for `lifetime` (`Max-Age`), instead of the
     /// default browser-session cookie. The idle and absolute timeouts still apply.
     pub fn with_persistent(mut self, lifetime: Duration) -> Self {
-        self.config = self.config.max_age(Some(lifetime));
+        self.config.max_age = Some(lifetime);
         self
     }
 
     /// A browser-session cookie, dropped when the browser closes (the default).
     pub fn with_browser_session(mut self) -> Self {
-        self.config = self.config.max_age(None);
+        self.config.max_age = None;
         self
     }
 
     /// Sessions not used for this long are refused (default 30 minutes); `None` for no limit.
     pub fn with_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.config = self.config.idle_timeout(timeout);
+        self.lifetime.idle = timeout;
         self
     }
 
@@ -322,7 +339,7 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
     ///
     /// Without an absolute timeout a stolen cookie that is used often enough never expires.
     pub fn with_absolute_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.config = self.config.absolute_timeout(timeout);
+        self.lifetime.absolute = timeout;
         self
     }
 
@@ -332,19 +349,19 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
     /// request header lines above about 8 KiB; raise their limits (nginx
     /// `large_client_header_buffers`, Apache `LimitRequestFieldSize`) before going past 2.
     pub fn with_max_cookies(mut self, max_cookies: u8) -> Self {
-        self.config = self.config.max_cookies(max_cookies);
+        self.config.max_cookies = max_cookies;
         self
     }
 
     /// The longest Set-Cookie header value, attributes included (default and maximum 4096).
     pub fn with_max_cookie_len(mut self, len: usize) -> Self {
-        self.config = self.config.max_cookie_len(len);
+        self.config.max_cookie_len = len;
         self
     }
 
     /// Pads sealed values to size buckets so the cookie length does not reveal the content.
     pub fn with_padding(mut self, padding: Padding) -> Self {
-        self.config = self.config.padding(padding);
+        self.config.padding = padding;
         self
     }
 
@@ -357,7 +374,7 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
     /// How stale the sealed last-access time may get before an unchanged session is re-sealed
     /// to push its idle expiry forward (default 60 s). Must be shorter than the idle timeout.
     pub fn with_refresh_after(mut self, threshold: Duration) -> Self {
-        self.refresh_after = threshold;
+        self.lifetime.refresh_after = threshold;
         self
     }
 
@@ -389,61 +406,159 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         self
     }
 
+    /// Keeps every session in `store`: the cookie holds only the sealed session id (one cookie
+    /// of constant size, whatever the session holds), the store the same sealed envelope the
+    /// cookie would (encrypted at rest), under a key derived from the id, for the session's
+    /// remaining idle/absolute lifetime. `clear()` deletes the entry, so a copy of the cookie
+    /// taken before logout opens nothing afterwards.
+    ///
+    /// Every store call is bounded by [`with_store_timeout`](Self::with_store_timeout); see
+    /// [`with_store_failure`](Self::with_store_failure) for what an outage does.
+    pub fn with_store(mut self, store: impl SessionStore) -> Self {
+        self.store = Some((Arc::new(store), StoreMode::Always));
+        self
+    }
+
+    /// Keeps sessions in their cookies, and spills only a session that outgrows its cookie
+    /// budget into `store` (the cookie then switches to the id form, and back when the session
+    /// shrinks). Without it, such a change is refused with
+    /// [`SessionError::TooLarge`](crate::SessionError::TooLarge).
+    pub fn with_overflow_store(mut self, store: impl SessionStore) -> Self {
+        self.store = Some((Arc::new(store), StoreMode::Overflow));
+        self
+    }
+
+    /// Revocation for sessions that live in cookies: `clear()` and `regenerate()` put the old
+    /// session id on a list in `store` until it would have expired anyway, and
+    /// [`SessionLayer::revoke_all`] ends every session of a subject. Each request with a
+    /// session then costs one store round trip (both checks in one multi-key load).
+    pub fn with_revocation(mut self, store: impl SessionStore) -> Self {
+        self.revocation = Some(Arc::new(store));
+        self
+    }
+
+    /// The time limit of every store call (default 500 ms): a store that does not answer in
+    /// time counts as down.
+    pub fn with_store_timeout(mut self, timeout: Duration) -> Self {
+        self.store_timeout = timeout;
+        self
+    }
+
+    /// What a request does when the store is down (default [`StoreFailure::FailOpen`]).
+    pub fn with_store_failure(mut self, on_failure: StoreFailure) -> Self {
+        self.on_store_failure = on_failure;
+        self
+    }
+
+    /// Phase 1 of a rolling deploy: this build reads its current schema `T` and the previous
+    /// version `P`, but keeps writing `P` (through `P: From<&T>`, your down-migration), so the
+    /// instances still running the previous build can open every cookie this one writes.
+    /// Phase 2, once every instance runs this build: remove this call, and `T` is written.
+    ///
+    /// Cookies of version `P` are not re-sealed on every request while this is set; cookies
+    /// of older versions are migrated up and written back as `P`.
+    ///
+    /// ```
+    /// use serde::{Deserialize, Serialize};
+    /// use session_runtime::{CookieSession, Key, SessionLayer};
+    ///
+    /// #[derive(CookieSession, Serialize, Deserialize, Default)]
+    /// #[session(version = 2)]
+    /// struct CartV2 { items: Vec<u32> }
+    ///
+    /// #[derive(CookieSession, Serialize, Deserialize, Default)]
+    /// #[session(version = 3, previous = CartV2)]
+    /// struct Cart { items: Vec<(u32, u16)> }
+    ///
+    /// impl From<CartV2> for Cart {
+    ///     fn from(old: CartV2) -> Self { Cart { items: old.items.into_iter().map(|s| (s, 1)).collect() } }
+    /// }
+    /// // The down-migration: what an instance of the previous build can read.
+    /// impl From<&Cart> for CartV2 {
+    ///     fn from(new: &Cart) -> Self { CartV2 { items: new.items.iter().map(|&(s, _)| s).collect() } }
+    /// }
+    ///
+    /// let phase_one = SessionLayer::<Cart>::builder(Key::generate()).writing::<CartV2>().build()?;
+    /// # Ok::<(), session_runtime::ConfigError>(())
+    /// ```
+    pub fn writing<P>(mut self) -> Self
+    where
+        P: CookieSession,
+        for<'a> P: From<&'a T>,
+    {
+        self.writer = Writer {
+            version: P::VERSION,
+            downgrade: Some(Arc::new(|codec, value, meta, subject, form, buf| {
+                codec.seal_form(&P::from(value), meta, subject, form, buf)
+            })),
+        };
+        self
+    }
+
+    /// How far in the future a sealed timestamp may be before the cookie is refused (default
+    /// 5 minutes): instances' clocks differ a little, but a cookie "issued" next month is
+    /// either a broken clock or a key holder minting cookies that outlive every timeout.
+    pub fn with_max_clock_skew(mut self, skew: Duration) -> Self {
+        self.lifetime.max_skew = skew;
+        self
+    }
+
     /// Checks every setting and the schema's worst case against the cookies, and builds the
     /// layer.
     pub fn build(self) -> Result<SessionLayer<T>, ConfigError> {
-        let mut config = self.config;
-        if self.host_prefix && !config.cookie_name().starts_with("__Host-") {
-            let name = format!("__Host-{}", config.cookie_name());
-            config = config.name(name);
-        }
-        if let Some(idle) = config.idle()
-            && self.refresh_after >= idle
-        {
-            return Err(ConfigError::RefreshAfterIdle {
-                refresh: self.refresh_after,
-                idle,
-            });
-        }
-        let flash_name = format!("{}_flash", config.cookie_name());
-        let flash_config = config
-            .clone()
-            .name(flash_name.clone())
-            .max_cookies(1)
-            .padding(Padding::None)
-            .idle_timeout(None)
-            .absolute_timeout(Some(Duration::from_secs(10 * 60)));
-        let codec = Codec::new(self.keys.clone(), config)?;
+        let (keys, config) = self.prepare()?;
+        let codec = Codec::new(keys.clone(), &config, self.lifetime)?;
         codec.check_schema::<T>()?;
-        let flash_codec = Codec::new(self.keys, flash_config)?;
-        flash_codec.check_schema::<FlashBag>()?;
+        let flash_codec = flash::codec(keys, &config)?;
         Ok(SessionLayer {
             shared: Arc::new(Shared {
-                removals: header_values(codec.removal_headers())?,
+                config,
+                writer: self.writer,
                 codec,
-                flash_removals: header_values(flash_codec.removal_headers())?,
                 flash_codec,
-                flash_name,
                 policy: self.policy,
-                refresh_after: self.refresh_after,
+                storage: Storage {
+                    store: self
+                        .store
+                        .map(|(store, mode)| (timed(store, self.store_timeout), mode)),
+                    revocation: self
+                        .revocation
+                        .map(|store| timed(store, self.store_timeout)),
+                    on_failure: self.on_store_failure,
+                },
                 clock: self.clock,
                 on_restored: self.on_restored,
                 before_save: self.before_save,
             }),
         })
     }
+
+    /// Builds only the [`Codec`]: the same cookie settings and keys, with no layer around them
+    /// and no schema's worst case checked against them. For tools and tests that seal and open
+    /// raw cookies.
+    pub fn build_codec(self) -> Result<Codec, ConfigError> {
+        let (keys, config) = self.prepare()?;
+        Codec::new(keys, &config, self.lifetime)
+    }
+
+    /// The settings with the `__Host-` prefix applied, checked against each other.
+    fn prepare(&self) -> Result<(Keys, Config), ConfigError> {
+        let mut config = self.config.clone();
+        if self.host_prefix && !config.name.starts_with("__Host-") {
+            config.name = format!("__Host-{}", config.name);
+        }
+        if let Some(idle) = self.lifetime.idle
+            && self.lifetime.refresh_after >= idle
+        {
+            return Err(ConfigError::RefreshAfterIdle {
+                refresh: self.lifetime.refresh_after,
+                idle,
+            });
+        }
+        Ok((self.keys.clone(), config))
+    }
 }
 
-/// Removal lines as shareable header values. The configuration allows only visible ASCII in
-/// names and attributes, so every line is a valid header value.
-fn header_values(lines: &[String]) -> Result<Vec<HeaderValue>, ConfigError> {
-    lines
-        .iter()
-        .map(|line| {
-            HeaderValue::try_from(line.clone()).map_err(|_| ConfigError::InvalidAttribute {
-                attribute: "Set-Cookie",
-                value: line.clone(),
-            })
-        })
-        .collect()
+fn timed(store: Arc<dyn SessionStore>, limit: Duration) -> Arc<dyn SessionStore> {
+    Arc::new(Timed::new(store, limit))
 }

@@ -2,40 +2,54 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod chunk;
-pub mod clock;
-pub mod codec;
-pub mod config;
-pub mod envelope;
-pub mod error;
-pub mod extract;
-pub mod flash;
-pub mod key;
-pub mod layer;
-pub mod schema;
-pub mod service;
-
+// The pipeline, in the order data flows through it on the way in (and back on the way out):
+// request cookies → chunk → envelope → schema → codec → state → extractors / service.
+mod chunk;
+mod clock;
+mod codec;
+mod config;
+mod envelope;
+mod error;
+mod extract;
+mod flash;
+mod key;
+mod layer;
 mod nonce;
+mod schema;
+mod service;
+mod state;
+mod storage;
+mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use clock::{Clock, ManualClock};
-pub use codec::{Codec, Opened, Reseal, SessionMeta, SetCookies};
-pub use config::{ConfigError, CookieConfig, Padding, SameSite};
-pub use envelope::SessionId;
-pub use error::{Expiry, OpenError, SealError};
-pub use extract::{Session, SessionError, SessionRef, SessionRejection};
-pub use flash::{FlashMessage, Level};
+pub use codec::{Codec, Inspected, Opened, Reseal, SetCookies};
+pub use config::{ConfigError, Padding, SameSite};
+pub use envelope::{SessionId, SessionMeta};
+pub use error::{Expiry, OpenError, SessionError};
+pub use extract::{Session, SessionRef, SessionRejection};
+pub use flash::{FlashMessage, Level, MAX_FLASH_TEXT, MAX_FLASHES};
 pub use key::{Key, KeyError, Keys};
-pub use layer::{BadCookiePolicy, SessionLayer, SessionLayerBuilder};
+pub use layer::{SessionLayer, SessionLayerBuilder};
 pub use schema::{Bounded, BoundsError, Budget, CookieSession, SchemaError};
-pub use service::SessionService;
+pub use service::{ResponseFuture, SessionService};
 pub use session_derive::{CookieSession, SessionBound};
+pub use state::BadCookiePolicy;
+pub use storage::StoreFailure;
+#[cfg(feature = "memcached")]
+pub use store::MemcachedStore;
+#[cfg(feature = "redis")]
+pub use store::RedisStore;
+pub use store::{BoxFuture, MemoryStore, SessionStore, StoreConfigError, StoreError, Timed};
 
 /// Everything generated code needs, behind one path so the derive never names a crate the
 /// user did not depend on. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__impl_extractor as impl_extractor;
-    pub use crate::extract::SessionRejection;
+    pub use crate::envelope::aead;
+    pub use crate::extract::{SessionRejection, read_only, read_required};
     pub use crate::schema::assert::{assert_previous, budget, fit};
     pub use crate::schema::bounds::{Shape, SizeBound, Spec, bound, max, varint_len};
     pub use crate::schema::decode::{decode_current, decode_migrating};

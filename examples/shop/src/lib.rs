@@ -13,9 +13,9 @@ use axum::extract::Form;
 use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use session_runtime::codec::{Codec, unix_now};
 use session_runtime::{
-    CookieConfig, Keys, Level, Session, SessionError, SessionLayer, SessionMeta,
+    Clock, CookieSession, Keys, Level, MemcachedStore, MemoryStore, RedisStore, Session,
+    SessionError, SessionLayer, SessionLayerBuilder, SessionMeta,
 };
 
 use crate::schema::{Line, Shop, ShopV1};
@@ -25,17 +25,77 @@ pub const COOKIE: &str = "shop";
 
 /// The cookie settings: the defaults, except `Secure`, because this demo serves plain HTTP on
 /// loopback. Behind TLS, keep the default.
-pub fn cookie_config() -> CookieConfig {
-    CookieConfig::new(COOKIE).secure(false).max_cookies(3)
+pub fn settings<T: CookieSession>(keys: Keys) -> SessionLayerBuilder<T> {
+    SessionLayer::builder(keys)
+        .with_cookie_name(COOKIE)
+        .with_secure(false)
+        .with_max_cookies(3)
 }
 
-/// The whole shop: its routes behind the session layer, sealing under `keys`.
+/// Where the shop keeps its sessions, from `SESSION_STORE`.
+#[derive(Debug)]
+pub enum StoreChoice {
+    /// In the cookies (the default): no server.
+    Cookie,
+    /// In this process's memory (development: sessions end with the process).
+    Memory,
+    /// In a memcached pool: `memcached://host:port,host:port`.
+    Memcached(Vec<String>),
+    /// In Redis: `redis://host:port[/db]`, or a cluster: `redis-cluster://host:port,host:port`.
+    Redis(String),
+    /// In a Redis Cluster, given some of its nodes.
+    RedisCluster(Vec<String>),
+}
+
+impl StoreChoice {
+    /// Parses a `SESSION_STORE` value: `cookie`, `memory`, `memcached://h:p,…`, `redis://…` or
+    /// `redis-cluster://h:p,…`.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        let list = |rest: &str| rest.split(',').map(|s| s.trim().to_owned()).collect();
+        match value.trim() {
+            "" | "cookie" => Ok(StoreChoice::Cookie),
+            "memory" => Ok(StoreChoice::Memory),
+            v if v.starts_with("memcached://") => Ok(StoreChoice::Memcached(list(&v[12..]))),
+            v if v.starts_with("redis-cluster://") => Ok(StoreChoice::RedisCluster(
+                list(&v[16..])
+                    .into_iter()
+                    .map(|n: String| format!("redis://{n}"))
+                    .collect(),
+            )),
+            v if v.starts_with("redis://") => Ok(StoreChoice::Redis(v.to_owned())),
+            other => Err(format!(
+                "SESSION_STORE={other:?}: use cookie, memory, memcached://host:port,..., redis://host:port or redis-cluster://host:port,..."
+            )),
+        }
+    }
+}
+
+/// The whole shop: its routes behind the session layer, sealing under `keys`, sessions in their
+/// cookies.
 pub fn app(keys: Keys) -> Router {
-    let layer = SessionLayer::<Shop>::builder(keys.clone())
-        .with_cookie_config(cookie_config())
+    app_with_store(keys, &StoreChoice::Cookie).expect("the cookie store needs no server")
+}
+
+/// The shop with its sessions where `store` says.
+pub fn app_with_store(keys: Keys, store: &StoreChoice) -> Result<Router, String> {
+    let builder = settings::<Shop>(keys.clone());
+    let builder = match store {
+        StoreChoice::Cookie => builder,
+        StoreChoice::Memory => builder.with_store(MemoryStore::new()),
+        StoreChoice::Memcached(servers) => {
+            builder.with_store(MemcachedStore::new(servers.clone()).map_err(|e| e.to_string())?)
+        }
+        StoreChoice::Redis(url) => {
+            builder.with_store(RedisStore::new(url).map_err(|e| e.to_string())?)
+        }
+        StoreChoice::RedisCluster(nodes) => {
+            builder.with_store(RedisStore::cluster(nodes).map_err(|e| e.to_string())?)
+        }
+    };
+    let layer = builder
         .build()
-        .expect("the shop's session settings are valid");
-    Router::new()
+        .map_err(|e| format!("the shop's session settings: {e}"))?;
+    Ok(Router::new()
         .route("/", get(home))
         .route("/login", post(login))
         .route("/logout", post(logout))
@@ -43,7 +103,7 @@ pub fn app(keys: Keys) -> Router {
         .route("/cart/clear", post(clear_cart))
         .route("/legacy", post(move || legacy_cookie(keys.clone())))
         .route("/health", get(|| async { "ok" }))
-        .layer(layer)
+        .layer(layer))
 }
 
 async fn home(mut session: Session<Shop>) -> Html<String> {
@@ -71,19 +131,19 @@ async fn login(
         .take(schema::NAME_MAX_CHARS)
         .collect();
     if name.is_empty() {
-        session.flash(Level::Warning, "Enter a name to log in.")?;
+        session.flash(Level::Warning, "Enter a name to log in.");
         return Ok(Redirect::to("/"));
     }
     // A new session id at login, so an id planted before cannot ride along.
     session.regenerate()?;
     session.update(|shop| shop.user = name.clone())?;
-    session.flash(Level::Success, format!("Welcome, {name}."))?;
+    session.flash(Level::Success, format!("Welcome, {name}."));
     Ok(Redirect::to("/"))
 }
 
 async fn logout(mut session: Session<Shop>) -> Result<Redirect, SessionError> {
     session.clear();
-    session.flash(Level::Info, "Logged out: every session cookie was expired.")?;
+    session.flash(Level::Info, "Logged out: every session cookie was expired.");
     Ok(Redirect::to("/"))
 }
 
@@ -107,28 +167,30 @@ async fn add(
         }
     });
     match result {
-        Ok(()) => session.flash(Level::Success, format!("Added {count} item(s)."))?,
+        Ok(()) => session.flash(Level::Success, format!("Added {count} item(s).")),
         // The handler sees the overflow; the cart is left as it was, nothing is silently lost.
-        Err(e) => session.flash(Level::Error, format!("Not added: {e}"))?,
+        Err(e) => session.flash(Level::Error, format!("Not added: {e}")),
     }
     Ok(Redirect::to("/"))
 }
 
 async fn clear_cart(mut session: Session<Shop>) -> Result<Redirect, SessionError> {
     session.update(|shop| shop.cart.clear())?;
-    session.flash(Level::Info, "Cart emptied.")?;
+    session.flash(Level::Info, "Cart emptied.");
     Ok(Redirect::to("/"))
 }
 
 /// Sets a session cookie as the previous deploy (schema version 1) would have written it; the
 /// next page load migrates it to version 2 and re-seals it.
 async fn legacy_cookie(keys: Keys) -> impl IntoResponse {
-    let codec = Codec::new(keys, cookie_config()).expect("valid settings");
+    let codec = settings::<ShopV1>(keys)
+        .build_codec()
+        .expect("valid settings");
     let old = ShopV1 {
         user: Some("legacy user".into()),
         cart: vec![1001, 1002, 1003],
     };
-    let meta = SessionMeta::new(unix_now()).expect("random source");
+    let meta = SessionMeta::new(Clock::System.now()).expect("random source");
     let headers = codec.seal(&old, &meta).expect("a small v1 session fits");
     let mut response = Redirect::to("/").into_response();
     for value in headers.headers {
@@ -139,4 +201,31 @@ async fn legacy_cookie(keys: Keys) -> impl IntoResponse {
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::StoreChoice;
+
+    #[test]
+    fn session_store_values_parse() {
+        assert!(matches!(StoreChoice::parse(""), Ok(StoreChoice::Cookie)));
+        assert!(matches!(
+            StoreChoice::parse("memory"),
+            Ok(StoreChoice::Memory)
+        ));
+        assert!(matches!(
+            StoreChoice::parse("memcached://127.0.0.1:11211, 127.0.0.1:11212"),
+            Ok(StoreChoice::Memcached(s)) if s == ["127.0.0.1:11211", "127.0.0.1:11212"]
+        ));
+        assert!(matches!(
+            StoreChoice::parse("redis-cluster://127.0.0.1:7000,127.0.0.1:7001"),
+            Ok(StoreChoice::RedisCluster(n)) if n == ["redis://127.0.0.1:7000", "redis://127.0.0.1:7001"]
+        ));
+        assert!(matches!(
+            StoreChoice::parse("redis://127.0.0.1:6379/2"),
+            Ok(StoreChoice::Redis(_))
+        ));
+        assert!(StoreChoice::parse("mongodb://x").is_err());
+    }
 }

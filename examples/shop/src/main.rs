@@ -10,11 +10,13 @@
 //!
 //! then open <http://127.0.0.1:3000>. Set `SESSION_KEY` (base64 of 32 random bytes) to keep
 //! sessions across restarts; without it a key is generated and a warning logged. `PORT` changes
-//! the port.
+//! the port. `SESSION_STORE` picks where sessions live: `cookie` (the default, no server),
+//! `memory`, `memcached://host:port,host:port`, `redis://host:port` or
+//! `redis-cluster://host:port,host:port`.
 
 use std::net::SocketAddr;
 
-use session_runtime::{Key, Keys};
+use session_runtime::Keys;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -25,15 +27,25 @@ async fn main() -> std::io::Result<()> {
         )
         .init();
 
-    // Unset: a generated key and a warning. Set but invalid: refuse to start.
-    let key = match Key::from_env_or_generate("SESSION_KEY") {
-        Ok(key) => key,
+    // SESSION_KEY seals, SESSION_KEY_OLD (optional) only opens. Unset: a generated key and a
+    // warning. Set but invalid: refuse to start.
+    let keys = match Keys::from_env_or_generate() {
+        Ok(keys) => keys,
         Err(err) => {
             tracing::error!("{err}");
             std::process::exit(1);
         }
     };
-    let app = example_shop::app(Keys::new(key));
+    let store = std::env::var("SESSION_STORE").unwrap_or_default();
+    let app = match example_shop::StoreChoice::parse(&store)
+        .and_then(|choice| example_shop::app_with_store(keys, &choice))
+    {
+        Ok(app) => app,
+        Err(err) => {
+            tracing::error!("{err}");
+            std::process::exit(1);
+        }
+    };
 
     let port: u16 = std::env::var("PORT")
         .ok()

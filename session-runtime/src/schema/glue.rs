@@ -2,15 +2,16 @@
 //! on this crate's features, which the derive cannot see.
 //!
 //! Every token of a derive's expansion costs each rebuild of the user's crate, so the impls are
-//! kept short: their bodies are the generic functions below. The state type parameter has a
-//! name no schema will have: `impl<S> … for S` would not compile for a schema named `S`.
+//! kept short: their bodies are the generic functions below, and their return types one short
+//! trait each. The state type parameter has a name no schema will have: `impl<S> … for S` would
+//! not compile for a schema named `S`.
 
 #[cfg(feature = "axum")]
 pub use axum_impl::*;
 
 #[cfg(feature = "axum")]
 mod axum_impl {
-    use core::future::{Ready, ready};
+    use core::future::Future;
 
     pub use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
     pub use http::request::Parts;
@@ -18,19 +19,23 @@ mod axum_impl {
     use crate::extract::{SessionRejection, read_only, read_required};
     use crate::schema::CookieSession;
 
-    /// What the schema extractor's `from_request_parts` returns.
-    pub type Required<T> = Ready<Result<T, SessionRejection>>;
+    /// What the schema extractor's `from_request_parts` returns: the trait's future, named in
+    /// a few tokens. Loading may await a server-side store, so the future borrows `parts`.
+    pub trait Required<T>: Future<Output = Result<T, SessionRejection>> + Send {}
+    impl<T, F: Future<Output = Result<T, SessionRejection>> + Send> Required<T> for F {}
+
     /// What the optional schema extractor's `from_request_parts` returns.
-    pub type Optional<T> = Ready<Result<Option<T>, SessionRejection>>;
+    pub trait Optional<T>: Future<Output = Result<Option<T>, SessionRejection>> + Send {}
+    impl<T, F: Future<Output = Result<Option<T>, SessionRejection>> + Send> Optional<T> for F {}
 
     /// The body of the schema extractor.
-    pub fn required<T: CookieSession + Send + Sync>(parts: &mut Parts) -> Required<T> {
-        ready(read_required(&parts.extensions, &parts.headers))
+    pub fn required<T: CookieSession + Send + Sync>(parts: &mut Parts) -> impl Required<T> + '_ {
+        read_required(&parts.extensions, &parts.headers)
     }
 
     /// The body of the optional schema extractor.
-    pub fn optional<T: CookieSession + Send + Sync>(parts: &mut Parts) -> Optional<T> {
-        ready(read_only(&parts.extensions, &parts.headers))
+    pub fn optional<T: CookieSession + Send + Sync>(parts: &mut Parts) -> impl Optional<T> + '_ {
+        read_only(&parts.extensions, &parts.headers)
     }
 }
 
@@ -57,7 +62,7 @@ macro_rules! __impl_extractor {
             fn from_request_parts(
                 parts: &mut $crate::__private::Parts,
                 _: &__SessionAppState,
-            ) -> $crate::__private::Required<Self> {
+            ) -> impl $crate::__private::Required<Self> {
                 $crate::__private::required(parts)
             }
         }
@@ -71,7 +76,7 @@ macro_rules! __impl_extractor {
             fn from_request_parts(
                 parts: &mut $crate::__private::Parts,
                 _: &__SessionAppState,
-            ) -> $crate::__private::Optional<Self> {
+            ) -> impl $crate::__private::Optional<Self> {
                 $crate::__private::optional(parts)
             }
         }

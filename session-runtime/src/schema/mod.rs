@@ -78,7 +78,7 @@ pub enum Budget {
 
 impl Budget {
     /// The budget in characters of sealed cookie value, if there is one.
-    pub(crate) const fn sealed_chars(self) -> Option<usize> {
+    pub const fn sealed_chars(self) -> Option<usize> {
         match self {
             Budget::Unbounded => None,
             Budget::Cookies(n) => Some(n as usize * CHUNK_VALUE_CAPACITY),

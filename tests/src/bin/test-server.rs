@@ -4,14 +4,10 @@
 //! `listening on <addr>` once it accepts connections, and serves until killed.
 
 use session_runtime::{Key, Keys, SessionLayer};
-use session_tests::{AppV1, AppV2, TestSchema, router, serve};
+use session_tests::{AppV1, AppV2, TestSchema, loopback, router, serve};
 
 fn layer<T: TestSchema>(keys: Keys) -> SessionLayer<T> {
-    SessionLayer::<T>::builder(keys)
-        .with_secure(false)
-        .with_max_cookies(3)
-        .build()
-        .expect("valid test configuration")
+    loopback(keys).build().expect("valid test configuration")
 }
 
 #[tokio::main]

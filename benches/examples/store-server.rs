@@ -1,0 +1,426 @@
+//! The server `scripts/load-stores.sh` drives: the reference session kept in a server-side store
+//! (Redis, memcached, in memory), in cookies with and without a Redis revocation list,
+//! tower-sessions on the same Redis, and the floor any Redis session store pays: one `GET` and
+//! one `SET` per request with the client our `RedisStore` uses (and with the one tower-sessions'
+//! Redis store uses), nothing else.
+//!
+//! ```sh
+//! cargo run --release -p session-benches --example store-server -- \
+//!     127.0.0.1:8089 redis://127.0.0.1:6379/ 127.0.0.1:11211
+//! ```
+//!
+//! Every way has `/<way>-init` (sets the first cookie), `/<way>-write` (reads the session and
+//! changes `last_seen`) and `/<way>-read` (reads it, changes nothing); ours also have
+//! `/<way>-untouched` (the layer is there, the handler never takes the session). Ways: `redis`,
+//! `memcached`, `memory`, `cookie`, `revocation` (cookie sessions checked against Redis;
+//! `/revocation-subject-init` names a subject, so each check looks up two keys), `tower`
+//! (tower-sessions with its Redis store), `floor` and `fred-floor` (bare clients), `store-floor`
+//! (the floor's handlers calling our `Timed<RedisStore>`: the store path without the layer;
+//! it shares the floor's sessions, `/store-floor-init` sets one). `/none` has
+//! no session at all. A write or read that does not find the session it was given answers 500,
+//! so a load run that lost its sessions fails instead of measuring fresh ones.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use common::*;
+use session_runtime::{
+    MemcachedStore, MemoryStore, RedisStore, Session, SessionLayer, SessionLayerBuilder,
+    SessionStore, Timed,
+};
+use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Expiration, KeysInterface};
+use tower_sessions_redis_store::fred::prelude::{Pool as FredPool, SetOptions};
+
+/// The Redis key prefix of each way, so their keys never meet.
+const FLOOR_PREFIX: &str = "floor:";
+const FRED_FLOOR_PREFIX: &str = "fred-floor:";
+/// The floors' session lifetime, as ours: the 30-minute idle timeout.
+const FLOOR_TTL_SECS: u64 = 30 * 60;
+/// The floors store a value as long as the sealed envelope our stores keep for the reference
+/// session (`STRLEN` of a `bench:s:*` key; the load script prints both), so both move the same
+/// bytes.
+const FLOOR_VALUE_LEN: usize = 173;
+/// The subject the `revocation-subject` way names at login.
+const SUBJECT: &str = "user-4294967377";
+
+/// Our layer's settings for every way: plain HTTP on loopback, and the idle refresh pushed past
+/// a load run (the default, 60 s, turns reads into writes once the cookie the script fetched is
+/// a minute old); the script fetches new cookies every round, well within both.
+fn ours() -> SessionLayerBuilder<Reference> {
+    settings()
+        .with_secure(false)
+        .with_refresh_after(Duration::from_secs(20 * 60))
+}
+
+async fn init(mut session: Session<Reference>) -> StatusCode {
+    status(session.insert(reference()))
+}
+
+async fn init_subject(mut session: Session<Reference>) -> StatusCode {
+    session.set_subject(SUBJECT);
+    status(session.insert(reference()))
+}
+
+/// [`update`], refusing a request whose session was not found (a fresh session would be saved
+/// and look like a success).
+async fn write(mut session: Session<Reference>) -> StatusCode {
+    if session.get().user_id != USER_ID {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    status(session.update(touch))
+}
+
+async fn untouched() -> StatusCode {
+    StatusCode::OK
+}
+
+/// The four routes of one of our ways, for its layer to wrap.
+fn our_routes(way: &str) -> Router {
+    Router::new()
+        .route(&format!("/{way}-init"), get(init))
+        .route(&format!("/{way}-write"), get(write))
+        .route(&format!("/{way}-read"), get(read_only))
+        .route(&format!("/{way}-untouched"), get(untouched))
+}
+
+fn layer(builder: SessionLayerBuilder<Reference>) -> SessionLayer<Reference> {
+    builder.build().expect("valid layer")
+}
+
+/// The value of cookie `name` in the request, if any.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find_map(|(key, value)| (key == name).then_some(value))
+}
+
+/// A session id for a floor: 128 random bits in hex, as any session store draws.
+fn new_id() -> String {
+    let meta = session_runtime::SessionMeta::new(NOW).expect("random");
+    meta.id.0.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn floor_value() -> Vec<u8> {
+    let mut value = postcard::to_allocvec(&reference()).expect("encodes");
+    value.resize(FLOOR_VALUE_LEN, 0);
+    value
+}
+
+/// The bare floor: `GET` and `SET … EX` with the `redis` crate's connection manager, as our
+/// `RedisStore` uses it, and a plain id cookie. No crypto, no parsing of the value.
+#[derive(Clone)]
+struct Floor {
+    connection: redis::aio::ConnectionManager,
+}
+
+impl Floor {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, redis::RedisError> {
+        let mut connection = self.connection.clone();
+        redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut connection)
+            .await
+    }
+
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), redis::RedisError> {
+        let mut connection = self.connection.clone();
+        redis::cmd("SET")
+            .arg(key)
+            .arg(value)
+            .arg("EX")
+            .arg(FLOOR_TTL_SECS)
+            .query_async(&mut connection)
+            .await
+    }
+}
+
+async fn floor_init(State(floor): State<Floor>) -> (StatusCode, [(http::HeaderName, String); 1]) {
+    let id = new_id();
+    let status = match floor
+        .set(&format!("{FLOOR_PREFIX}{id}"), &floor_value())
+        .await
+    {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    (
+        status,
+        [(http::header::SET_COOKIE, format!("floor={id}; Path=/"))],
+    )
+}
+
+async fn floor_read(State(floor): State<Floor>, headers: HeaderMap) -> StatusCode {
+    let Some(id) = cookie(&headers, "floor") else {
+        return StatusCode::UNAUTHORIZED;
+    };
+    match floor.get(&format!("{FLOOR_PREFIX}{id}")).await {
+        Ok(Some(_)) => StatusCode::OK,
+        Ok(None) => StatusCode::INTERNAL_SERVER_ERROR,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+async fn floor_write(State(floor): State<Floor>, headers: HeaderMap) -> StatusCode {
+    let Some(id) = cookie(&headers, "floor") else {
+        return StatusCode::UNAUTHORIZED;
+    };
+    let key = format!("{FLOOR_PREFIX}{id}");
+    let value = match floor.get(&key).await {
+        Ok(Some(value)) => value,
+        Ok(None) => return StatusCode::INTERNAL_SERVER_ERROR,
+        Err(_) => return StatusCode::SERVICE_UNAVAILABLE,
+    };
+    match floor.set(&key, &value).await {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// The floor's handlers calling our `RedisStore` (behind `Timed`, as the layer wraps it) instead
+/// of the bare client: the store path without the layer.
+async fn store_floor_read(
+    State(store): State<Arc<dyn SessionStore>>,
+    headers: HeaderMap,
+) -> StatusCode {
+    let Some(id) = cookie(&headers, "floor") else {
+        return StatusCode::UNAUTHORIZED;
+    };
+    match store.load(&format!("{FLOOR_PREFIX}{id}")).await {
+        Ok(Some(_)) => StatusCode::OK,
+        Ok(None) => StatusCode::INTERNAL_SERVER_ERROR,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+async fn store_floor_write(
+    State(store): State<Arc<dyn SessionStore>>,
+    headers: HeaderMap,
+) -> StatusCode {
+    let Some(id) = cookie(&headers, "floor") else {
+        return StatusCode::UNAUTHORIZED;
+    };
+    let key = format!("{FLOOR_PREFIX}{id}");
+    let value = match store.load(&key).await {
+        Ok(Some(value)) => value,
+        Ok(None) => return StatusCode::INTERNAL_SERVER_ERROR,
+        Err(_) => return StatusCode::SERVICE_UNAVAILABLE,
+    };
+    match store
+        .save(&key, &value, Duration::from_secs(FLOOR_TTL_SECS))
+        .await
+    {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// The same floor with `fred`, the client tower-sessions' Redis store uses, on the same pool.
+async fn fred_floor_init(
+    State(pool): State<FredPool>,
+) -> (StatusCode, [(http::HeaderName, String); 1]) {
+    let id = new_id();
+    let saved: Result<(), _> = pool
+        .set(
+            format!("{FRED_FLOOR_PREFIX}{id}"),
+            floor_value().as_slice(),
+            Some(Expiration::EX(FLOOR_TTL_SECS as i64)),
+            None,
+            false,
+        )
+        .await;
+    let status = match saved {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    (
+        status,
+        [(http::header::SET_COOKIE, format!("fred-floor={id}; Path=/"))],
+    )
+}
+
+async fn fred_floor_get(
+    pool: &FredPool,
+    headers: &HeaderMap,
+) -> Result<(String, Vec<u8>), StatusCode> {
+    let id = cookie(headers, "fred-floor").ok_or(StatusCode::UNAUTHORIZED)?;
+    let key = format!("{FRED_FLOOR_PREFIX}{id}");
+    match pool.get::<Option<Vec<u8>>, _>(key.as_str()).await {
+        Ok(Some(value)) => Ok((key, value)),
+        Ok(None) => Err(StatusCode::INTERNAL_SERVER_ERROR),
+        Err(_) => Err(StatusCode::SERVICE_UNAVAILABLE),
+    }
+}
+
+async fn fred_floor_read(State(pool): State<FredPool>, headers: HeaderMap) -> StatusCode {
+    match fred_floor_get(&pool, &headers).await {
+        Ok(_) => StatusCode::OK,
+        Err(status) => status,
+    }
+}
+
+async fn fred_floor_write(State(pool): State<FredPool>, headers: HeaderMap) -> StatusCode {
+    let (key, value) = match fred_floor_get(&pool, &headers).await {
+        Ok(found) => found,
+        Err(status) => return status,
+    };
+    let saved: Result<(), _> = pool
+        .set(
+            key,
+            value.as_slice(),
+            Some(Expiration::EX(FLOOR_TTL_SECS as i64)),
+            Some(SetOptions::XX),
+            false,
+        )
+        .await;
+    match saved {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// tower-sessions, written as its users write it: the value under one key of the record.
+async fn tower_write(session: tower_sessions_014::Session) -> StatusCode {
+    match session.get::<Reference>("s").await {
+        Ok(Some(mut value)) => {
+            touch(&mut value);
+            match session.insert("s", value).await {
+                Ok(()) => StatusCode::OK,
+                Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            }
+        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+async fn tower_read(session: tower_sessions_014::Session) -> StatusCode {
+    match session.get::<Reference>("s").await {
+        Ok(Some(value)) if value.user_id == USER_ID => StatusCode::OK,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+async fn tower_init(session: tower_sessions_014::Session) -> StatusCode {
+    match session.insert("s", reference()).await {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn redis_store(url: &str, prefix: &str) -> RedisStore {
+    RedisStore::new(url)
+        .and_then(|store| store.with_prefix(prefix))
+        .expect("valid Redis URL")
+}
+
+/// Makes the store connect before the first timed request.
+async fn warm(store: &impl SessionStore) {
+    store.load("warm-up").await.expect("the store answers");
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let addr = args.next().unwrap_or_else(|| "127.0.0.1:8089".to_owned());
+    let redis_url = args
+        .next()
+        .unwrap_or_else(|| "redis://127.0.0.1:6379/".to_owned());
+    let memcached = args.next().unwrap_or_else(|| "127.0.0.1:11211".to_owned());
+    // The fred pool's size: the Redis store's documentation shows 6; 1 is one multiplexed
+    // connection, as our store and the floor use.
+    let fred_pool_size: usize = std::env::var("FRED_POOL")
+        .ok()
+        .and_then(|size| size.parse().ok())
+        .unwrap_or(1);
+
+    let redis = redis_store(&redis_url, "bench:");
+    warm(&redis).await;
+    let revocation = redis_store(&redis_url, "bench-revoked:");
+    warm(&revocation).await;
+    let memcached = MemcachedStore::new([memcached])?;
+    warm(&memcached).await;
+
+    let floor = Floor {
+        connection: redis::aio::ConnectionManager::new(redis::Client::open(redis_url.as_str())?)
+            .await?,
+    };
+    // No prefix: it reads and writes the floor's keys.
+    let store_floor = redis_store(&redis_url, "");
+    warm(&store_floor).await;
+    let store_floor: Arc<dyn SessionStore> = Arc::new(store_floor);
+    let store_floor: Arc<dyn SessionStore> =
+        Arc::new(Timed::new(store_floor, Duration::from_millis(500)));
+    let fred = FredPool::new(
+        Config::from_url(&redis_url)?,
+        None,
+        None,
+        None,
+        fred_pool_size,
+    )?;
+    // The connection task runs until the process ends.
+    drop(fred.init().await?);
+
+    let app = Router::new()
+        .route("/none", get(untouched))
+        .merge(our_routes("redis").layer(layer(ours().with_store(redis))))
+        .merge(our_routes("memcached").layer(layer(ours().with_store(memcached))))
+        .merge(our_routes("memory").layer(layer(ours().with_store(MemoryStore::new()))))
+        .merge(our_routes("cookie").layer(layer(ours())))
+        .merge(
+            our_routes("revocation")
+                .route("/revocation-subject-init", get(init_subject))
+                .layer(layer(ours().with_revocation(revocation))),
+        )
+        .merge(
+            Router::new()
+                .route("/floor-init", get(floor_init))
+                .route("/floor-write", get(floor_write))
+                .route("/floor-read", get(floor_read))
+                .with_state(floor.clone()),
+        )
+        .merge(
+            Router::new()
+                .route("/store-floor-init", get(floor_init))
+                .with_state(floor),
+        )
+        .merge(
+            Router::new()
+                .route("/store-floor-write", get(store_floor_write))
+                .route("/store-floor-read", get(store_floor_read))
+                .with_state(store_floor),
+        )
+        .merge(
+            Router::new()
+                .route("/fred-floor-init", get(fred_floor_init))
+                .route("/fred-floor-write", get(fred_floor_write))
+                .route("/fred-floor-read", get(fred_floor_read))
+                .with_state(fred.clone()),
+        )
+        .merge(
+            Router::new()
+                .route("/tower-init", get(tower_init))
+                .route("/tower-write", get(tower_write))
+                .route("/tower-read", get(tower_read))
+                .layer(
+                    tower_sessions_014::SessionManagerLayer::new(
+                        tower_sessions_redis_store::RedisStore::new(fred),
+                    )
+                    .with_secure(false),
+                ),
+        );
+
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("listening on {}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}

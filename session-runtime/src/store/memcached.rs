@@ -1,0 +1,589 @@
+//! Sessions in a pool of memcached servers.
+//!
+//! Keys are spread over the servers by consistent hashing ([`hashring`]): every server is
+//! placed on a ring at [`POINTS_PER_SERVER`] points derived from its address, and a key belongs
+//! to the first point at or after the key's own hash. Removing a server from the list moves
+//! only the keys it held; the order of the list does not matter; and every process hashing the
+//! same list agrees, because the points and keys are hashed with SipHash-2-4 under fixed keys
+//! over their bytes alone.
+//!
+//! A server that stops answering is not taken off the ring: its share of the sessions fails
+//! (and the middleware applies its fail-open or fail-closed rule) while the other servers keep
+//! serving theirs. Moving its keys to another server at run time would bring old copies back
+//! once it returns, a revoked session among them.
+//!
+//! The client is `async-memcached` over the text protocol (`get` with many keys, `set` with an
+//! expiry, `delete`): made for Tokio, binary-safe, it reads every reply (a refused `set` is an
+//! error here, where a `noreply` client would report success), and it closes a connection whose
+//! call was dropped half way instead of handing the rest of that reply to the next call, which
+//! is what a timeout does to a call. Each server has a small pool of connections: a call borrows one, and gives
+//! it back only when its reply was read whole. A call that fails on the network, or is dropped
+//! mid-reply by [`Timed`](super::Timed), drops its connection instead, since a half-read reply
+//! would answer the next call. After a refused connection the server is left alone for
+//! [`RECONNECT_PAUSE`], so a dead server costs its callers an immediate error rather than a
+//! connection attempt each.
+
+use core::hash::{Hash, Hasher};
+use core::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use async_memcached::{AsciiProtocol, Client, Error, ErrorKind, Status, Value};
+use hashring::HashRing;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use super::{
+    BoxFuture, SessionStore, StoreConfigError, StoreError, check_key, check_prefix, join_all,
+    ttl_secs,
+};
+
+/// Points each server has on the hash ring: enough for shares within a few percent of even.
+const POINTS_PER_SERVER: u32 = 160;
+/// Connections per server in a new store.
+const DEFAULT_POOL_SIZE: usize = 8;
+/// How long a server whose connection was refused is left alone before the next attempt.
+const RECONNECT_PAUSE: Duration = Duration::from_millis(200);
+/// Memcached reads an expiry above 30 days as a Unix time, not a duration.
+const MAX_RELATIVE_EXPIRY: u64 = 30 * 24 * 60 * 60;
+/// The key prefix of a new store.
+const DEFAULT_PREFIX: &str = "session:";
+
+/// Sessions in one memcached server or a pool of them, spread by consistent hashing.
+///
+/// Connections open on first use, so a store can be built while its servers are down. Values
+/// are stored byte for byte. Memcached keeps items up to 1 MiB by default (its `-I` option);
+/// a larger value is refused with [`StoreError::Rejected`].
+///
+/// Connects over IPv4 only (a limit of the client).
+///
+/// **Warning**: memcached has no authentication and no encryption: anyone who reaches its port
+/// reads and writes every entry. The runtime stores only sealed envelopes, so entries cannot be
+/// read or forged without the session keys, but they can be deleted. Keep memcached on a private
+/// network.
+///
+/// ```
+/// use session_runtime::MemcachedStore;
+///
+/// # fn main() -> Result<(), session_runtime::StoreConfigError> {
+/// let store = MemcachedStore::new(["10.0.0.1:11211", "10.0.0.2:11211", "10.0.0.3:11211"])?
+///     .with_prefix("shop:session:")?
+///     .with_pool_size(16);
+/// # drop(store);
+/// # Ok(())
+/// # }
+/// ```
+pub struct MemcachedStore {
+    servers: Vec<Server>,
+    ring: HashRing<Point>,
+    prefix: String,
+}
+
+impl core::fmt::Debug for MemcachedStore {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MemcachedStore")
+            .field("servers", &self.servers)
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One server's place on the ring. Only the address and the point number are hashed, so a
+/// server's points do not depend on its position in the list.
+#[derive(Debug, Clone)]
+struct Point {
+    server: usize,
+    address: String,
+    number: u32,
+}
+
+impl Hash for Point {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Raw bytes only: `str`'s own `Hash` adds a terminator that Rust does not promise to keep.
+        state.write(self.address.as_bytes());
+        state.write(b"#");
+        state.write(&self.number.to_be_bytes());
+    }
+}
+
+/// A key as the ring hashes it: its bytes, nothing else.
+struct RingKey<'a>(&'a str);
+
+impl Hash for RingKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write(self.0.as_bytes());
+    }
+}
+
+struct Server {
+    address: String,
+    /// The address as the client takes it.
+    dsn: String,
+    /// Bounds the connections open to this server at once, idle or in use.
+    permits: Semaphore,
+    idle: Mutex<Vec<Client>>,
+    down_until: Mutex<Option<Instant>>,
+}
+
+impl core::fmt::Debug for Server {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Server")
+            .field("address", &self.address)
+            .field("idle", &lock(&self.idle).len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One memcached command.
+enum Command<'a> {
+    Get(&'a [String]),
+    Set {
+        key: &'a str,
+        value: &'a [u8],
+        exptime: i64,
+    },
+    Delete(&'a str),
+}
+
+/// A connection borrowed from a server's pool, with the permit that counts it.
+struct Lease<'a> {
+    client: Client,
+    reused: bool,
+    _permit: SemaphorePermit<'a>,
+}
+
+impl MemcachedStore {
+    /// A store over `servers`, each `host:port`, with the key prefix `session:` and up to 8
+    /// connections per server.
+    ///
+    /// Fails when the list is empty, an address is not `host:port`, or a server is listed twice.
+    pub fn new<I>(servers: I) -> Result<Self, StoreConfigError>
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        let addresses: Vec<String> = servers.into_iter().map(Into::into).collect();
+        if addresses.is_empty() {
+            return Err(StoreConfigError::NoServers);
+        }
+        let mut points = Vec::new();
+        for (server, address) in addresses.iter().enumerate() {
+            check_address(address)?;
+            if addresses[..server].contains(address) {
+                return Err(StoreConfigError::DuplicateServer(address.clone()));
+            }
+            points.extend((0..POINTS_PER_SERVER).map(|number| Point {
+                server,
+                address: address.clone(),
+                number,
+            }));
+        }
+        let mut ring = HashRing::new();
+        ring.batch_add(points);
+        let servers = addresses
+            .into_iter()
+            .map(|address| Server::new(address, DEFAULT_POOL_SIZE))
+            .collect();
+        Ok(MemcachedStore {
+            servers,
+            ring,
+            prefix: DEFAULT_PREFIX.to_owned(),
+        })
+    }
+
+    /// Puts `prefix` in front of every key, so several apps can share servers. At most 186
+    /// printable ASCII characters without spaces; may be empty.
+    pub fn with_prefix(mut self, prefix: &str) -> Result<Self, StoreConfigError> {
+        check_prefix(prefix)?;
+        self.prefix = prefix.to_owned();
+        Ok(self)
+    }
+
+    /// Opens at most `size` connections to each server (at least one). Calls beyond that wait
+    /// for a free connection, within their [`Timed`](super::Timed) limit.
+    pub fn with_pool_size(mut self, size: usize) -> Self {
+        for server in &mut self.servers {
+            server.permits = Semaphore::new(size.max(1));
+        }
+        self
+    }
+
+    /// The server that holds `key`, as given to [`new`](Self::new).
+    pub fn server_for(&self, key: &str) -> &str {
+        &self.servers[self.server_index(key)].address
+    }
+
+    fn server_index(&self, key: &str) -> usize {
+        // The ring holds every server's points, so it is never empty.
+        self.ring.get(&RingKey(key)).map_or(0, |point| point.server)
+    }
+
+    fn wire_key(&self, key: &str) -> Result<String, StoreError> {
+        check_key(key)?;
+        Ok(format!("{}{key}", self.prefix))
+    }
+}
+
+impl SessionStore for MemcachedStore {
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(async move {
+            let wire_keys = [self.wire_key(key)?];
+            let server = &self.servers[self.server_index(key)];
+            let mut values = server.get(&wire_keys).await?;
+            Ok(values.remove(&wire_keys[0]))
+        })
+    }
+
+    fn load_many<'a>(
+        &'a self,
+        keys: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
+        Box::pin(async move {
+            let wire_keys = keys
+                .iter()
+                .map(|key| self.wire_key(key))
+                .collect::<Result<Vec<_>, _>>()?;
+            // One multi-key `get` per server, all servers at once.
+            let mut by_server: Vec<Vec<String>> = vec![Vec::new(); self.servers.len()];
+            for (key, wire_key) in keys.iter().zip(&wire_keys) {
+                by_server[self.server_index(key)].push(wire_key.clone());
+            }
+            let gets: Vec<BoxFuture<'_, _>> = by_server
+                .into_iter()
+                .enumerate()
+                .filter(|(_, group)| !group.is_empty())
+                .map(|(server, group)| -> BoxFuture<'_, _> {
+                    Box::pin(async move { self.servers[server].get(&group).await })
+                })
+                .collect();
+            let mut found = HashMap::new();
+            for values in join_all(gets).await {
+                found.extend(values?);
+            }
+            Ok(wire_keys
+                .iter()
+                .map(|key| found.get(key).cloned())
+                .collect())
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let wire_key = self.wire_key(key)?;
+            let command = Command::Set {
+                key: &wire_key,
+                value,
+                exptime: exptime(ttl, SystemTime::now()),
+            };
+            let server = &self.servers[self.server_index(key)];
+            server.run(&command).await.map(drop)
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let wire_key = self.wire_key(key)?;
+            let server = &self.servers[self.server_index(key)];
+            server.run(&Command::Delete(&wire_key)).await.map(drop)
+        })
+    }
+}
+
+impl Server {
+    fn new(address: String, pool_size: usize) -> Self {
+        Server {
+            dsn: format!("tcp://{address}"),
+            address,
+            permits: Semaphore::new(pool_size),
+            idle: Mutex::new(Vec::new()),
+            down_until: Mutex::new(None),
+        }
+    }
+
+    /// The values found for `keys`, by wire key.
+    async fn get(&self, keys: &[String]) -> Result<HashMap<String, Vec<u8>>, StoreError> {
+        let values = self.run(&Command::Get(keys)).await?;
+        Ok(values
+            .into_iter()
+            .filter_map(|value| {
+                let key = String::from_utf8(value.key).ok()?;
+                Some((key, value.data.unwrap_or_default()))
+            })
+            .collect())
+    }
+
+    /// Runs `command` on a pooled connection. A pooled connection may have died while idle (the
+    /// server restarted): a network failure on one is retried once on a new connection, which
+    /// is safe because every command here is idempotent.
+    async fn run(&self, command: &Command<'_>) -> Result<Vec<Value>, StoreError> {
+        let mut lease = self.lease().await?;
+        let mut result = execute(&mut lease.client, command).await;
+        if lease.reused && result.as_ref().is_err_and(is_broken) {
+            drop(lease);
+            self.forget_idle();
+            lease = self.lease().await?;
+            result = execute(&mut lease.client, command).await;
+        }
+        match result {
+            Ok(values) => {
+                self.give_back(lease.client);
+                Ok(values)
+            }
+            Err(error) if is_broken(&error) || lease.client.is_closed() => {
+                self.forget_idle();
+                Err(StoreError::Unavailable(format!(
+                    "memcached {}: {error}",
+                    self.address
+                )))
+            }
+            Err(error) => {
+                self.give_back(lease.client);
+                Err(refusal(&self.address, error))
+            }
+        }
+    }
+
+    async fn lease(&self) -> Result<Lease<'_>, StoreError> {
+        let permit = self.permits.acquire().await.map_err(|_| {
+            StoreError::Unavailable(format!("memcached {}: pool closed", self.address))
+        })?;
+        if let Some(client) = lock(&self.idle).pop() {
+            return Ok(Lease {
+                client,
+                reused: true,
+                _permit: permit,
+            });
+        }
+        if lock(&self.down_until).is_some_and(|until| Instant::now() < until) {
+            return Err(StoreError::Unavailable(format!(
+                "memcached {}: refused a connection moments ago",
+                self.address
+            )));
+        }
+        match Client::new(&self.dsn).await {
+            Ok(client) => {
+                *lock(&self.down_until) = None;
+                Ok(Lease {
+                    client,
+                    reused: false,
+                    _permit: permit,
+                })
+            }
+            Err(error) => {
+                *lock(&self.down_until) = Some(Instant::now() + RECONNECT_PAUSE);
+                Err(StoreError::Unavailable(format!(
+                    "memcached {}: {error}",
+                    self.address
+                )))
+            }
+        }
+    }
+
+    fn give_back(&self, client: Client) {
+        if !client.is_closed() {
+            lock(&self.idle).push(client);
+        }
+    }
+
+    /// Drops the idle connections: after one broke, the others most likely did too.
+    fn forget_idle(&self) {
+        lock(&self.idle).clear();
+    }
+}
+
+async fn execute(client: &mut Client, command: &Command<'_>) -> Result<Vec<Value>, Error> {
+    match *command {
+        Command::Get(keys) => match client.get_multi(keys).await {
+            // No key found: the client reports the bare `END` as "not found".
+            Err(Error::Protocol(Status::NotFound)) => Ok(Vec::new()),
+            other => other,
+        },
+        Command::Set {
+            key,
+            value,
+            exptime,
+        } => client
+            .set(key, value, Some(exptime), None)
+            .await
+            .map(|()| Vec::new()),
+        Command::Delete(key) => match client.delete(key).await {
+            Ok(()) | Err(Error::Protocol(Status::NotFound)) => Ok(Vec::new()),
+            Err(error) => Err(error),
+        },
+    }
+}
+
+/// A failure that leaves the connection unusable.
+fn is_broken(error: &Error) -> bool {
+    matches!(
+        error,
+        Error::Connect(_) | Error::Io(_) | Error::ConnectionClosed | Error::ParseError(_)
+    )
+}
+
+/// The store error for a reply that was read whole but is not success.
+fn refusal(address: &str, error: Error) -> StoreError {
+    match error {
+        Error::Protocol(Status::Error(ErrorKind::Server(message) | ErrorKind::Client(message))) => {
+            StoreError::Rejected(format!("memcached {address}: {}", message.trim_end()))
+        }
+        Error::Protocol(Status::Error(ErrorKind::KeyTooLong)) => {
+            StoreError::Rejected(format!("memcached {address}: key too long"))
+        }
+        other => StoreError::Protocol(format!("memcached {address}: {other}")),
+    }
+}
+
+/// The `exptime` memcached reads as `ttl` from now: seconds up to 30 days, a Unix time beyond.
+fn exptime(ttl: Duration, now: SystemTime) -> i64 {
+    let secs = ttl_secs(ttl);
+    let exptime = if secs <= MAX_RELATIVE_EXPIRY {
+        secs
+    } else {
+        let unix_now = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        unix_now.saturating_add(secs)
+    };
+    i64::try_from(exptime).unwrap_or(i64::MAX)
+}
+
+fn check_address(address: &str) -> Result<(), StoreConfigError> {
+    let invalid = |reason: &str| StoreConfigError::InvalidAddress {
+        address: address.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let (host, port) = address
+        .rsplit_once(':')
+        .ok_or_else(|| invalid("expected `host:port`"))?;
+    if host.is_empty() || host.bytes().any(|b| b.is_ascii_whitespace() || b == b'/') {
+        return Err(invalid(
+            "expected `host:port` with a host name or IPv4 address",
+        ));
+    }
+    match port.parse::<u16>() {
+        Ok(port) if port > 0 => Ok(()),
+        _ => Err(invalid("the port must be a number from 1 to 65535")),
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // No critical section here panics, so a poisoned lock still guards a whole value.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(servers: &[&str]) -> MemcachedStore {
+        MemcachedStore::new(servers.iter().copied()).expect("valid servers")
+    }
+
+    fn keys() -> Vec<String> {
+        (0..3000).map(|i| format!("k{i:05}")).collect()
+    }
+
+    #[test]
+    fn shares_are_near_even() {
+        let pool = store(&["10.0.0.1:11211", "10.0.0.2:11211", "10.0.0.3:11211"]);
+        let mut counts = HashMap::<&str, usize>::new();
+        for key in keys() {
+            *counts.entry(pool.server_for(&key)).or_default() += 1;
+        }
+        assert_eq!(counts.len(), 3);
+        for (server, count) in counts {
+            assert!(
+                (800..=1200).contains(&count),
+                "{server} holds {count} of 3000"
+            );
+        }
+    }
+
+    #[test]
+    fn removing_a_server_moves_only_its_keys_and_order_does_not_matter() {
+        let three = store(&["10.0.0.1:11211", "10.0.0.2:11211", "10.0.0.3:11211"]);
+        let reordered = store(&["10.0.0.3:11211", "10.0.0.1:11211", "10.0.0.2:11211"]);
+        let two = store(&["10.0.0.1:11211", "10.0.0.3:11211"]);
+        let mut moved = 0;
+        for key in keys() {
+            let before = three.server_for(&key);
+            assert_eq!(reordered.server_for(&key), before);
+            if before == "10.0.0.2:11211" {
+                moved += 1;
+            } else {
+                assert_eq!(two.server_for(&key), before, "{key} moved");
+            }
+        }
+        assert!(moved > 0);
+    }
+
+    #[test]
+    fn placement_is_the_same_in_every_process() {
+        // Pinned: a change here would send every running app's sessions to other servers.
+        let pool = store(&["10.0.0.1:11211", "10.0.0.2:11211", "10.0.0.3:11211"]);
+        let placed: Vec<&str> = ["a", "b", "c", "d", "e", "f"]
+            .iter()
+            .map(|key| pool.server_for(key))
+            .collect();
+        assert_eq!(placed, PINNED_PLACEMENT);
+    }
+
+    const PINNED_PLACEMENT: [&str; 6] = [
+        "10.0.0.2:11211",
+        "10.0.0.1:11211",
+        "10.0.0.3:11211",
+        "10.0.0.1:11211",
+        "10.0.0.1:11211",
+        "10.0.0.2:11211",
+    ];
+
+    #[test]
+    fn expiry_past_thirty_days_is_sent_as_a_unix_time() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        assert_eq!(exptime(Duration::from_millis(1500), now), 2);
+        assert_eq!(
+            exptime(Duration::from_secs(MAX_RELATIVE_EXPIRY), now),
+            2_592_000
+        );
+        let forty_days = Duration::from_secs(40 * 24 * 3600);
+        assert_eq!(exptime(forty_days, now), 1_800_000_000 + 40 * 24 * 3600);
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let none: [&str; 0] = [];
+        assert_eq!(
+            MemcachedStore::new(none).err(),
+            Some(StoreConfigError::NoServers)
+        );
+        for bad in [
+            "localhost",
+            "host:",
+            ":11211",
+            "host:0",
+            "host:99999",
+            "a b:1",
+            "tcp://h:1",
+        ] {
+            assert!(
+                matches!(
+                    MemcachedStore::new([bad]),
+                    Err(StoreConfigError::InvalidAddress { .. })
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            MemcachedStore::new(["h:1", "h:2", "h:1"]).err(),
+            Some(StoreConfigError::DuplicateServer("h:1".into()))
+        );
+        assert!(matches!(
+            store(&["h:1"]).with_prefix("a b"),
+            Err(StoreConfigError::InvalidPrefix(_))
+        ));
+    }
+}

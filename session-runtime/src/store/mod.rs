@@ -1,0 +1,401 @@
+//! Server-side session stores: where a session lives when its cookie holds only an id.
+//!
+//! [`SessionStore`] is the one seam every backend implements: load, load many, save with a TTL,
+//! delete, each a single round trip. The runtime derives the keys and hands the backends sealed
+//! envelopes, so a store only ever sees opaque bytes under opaque keys: nothing in it is
+//! readable without the session keys, which matters for memcached, which has no authentication.
+//!
+//! | backend | feature | for |
+//! |---|---|---|
+//! | [`MemoryStore`] | `store` | development and tests: one process, bounded, no server |
+//! | `MemcachedStore` | `memcached` | a pool of memcached servers, keys spread by consistent hashing |
+//! | `RedisStore` | `redis` | one Redis node, or a Redis Cluster |
+//!
+//! Backends do not time out by themselves: [`Timed`] bounds every call of any store, so the
+//! timeout is one setting in one place, the same for every backend and for stores users write.
+
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::Poll;
+use core::time::Duration;
+use std::sync::Arc;
+
+mod memory;
+pub use memory::MemoryStore;
+
+#[cfg(feature = "memcached")]
+mod memcached;
+#[cfg(feature = "memcached")]
+pub use memcached::MemcachedStore;
+
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+pub use redis::RedisStore;
+
+/// A boxed future that can move between threads: what every [`SessionStore`] call returns.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The longest key the runtime hands a store, before the backend's own prefix.
+pub(crate) const MAX_KEY_LEN: usize = 64;
+
+/// The longest prefix a backend accepts: memcached keys end at 250 bytes, and a prefix this long
+/// plus the longest key still fits.
+#[cfg(any(feature = "memcached", feature = "redis"))]
+pub(crate) const MAX_PREFIX_LEN: usize = 250 - MAX_KEY_LEN;
+
+/// Why a store call failed. Never contains session data, keys or values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store could not be reached or dropped the connection: refused, reset, other I/O.
+    /// Usually passing; calls succeed again once the server is back.
+    #[error("session store unavailable: {0}")]
+    Unavailable(String),
+    /// The store did not answer within the [`Timed`] limit.
+    #[error("session store did not answer within {0:?}")]
+    Timeout(Duration),
+    /// The store answered, but not with anything this client understands.
+    #[error("session store answered unexpectedly: {0}")]
+    Protocol(String),
+    /// The store refused this one call: the value is larger than it keeps, it is out of memory,
+    /// or the key is not one the runtime derives. Retrying the same call will not help.
+    #[error("session store refused the call: {0}")]
+    Rejected(String),
+}
+
+/// Why a store could not be built from its settings. Each message says what to change.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreConfigError {
+    /// A pool or cluster needs at least one server.
+    #[error("no servers given: list at least one `host:port`")]
+    NoServers,
+    /// A server address that is not `host:port`, or a URL the client does not accept.
+    #[error("server address {address:?} is not usable: {reason}")]
+    InvalidAddress {
+        /// The refused address.
+        address: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The same server listed twice would get twice its share of keys.
+    #[error("server {0:?} is listed twice: list each server once")]
+    DuplicateServer(String),
+    /// A key prefix with a space or control character, or longer than 186 bytes.
+    #[error(
+        "key prefix {0:?} is not usable: use at most 186 printable ASCII characters, no spaces"
+    )]
+    InvalidPrefix(String),
+}
+
+/// A server-side session backend: each call is one round trip.
+///
+/// Keys are printable ASCII (no spaces or control characters), 1 to 64 bytes; the runtime
+/// derives them, and backends put their own prefix in front. Values are opaque binary (sealed
+/// envelopes, up to about 1 MiB). A backend refuses a key outside these rules with
+/// [`StoreError::Rejected`] rather than sending it.
+///
+/// Implementations answer without their own timeout; wrap them in [`Timed`]. A call's future
+/// may be dropped at any point (that is how [`Timed`] ends it), so an implementation must leave
+/// no half-read connection behind for the next call.
+///
+/// The trait is object safe: `Arc<dyn SessionStore>` is itself a store.
+pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
+    /// The value saved under `key`, or `None` when there is none or it expired.
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>>;
+
+    /// The values under several keys, in the order of `keys`, `None` for each miss.
+    ///
+    /// Backends that can answer in one round trip do (a memcached multi-get per server, `MGET`
+    /// on Redis, split by slot on a cluster); the default runs [`load`](Self::load) for each key
+    /// concurrently. Any failure fails the whole call.
+    fn load_many<'a>(
+        &'a self,
+        keys: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
+        let loads = keys.iter().map(|key| self.load(key)).collect();
+        Box::pin(async move { join_all(loads).await.into_iter().collect() })
+    }
+
+    /// Stores `value` under `key` for `ttl`, replacing what was there.
+    ///
+    /// The TTL is rounded up to whole seconds, and is at least one second.
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// Removes `key`. Removing a key that is not there succeeds.
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        (**self).load(key)
+    }
+
+    fn load_many<'a>(
+        &'a self,
+        keys: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
+        (**self).load_many(keys)
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).save(key, value, ttl)
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).delete(key)
+    }
+}
+
+/// A store whose every call ends within a time limit, with [`StoreError::Timeout`] if the
+/// inner store has not answered by then.
+///
+/// The limit covers the whole call, connecting included, and for
+/// [`load_many`](SessionStore::load_many) all its keys together. When it fires, the inner
+/// call's future is dropped: the backends in this crate then discard the connection it was
+/// using rather than read a late answer as the next call's.
+///
+/// Needs a Tokio runtime with its timer enabled, as every axum server has.
+///
+/// ```
+/// use std::time::Duration;
+/// use session_runtime::{MemoryStore, SessionStore, Timed};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), session_runtime::StoreError> {
+/// let store = Timed::new(MemoryStore::new(), Duration::from_millis(250));
+/// store.save("k1", b"sealed", Duration::from_secs(60)).await?;
+/// assert_eq!(store.load("k1").await?.as_deref(), Some(&b"sealed"[..]));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Timed<S> {
+    inner: S,
+    limit: Duration,
+}
+
+impl<S: SessionStore> Timed<S> {
+    /// Bounds every call of `inner` by `limit`.
+    pub fn new(inner: S, limit: Duration) -> Self {
+        Timed { inner, limit }
+    }
+
+    /// The time limit of each call.
+    pub fn limit(&self) -> Duration {
+        self.limit
+    }
+
+    /// The store inside.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    fn bounded<'a, T: 'a>(
+        &self,
+        call: BoxFuture<'a, Result<T, StoreError>>,
+    ) -> BoxFuture<'a, Result<T, StoreError>> {
+        let limit = self.limit;
+        Box::pin(async move {
+            tokio::time::timeout(limit, call)
+                .await
+                .unwrap_or(Err(StoreError::Timeout(limit)))
+        })
+    }
+}
+
+impl<S: SessionStore> SessionStore for Timed<S> {
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        self.bounded(self.inner.load(key))
+    }
+
+    fn load_many<'a>(
+        &'a self,
+        keys: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
+        self.bounded(self.inner.load_many(keys))
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.bounded(self.inner.save(key, value, ttl))
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.bounded(self.inner.delete(key))
+    }
+}
+
+/// Refuses a key the runtime would never derive, before any backend puts it on the wire: a
+/// space or line break in it would split a memcached command.
+pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {
+    if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(is_key_byte) {
+        return Err(StoreError::Rejected(format!(
+            "a session key must be 1 to {MAX_KEY_LEN} printable ASCII characters without spaces"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a backend's key prefix: the same characters as keys, and room left for the longest key.
+#[cfg(any(feature = "memcached", feature = "redis"))]
+pub(crate) fn check_prefix(prefix: &str) -> Result<(), StoreConfigError> {
+    if prefix.len() > MAX_PREFIX_LEN || !prefix.bytes().all(is_key_byte) {
+        return Err(StoreConfigError::InvalidPrefix(prefix.to_owned()));
+    }
+    Ok(())
+}
+
+fn is_key_byte(byte: u8) -> bool {
+    byte.is_ascii_graphic()
+}
+
+/// Whole seconds of `ttl`, rounded up, at least one: a zero TTL means "forever" to memcached and
+/// an error to Redis, and neither is what a caller asking for a short life wants.
+pub(crate) fn ttl_secs(ttl: Duration) -> u64 {
+    let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+    secs.max(1)
+}
+
+/// Polls every future until all are done; the results keep the futures' order.
+///
+/// A few lines instead of a dependency on `futures` for the one combinator the stores need.
+pub(crate) fn join_all<'a, T: Send + 'a>(
+    futures: Vec<BoxFuture<'a, T>>,
+) -> impl Future<Output = Vec<T>> + Send + 'a {
+    let mut pending: Vec<Option<BoxFuture<'a, T>>> = futures.into_iter().map(Some).collect();
+    let mut done: Vec<Option<T>> = pending.iter().map(|_| None).collect();
+    core::future::poll_fn(move |cx| {
+        let mut waiting = false;
+        for (slot, out) in pending.iter_mut().zip(done.iter_mut()) {
+            if let Some(future) = slot {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => {
+                        *out = Some(value);
+                        *slot = None;
+                    }
+                    Poll::Pending => waiting = true,
+                }
+            }
+        }
+        if waiting {
+            Poll::Pending
+        } else {
+            Poll::Ready(done.drain(..).flatten().collect())
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_rounds_up_to_whole_seconds_and_at_least_one() {
+        assert_eq!(ttl_secs(Duration::ZERO), 1);
+        assert_eq!(ttl_secs(Duration::from_millis(1)), 1);
+        assert_eq!(ttl_secs(Duration::from_secs(1)), 1);
+        assert_eq!(ttl_secs(Duration::from_millis(1001)), 2);
+        assert_eq!(ttl_secs(Duration::from_secs(86_400)), 86_400);
+    }
+
+    #[test]
+    fn keys_are_printable_ascii_without_spaces() {
+        assert!(check_key("abcDEF012-_.~:").is_ok());
+        assert!(check_key(&"k".repeat(MAX_KEY_LEN)).is_ok());
+        for bad in ["", "a b", "a\r\nset x", "é", "\0", "a\tb"] {
+            assert!(
+                matches!(check_key(bad), Err(StoreError::Rejected(_))),
+                "{bad:?}"
+            );
+        }
+        assert!(check_key(&"k".repeat(MAX_KEY_LEN + 1)).is_err());
+    }
+
+    #[test]
+    #[cfg(any(feature = "memcached", feature = "redis"))]
+    fn prefixes_leave_room_for_the_longest_key() {
+        assert!(check_prefix("").is_ok());
+        assert!(check_prefix("shop:session:").is_ok());
+        assert!(check_prefix(&"p".repeat(MAX_PREFIX_LEN)).is_ok());
+        assert!(check_prefix(&"p".repeat(MAX_PREFIX_LEN + 1)).is_err());
+        assert!(check_prefix("has space").is_err());
+    }
+
+    #[tokio::test]
+    async fn join_all_keeps_order_whatever_finishes_first() {
+        let futures: Vec<BoxFuture<'static, u32>> = (0..5u32)
+            .map(|i| -> BoxFuture<'static, u32> {
+                Box::pin(async move {
+                    tokio::time::sleep(Duration::from_millis(u64::from(5 - i) * 3)).await;
+                    i
+                })
+            })
+            .collect();
+        assert_eq!(join_all(futures).await, vec![0, 1, 2, 3, 4]);
+        assert!(
+            join_all(Vec::<BoxFuture<'static, u32>>::new())
+                .await
+                .is_empty()
+        );
+    }
+
+    /// A store that never answers, to show where the timeout comes from.
+    #[derive(Debug)]
+    struct Silent;
+
+    impl SessionStore for Silent {
+        fn load<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+            Box::pin(core::future::pending())
+        }
+        fn save<'a>(
+            &'a self,
+            _: &'a str,
+            _: &'a [u8],
+            _: Duration,
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            Box::pin(core::future::pending())
+        }
+        fn delete<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+            Box::pin(core::future::pending())
+        }
+    }
+
+    #[tokio::test]
+    async fn timed_ends_every_call_at_its_limit() {
+        let limit = Duration::from_millis(40);
+        let store = Timed::new(Silent, limit);
+        let started = std::time::Instant::now();
+        assert_eq!(store.load("k").await, Err(StoreError::Timeout(limit)));
+        assert_eq!(
+            store.load_many(&["a", "b"]).await,
+            Err(StoreError::Timeout(limit))
+        );
+        assert_eq!(
+            store.save("k", b"v", Duration::from_secs(1)).await,
+            Err(StoreError::Timeout(limit))
+        );
+        assert_eq!(store.delete("k").await, Err(StoreError::Timeout(limit)));
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed >= limit * 4 && elapsed < limit * 4 + Duration::from_secs(1),
+            "{elapsed:?}"
+        );
+    }
+}

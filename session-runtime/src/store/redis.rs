@@ -1,0 +1,267 @@
+//! Sessions in Redis: one node, or a Redis Cluster.
+//!
+//! One node goes through the `redis` crate's connection manager: one multiplexed connection
+//! shared by every call, replaced in the background when it breaks. A cluster goes through the
+//! crate's async cluster client, which follows the slot map (`MOVED`, `ASK`), reconnects to
+//! nodes, and splits a multi-key `MGET` into one `MGET` per slot, answering in key order.
+//!
+//! Connections open on the first call, so a store can be built before Redis is up (and outside
+//! a Tokio runtime). While Redis is down, calls fail quickly: the manager makes one new attempt
+//! per failed call (and a single retry after a short pause), so a server that comes back is used
+//! again within a fraction of a second. Timing out a call is left to [`Timed`](super::Timed).
+
+use core::time::Duration;
+use std::sync::OnceLock;
+
+use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::cluster::{ClusterClient, ClusterConfig};
+use ::redis::cluster_async::ClusterConnection;
+use ::redis::{Cmd, ErrorKind, FromRedisValue, RedisError, ServerErrorKind};
+
+use super::{
+    BoxFuture, SessionStore, StoreConfigError, StoreError, check_key, check_prefix, ttl_secs,
+};
+
+/// The key prefix of a new store.
+const DEFAULT_PREFIX: &str = "session:";
+/// How long one connection attempt may take before it counts as failed: a server that accepts
+/// but never answers must not hold the shared connection forever.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// The pause before the one retry of a failed connection, and its upper bound with jitter.
+const RETRY_MIN_DELAY: Duration = Duration::from_millis(50);
+const RETRY_MAX_DELAY: Duration = Duration::from_millis(200);
+
+/// Sessions in one Redis node or a Redis Cluster, with `SET key value EX ttl`, `GET`, `MGET` and
+/// `DEL`.
+///
+/// Values are stored byte for byte. Keys get a prefix (`session:` unless changed).
+///
+/// ```
+/// use session_runtime::RedisStore;
+///
+/// # fn main() -> Result<(), session_runtime::StoreConfigError> {
+/// let single = RedisStore::new("redis://127.0.0.1:6379/")?.with_prefix("shop:session:")?;
+/// let cluster = RedisStore::cluster([
+///     "redis://10.0.0.1:6379/",
+///     "redis://10.0.0.2:6379/",
+///     "redis://10.0.0.3:6379/",
+/// ])?;
+/// # drop((single, cluster));
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct RedisStore {
+    target: Target,
+    connection: OnceLock<Result<Connection, StoreError>>,
+    prefix: String,
+}
+
+#[derive(Debug)]
+enum Target {
+    Single(::redis::Client),
+    Cluster(Box<ClusterClient>),
+}
+
+/// A live connection; both kinds are cheap handles onto a shared connection.
+#[derive(Clone)]
+enum Connection {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Connection::Single(manager) => manager.fmt(f),
+            Connection::Cluster(_) => f.write_str("ClusterConnection"),
+        }
+    }
+}
+
+impl RedisStore {
+    /// A store on one Redis node, `redis://[user:password@]host[:port][/db]`.
+    ///
+    /// Fails when the URL is not one the client accepts; does not connect.
+    pub fn new(url: &str) -> Result<Self, StoreConfigError> {
+        let client = ::redis::Client::open(url).map_err(|error| invalid(url, &error))?;
+        Ok(RedisStore::with_target(Target::Single(client)))
+    }
+
+    /// A store on a Redis Cluster, given the URLs of one or more of its nodes; the client
+    /// learns the others from them.
+    ///
+    /// Fails when the list is empty or a URL is not one the client accepts; does not connect.
+    pub fn cluster<I>(nodes: I) -> Result<Self, StoreConfigError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        let nodes: Vec<String> = nodes.into_iter().map(|n| n.as_ref().to_owned()).collect();
+        if nodes.is_empty() {
+            return Err(StoreConfigError::NoServers);
+        }
+        for node in &nodes {
+            ::redis::Client::open(node.as_str()).map_err(|error| invalid(node, &error))?;
+        }
+        let client = ClusterClient::builder(nodes.iter().map(String::as_str))
+            .retries(2)
+            .min_retry_wait(RETRY_MIN_DELAY.as_millis() as u64)
+            .max_retry_wait(RETRY_MAX_DELAY.as_millis() as u64)
+            .connection_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|error| invalid(&nodes.join(","), &error))?;
+        Ok(RedisStore::with_target(Target::Cluster(Box::new(client))))
+    }
+
+    fn with_target(target: Target) -> Self {
+        RedisStore {
+            target,
+            connection: OnceLock::new(),
+            prefix: DEFAULT_PREFIX.to_owned(),
+        }
+    }
+
+    /// Puts `prefix` in front of every key, so several apps can share a server. At most 186
+    /// printable ASCII characters without spaces; may be empty.
+    pub fn with_prefix(mut self, prefix: &str) -> Result<Self, StoreConfigError> {
+        check_prefix(prefix)?;
+        self.prefix = prefix.to_owned();
+        Ok(self)
+    }
+
+    fn wire_key(&self, key: &str) -> Result<String, StoreError> {
+        check_key(key)?;
+        Ok(format!("{}{key}", self.prefix))
+    }
+
+    /// The shared connection, set up on first use: both kinds spawn their driver task, so this
+    /// must run inside the Tokio runtime, which the first call does.
+    fn connection(&self) -> Result<Connection, StoreError> {
+        self.connection
+            .get_or_init(|| match &self.target {
+                Target::Single(client) => {
+                    let config = ConnectionManagerConfig::new()
+                        .set_number_of_retries(1)
+                        .set_min_delay(RETRY_MIN_DELAY)
+                        .set_max_delay(RETRY_MAX_DELAY)
+                        .set_connection_timeout(Some(CONNECT_TIMEOUT));
+                    ConnectionManager::new_lazy_with_config(client.clone(), config)
+                        .map(Connection::Single)
+                        .map_err(|error| to_store_error(&error))
+                }
+                Target::Cluster(client) => {
+                    let config = ClusterConfig::new().set_connection_timeout(CONNECT_TIMEOUT);
+                    Ok(Connection::Cluster(
+                        client.get_pending_async_connection_with_config(config),
+                    ))
+                }
+            })
+            .clone()
+    }
+
+    async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T, StoreError> {
+        let result = match self.connection()? {
+            Connection::Single(mut manager) => command.query_async(&mut manager).await,
+            Connection::Cluster(mut cluster) => command.query_async(&mut cluster).await,
+        };
+        result.map_err(|error| to_store_error(&error))
+    }
+}
+
+impl SessionStore for RedisStore {
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(async move {
+            let wire_key = self.wire_key(key)?;
+            self.query(::redis::cmd("GET").arg(wire_key)).await
+        })
+    }
+
+    fn load_many<'a>(
+        &'a self,
+        keys: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
+        Box::pin(async move {
+            let wire_keys = keys
+                .iter()
+                .map(|key| self.wire_key(key))
+                .collect::<Result<Vec<_>, _>>()?;
+            if wire_keys.is_empty() {
+                // `MGET` with no key is a syntax error.
+                return Ok(Vec::new());
+            }
+            let values: Vec<Option<Vec<u8>>> =
+                self.query(::redis::cmd("MGET").arg(&wire_keys)).await?;
+            if values.len() != wire_keys.len() {
+                return Err(StoreError::Protocol(format!(
+                    "MGET of {} keys answered {} values",
+                    wire_keys.len(),
+                    values.len()
+                )));
+            }
+            Ok(values)
+        })
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let wire_key = self.wire_key(key)?;
+            let command = ::redis::cmd("SET")
+                .arg(wire_key)
+                .arg(value)
+                .arg("EX")
+                .arg(ttl_secs(ttl))
+                .to_owned();
+            self.query(&command).await
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let wire_key = self.wire_key(key)?;
+            self.query(::redis::cmd("DEL").arg(wire_key)).await
+        })
+    }
+}
+
+fn invalid(address: &str, error: &RedisError) -> StoreConfigError {
+    StoreConfigError::InvalidAddress {
+        address: address.to_owned(),
+        reason: error.to_string(),
+    }
+}
+
+/// Sorts a client error into the store's kinds. The text is built from the error's kind and
+/// code, never its full message: a type error's message can quote the reply, and the reply is
+/// session data.
+fn to_store_error(error: &RedisError) -> StoreError {
+    let unavailable = error.is_io_error()
+        || error.is_connection_dropped()
+        || error.is_connection_refusal()
+        || error.is_timeout()
+        || matches!(
+            error.kind(),
+            ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::Server(
+                    ServerErrorKind::ClusterDown
+                        | ServerErrorKind::TryAgain
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::BusyLoading
+                        | ServerErrorKind::ReadOnly
+                )
+        );
+    if unavailable {
+        // I/O and cluster-state messages carry addresses and OS errors, no data.
+        return StoreError::Unavailable(format!("redis: {error}"));
+    }
+    match error.code() {
+        Some(code @ "OOM") => StoreError::Rejected(format!("redis: {code} (maxmemory reached)")),
+        Some(code) => StoreError::Protocol(format!("redis: {} ({code})", error.category())),
+        None => StoreError::Protocol(format!("redis: {}", error.category())),
+    }
+}

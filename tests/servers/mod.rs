@@ -1,0 +1,441 @@
+//! Real memcached and Redis servers for the store tests, on free loopback ports.
+//!
+//! Each server is a child process started by the test that owns it and killed by PID when its
+//! handle drops, also when the test panics; its temporary directory goes with it. When a binary
+//! is missing, the test fails with the command that installs it: `scripts/install-servers`.
+#![allow(dead_code, unreachable_pub)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to accept connections after it starts.
+const READY_WITHIN: Duration = Duration::from_secs(10);
+/// Attempts at starting a server when the port picked was taken by someone else meanwhile.
+const START_ATTEMPTS: u32 = 3;
+
+/// The path of `binary` on `PATH`, or a failure that says how to install it.
+fn require(binary: &str) -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(binary))
+            .find(|candidate| candidate.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "`{binary}` is not installed: run scripts/install-servers (it installs memcached, \
+             redis-server and redis-tools), then run the tests again"
+        )
+    })
+}
+
+/// A port that was free a moment ago on 127.0.0.1.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("bind a loopback port")
+}
+
+/// A directory under the system's temporary directory, removed on drop.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(label: &str) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "session-stores-{label}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = std::env::temp_dir().join(name);
+        std::fs::create_dir_all(&path).expect("create a temporary directory");
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One server process; killed by its PID on drop.
+#[derive(Debug)]
+struct Process {
+    name: &'static str,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+impl Process {
+    fn spawn(name: &'static str, mut command: Command, log: PathBuf) -> Self {
+        let log_file = std::fs::File::create(&log).expect("create a server log");
+        let stderr = log_file.try_clone().expect("clone the log handle");
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(log_file)
+            .stderr(stderr)
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {name}: {error}"));
+        Process {
+            name,
+            child: Some(child),
+            log,
+        }
+    }
+
+    /// Whether the process has exited (for example because its port was taken).
+    fn exited(&mut self) -> bool {
+        match &mut self.child {
+            Some(child) => !matches!(child.try_wait(), Ok(None)),
+            None => true,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Waits until `port` accepts connections and `ready` says the server answers. Fails if the
+/// process exits first or the time runs out.
+fn wait_ready(process: &mut Process, port: u16, ready: fn(u16) -> bool) -> Result<(), String> {
+    let deadline = Instant::now() + READY_WITHIN;
+    while Instant::now() < deadline {
+        if process.exited() {
+            return Err(format!("{} exited: {}", process.name, process.log()));
+        }
+        if ready(port) {
+            return Ok(());
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    Err(format!(
+        "{} did not answer on port {port} within {READY_WITHIN:?}: {}",
+        process.name,
+        process.log()
+    ))
+}
+
+fn connect(port: u16) -> Option<TcpStream> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let stream = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .ok()?;
+    Some(stream)
+}
+
+/// Sends one text line and reads one line back.
+fn ask(port: u16, line: &str) -> Option<String> {
+    let mut stream = connect(port)?;
+    stream.write_all(line.as_bytes()).ok()?;
+    let mut reply = String::new();
+    BufReader::new(stream).read_line(&mut reply).ok()?;
+    Some(reply)
+}
+
+fn memcached_ready(port: u16) -> bool {
+    ask(port, "version\r\n").is_some_and(|reply| reply.starts_with("VERSION"))
+}
+
+fn redis_ready(port: u16) -> bool {
+    ask(port, "PING\r\n").is_some_and(|reply| reply.starts_with("+PONG"))
+}
+
+/// One memcached server on a free loopback port, default settings (64 MiB, 1 MiB items).
+#[derive(Debug)]
+pub struct Memcached {
+    port: u16,
+    process: Process,
+    dir: TempDir,
+}
+
+impl Memcached {
+    pub fn start() -> Self {
+        let binary = require("memcached");
+        let dir = TempDir::new("memcached");
+        let mut last_error = String::new();
+        for _ in 0..START_ATTEMPTS {
+            let port = free_port();
+            let mut command = Command::new(&binary);
+            command.args(["-l", "127.0.0.1", "-U", "0", "-m", "64", "-t", "2"]);
+            command.args(["-p", &port.to_string()]);
+            // memcached refuses to run as root unless told which user to be; as anyone else
+            // the switch is ignored.
+            command.args(["-u", "root"]);
+            let mut process = Process::spawn("memcached", command, dir.path().join("log"));
+            match wait_ready(&mut process, port, memcached_ready) {
+                Ok(()) => return Memcached { port, process, dir },
+                Err(error) => last_error = error,
+            }
+        }
+        panic!("memcached did not start: {last_error}");
+    }
+
+    /// `127.0.0.1:port`, as `MemcachedStore` takes it.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (SIGKILL to its PID): its connections reset, its data is gone.
+    pub fn kill(&mut self) {
+        self.process.kill();
+    }
+}
+
+/// Several memcached servers, for a pool.
+#[derive(Debug)]
+pub struct MemcachedPool {
+    pub members: Vec<Memcached>,
+}
+
+impl MemcachedPool {
+    pub fn start(size: usize) -> Self {
+        MemcachedPool {
+            members: (0..size).map(|_| Memcached::start()).collect(),
+        }
+    }
+
+    pub fn addresses(&self) -> Vec<String> {
+        self.members.iter().map(Memcached::address).collect()
+    }
+
+    /// Kills member `index`; the others keep running.
+    pub fn kill(&mut self, index: usize) {
+        self.members[index].kill();
+    }
+}
+
+/// One redis-server on a free loopback port, nothing persisted.
+#[derive(Debug)]
+pub struct Redis {
+    port: u16,
+    /// The cluster bus port, for a cluster node.
+    cluster_port: Option<u16>,
+    process: Process,
+    dir: TempDir,
+}
+
+impl Redis {
+    pub fn start() -> Self {
+        Redis::start_node(false)
+    }
+
+    fn start_node(cluster: bool) -> Self {
+        let dir = TempDir::new("redis");
+        let mut last_error = String::new();
+        for _ in 0..START_ATTEMPTS {
+            let port = free_port();
+            let cluster_port = cluster.then(free_port);
+            let mut process = spawn_redis(port, cluster_port, &dir);
+            match wait_ready(&mut process, port, redis_ready) {
+                Ok(()) => {
+                    return Redis {
+                        port,
+                        cluster_port,
+                        process,
+                        dir,
+                    };
+                }
+                Err(error) => last_error = error,
+            }
+        }
+        panic!("redis-server did not start: {last_error}");
+    }
+
+    /// `redis://127.0.0.1:port/`, as `RedisStore` takes it.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server (SIGKILL to its PID). Its data is gone: nothing is persisted.
+    pub fn kill(&mut self) {
+        self.process.kill();
+    }
+
+    /// Starts the server again on the same port (after [`kill`](Self::kill)), and returns once
+    /// it answers `PING`.
+    pub fn restart(&mut self) {
+        self.process.kill();
+        self.process = spawn_redis(self.port, self.cluster_port, &self.dir);
+        if let Err(error) = wait_ready(&mut self.process, self.port, redis_ready) {
+            panic!(
+                "redis-server did not restart on port {}: {error}",
+                self.port
+            );
+        }
+    }
+}
+
+fn spawn_redis(port: u16, cluster_port: Option<u16>, dir: &TempDir) -> Process {
+    let binary = require("redis-server");
+    let mut command = Command::new(binary);
+    command.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
+    command.args(["--save", "", "--appendonly", "no", "--daemonize", "no"]);
+    command.arg("--dir").arg(dir.path());
+    if let Some(bus) = cluster_port {
+        command.args([
+            "--cluster-enabled",
+            "yes",
+            "--cluster-port",
+            &bus.to_string(),
+        ]);
+        command
+            .arg("--cluster-config-file")
+            .arg(dir.path().join("nodes.conf"));
+        command.args(["--cluster-node-timeout", "2000"]);
+    }
+    Process::spawn("redis-server", command, dir.path().join("log"))
+}
+
+/// A Redis Cluster of three primaries, no replicas, every slot assigned.
+#[derive(Debug)]
+pub struct RedisCluster {
+    pub nodes: Vec<Redis>,
+}
+
+impl RedisCluster {
+    pub fn start() -> Self {
+        let redis_cli = require("redis-cli");
+        let nodes: Vec<Redis> = (0..3).map(|_| Redis::start_node(true)).collect();
+        let mut create = Command::new(redis_cli);
+        create.args(["--cluster", "create"]);
+        create.args(nodes.iter().map(|node| format!("127.0.0.1:{}", node.port)));
+        create.args(["--cluster-replicas", "0", "--cluster-yes"]);
+        let output = create.output().expect("run redis-cli --cluster create");
+        assert!(
+            output.status.success(),
+            "redis-cli --cluster create failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let cluster = RedisCluster { nodes };
+        cluster.wait_ok();
+        cluster
+    }
+
+    /// Waits until every node reports the cluster ok, with all slots and all nodes known.
+    fn wait_ok(&self) {
+        let deadline = Instant::now() + READY_WITHIN;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            let infos: Vec<String> = self
+                .nodes
+                .iter()
+                .map(|node| cluster_info(node.port).unwrap_or_default())
+                .collect();
+            let ok = infos.iter().all(|info| {
+                info.contains("cluster_state:ok")
+                    && info.contains("cluster_slots_ok:16384")
+                    && info.contains("cluster_known_nodes:3")
+            });
+            if ok {
+                return;
+            }
+            last = infos.join("\n---\n");
+            thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the Redis Cluster did not become ok within {READY_WITHIN:?}:\n{last}");
+    }
+
+    /// One `redis://` URL per node.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(Redis::url).collect()
+    }
+}
+
+/// `CLUSTER INFO` of the node on `port`, read as a RESP bulk string.
+fn cluster_info(port: u16) -> Option<String> {
+    let mut stream = connect(port)?;
+    stream.write_all(b"CLUSTER INFO\r\n").ok()?;
+    let mut reader = BufReader::new(stream);
+    let mut header = String::new();
+    reader.read_line(&mut header).ok()?;
+    let len: usize = header.strip_prefix('$')?.trim_end().parse().ok()?;
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    String::from_utf8(body).ok()
+}
+
+/// A TCP listener on loopback that accepts every connection and never sends a byte.
+#[derive(Debug)]
+pub struct BlackHole {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl BlackHole {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        let port = listener.local_addr().expect("bound address").port();
+        listener
+            .set_nonblocking(true)
+            .expect("make the listener non-blocking");
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = thread::spawn(move || {
+            // Held open, never read or written, until the black hole drops.
+            let mut held = Vec::new();
+            while !stopping.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => held.push(stream),
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        BlackHole {
+            port,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// `127.0.0.1:port`.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `redis://127.0.0.1:port/`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for BlackHole {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
