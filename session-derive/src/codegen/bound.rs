@@ -5,27 +5,26 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::WherePredicate;
 
-use super::bounds::Fields;
+use super::bounds::{Fields, all, spec_table};
 use super::wrap;
 use crate::model::{Data, Field, Model, Style, Variant};
 
 pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let ident = model.ident;
     let name = ident.to_string();
-    let mut items = TokenStream::new();
+    let mut specs = Vec::new();
     let mut next = 0;
 
     let (max, check) = match &model.data {
         Data::Struct(variant) => {
             let fields = Fields::new(name.clone(), &variant.fields, &mut next);
-            items.extend(fields.specs());
+            specs.extend(fields.specs());
             let max = sum(&fields);
             let pattern = pattern(quote!(Self), variant);
-            let checks = fields.checks(|i, _| binding(i));
+            let checks = all(fields.checks(|i, _| binding(i)));
             let check = quote! {
                 let #pattern = self;
-                #(#checks)*
-                __p::Ok(())
+                #checks
             };
             (max, check)
         }
@@ -35,12 +34,12 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             let mut arms = Vec::new();
             for v in variants {
                 let fields = Fields::new(format!("{name}::{}", v.ident), &v.fields, &mut next);
-                items.extend(fields.specs());
+                specs.extend(fields.specs());
                 bodies.push(sum(&fields));
                 let vi = v.ident;
                 let pattern = pattern(quote!(Self::#vi), v);
-                let checks = fields.checks(|i, _| binding(i));
-                arms.push(quote!(#pattern => { #(#checks)* }));
+                let checks = all(fields.checks(|i, _| binding(i)));
+                arms.push(quote!(#pattern => #checks,));
             }
             // postcard writes the variant index as a varint u32.
             let tag = variants.len() - 1;
@@ -49,15 +48,13 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 #(worst = __p::max(worst, #bodies);)*
                 worst
             });
-            let check = quote! {
-                match self { #(#arms)* }
-                __p::Ok(())
-            };
+            let check = quote!(match self { #(#arms)* });
             (max, check)
         }
         Data::Union => unreachable!("check rejects unions"),
     };
 
+    let mut items = spec_table(&specs);
     let generics = &model.original.generics;
     let mut bounded = generics.clone();
     if !generics.params.is_empty() {

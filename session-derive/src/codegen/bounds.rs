@@ -2,16 +2,15 @@
 //!
 //! A field without an attribute must be bounded by its type: its worst case is the type's
 //! `Bounded::MAX_ENCODED_LEN`, and rustc's trait error, on the type, says how to bound it. A
-//! field with an attribute gets a named `Spec` constant, which the runtime walks against the
+//! field with an attribute gets an entry in the expansion's `Spec` table, which the runtime walks against the
 //! type's `Shape` at compile time (a misplaced or missing bound fails the build at the
 //! attribute) and against the value when the session is sealed.
 
-use proc_macro2::{Delimiter, Group, Ident, Span, TokenStream};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
+use proc_macro2::{Delimiter, Group, Ident, Literal, Span, TokenStream, TokenTree};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{GenericArgument, PathArguments, Type};
 
-use super::respan;
 use crate::attr::Bound;
 use crate::model::Field;
 
@@ -19,12 +18,12 @@ use crate::model::Field;
 pub(super) struct Fields<'f, 'a> {
     /// The type, or `Enum::Variant`, that bound errors name.
     owner: String,
-    /// Each field, and the name of its `Spec` constant when it has an attribute.
-    fields: Vec<(&'f Field<'a>, Option<Ident>)>,
+    /// Each field, and the index of its `Spec` in the table when it has an attribute.
+    fields: Vec<(&'f Field<'a>, Option<usize>)>,
 }
 
 impl<'f, 'a: 'f> Fields<'f, 'a> {
-    /// `fields` of `owner`; their `Spec` constants are numbered from `*next` on.
+    /// `fields` of `owner`; their `Spec`s are numbered from `*next` on.
     pub(super) fn new(
         owner: String,
         fields: impl IntoIterator<Item = &'f Field<'a>>,
@@ -35,7 +34,7 @@ impl<'f, 'a: 'f> Fields<'f, 'a> {
             .map(|field| {
                 let spec = field.bound.as_ref().map(|_| {
                     *next += 1;
-                    format_ident!("__S{}", *next)
+                    *next - 1
                 });
                 (field, spec)
             })
@@ -43,19 +42,18 @@ impl<'f, 'a: 'f> Fields<'f, 'a> {
         Fields { owner, fields }
     }
 
-    /// `const __Sn: __p::Spec = ..;` for every field with an attribute.
-    pub(super) fn specs(&self) -> TokenStream {
+    /// The `Spec` of every field with an attribute, in order: the table's entries.
+    pub(super) fn specs(&self) -> Vec<TokenStream> {
         self.fields
             .iter()
-            .filter_map(|(field, spec)| {
-                let name = spec.as_ref()?;
-                let value = spec_value(
+            .filter(|(_, spec)| spec.is_some())
+            .map(|(field, _)| {
+                spec_value(
                     &self.owner,
                     &field.name,
                     &type_text(field.ty),
                     field.bound.as_ref().map(|b| &b.value),
-                );
-                Some(quote!(const #name: __p::Spec = #value;))
+                )
             })
             .collect()
     }
@@ -91,8 +89,10 @@ impl<'f, 'a: 'f> Fields<'f, 'a> {
                 .as_ref()
                 .map_or_else(Span::call_site, |b| b.span);
             let shape = quote_spanned!(ty.span()=> <#ty as __p::SizeBound>::SHAPE);
-            let args = respan(quote!(, &#spec, #need), span);
-            terms.push(call(quote!(__p::bound), quote!(&#shape #args), span));
+            let spec = Literal::usize_unsuffixed(*spec);
+            let need = Ident::new(if need { "true" } else { "false" }, span);
+            let args = quote_spanned!(span=> &#shape, &__S[#spec], #need);
+            terms.push(call(quote_spanned!(span=> __p::bound), args, span));
         }
         terms
     }
@@ -102,7 +102,7 @@ impl<'f, 'a: 'f> Fields<'f, 'a> {
         self.fields.iter().any(|(_, spec)| spec.is_some())
     }
 
-    /// The checks of the values `access(i, field)` gives, one statement each; none for a
+    /// The checks of the values `access(i, field)` gives, one expression each; none for a
     /// field whose type is spelled as a number, `bool`, `char`, or an array, tuple or `Option`
     /// of those, which have nothing to check.
     pub(super) fn checks<'s>(
@@ -116,24 +116,53 @@ impl<'f, 'a: 'f> Fields<'f, 'a> {
             .map(move |(i, (field, spec))| {
                 let ty = field.ty;
                 let value = access(i, field);
-                match spec {
+                match spec.map(Literal::usize_unsuffixed) {
                     Some(spec) => quote_spanned! {ty.span()=>
-                        <#ty as __p::SizeBound>::check(#value, &#spec)?;
+                        <#ty as __p::SizeBound>::check(#value, &__S[#spec])
                     },
                     None => quote_spanned! {ty.span()=>
-                        <#ty as __p::Bounded>::check_bounds(#value)?;
+                        <#ty as __p::Bounded>::check_bounds(#value)
                     },
                 }
             })
     }
 }
 
-/// `callee(args)` with the call covering `span` (the arguments keep their own spans).
-pub(super) fn call(callee: TokenStream, args: TokenStream, span: Span) -> TokenStream {
-    let callee = respan(callee, span);
+/// `const __S: [__p::Spec; N] = [..];`, the table of the `Spec`s of one expansion (one item
+/// for all of them: every item costs each rebuild more than its tokens do); nothing when
+/// there are none.
+pub(super) fn spec_table(specs: &[TokenStream]) -> TokenStream {
+    if specs.is_empty() {
+        return TokenStream::new();
+    }
+    let len = specs.len();
+    quote!(const __S: [__p::Spec; #len] = [#(#specs),*];)
+}
+
+/// The checks as one expression, the first error wins: `a.and(b)` rather than `a?; b?;`,
+/// whose desugaring costs rustc more on every rebuild.
+pub(super) fn all(checks: impl Iterator<Item = TokenStream>) -> TokenStream {
+    let mut all = TokenStream::new();
+    for check in checks {
+        if all.is_empty() {
+            all = check;
+        } else {
+            all.extend(quote!(.and(#check)));
+        }
+    }
+    if all.is_empty() {
+        all = quote!(__p::Ok(()));
+    }
+    all
+}
+
+/// `callee(args)` with the call covering `span`: `callee` is spanned there by the caller (the
+/// arguments keep their own spans).
+pub(super) fn call(mut callee: TokenStream, args: TokenStream, span: Span) -> TokenStream {
     let mut args = Group::new(Delimiter::Parenthesis, args);
     args.set_span(span);
-    quote!(#callee #args)
+    callee.extend([TokenTree::Group(args)]);
+    callee
 }
 
 /// The types as one tuple type, nested by eights (the largest tuple the runtime bounds).

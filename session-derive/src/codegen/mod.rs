@@ -11,7 +11,7 @@ mod extractor;
 mod schema;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::quote;
+use quote::{quote, quote_spanned};
 
 pub(crate) use bound::expand as session_bound;
 pub(crate) use schema::expand as cookie_session;
@@ -48,10 +48,14 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-/// `__p::Some(n)` or `__p::None`.
-fn option(value: Option<usize>) -> TokenStream {
+/// `__p::Some(n)` or `__p::None`, spanned at `span`.
+fn option(value: Option<usize>, span: Span) -> TokenStream {
     match value {
-        Some(n) => quote!(__p::Some(#n)),
-        None => quote!(__p::None),
+        Some(n) => {
+            let mut n = proc_macro2::Literal::usize_suffixed(n);
+            n.set_span(span);
+            quote_spanned!(span=> __p::Some(#n))
+        }
+        None => quote_spanned!(span=> __p::None),
     }
 }

@@ -3,10 +3,10 @@
 //! here is paid for on each rebuild of the user's crate.
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
 
-use super::bounds::{Fields, call};
-use super::{decode, extractor, option, respan, wrap};
+use super::bounds::{Fields, all, call, spec_table};
+use super::{decode, extractor, option, wrap};
 use crate::fingerprint;
 use crate::model::Model;
 
@@ -21,7 +21,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
         &mut 0,
     );
 
-    let mut items = fields.specs();
+    let mut items = spec_table(&fields.specs());
     if need {
         // Evaluated now, so the build fails where the budget or a bound is wrong.
         items.extend(quote! {
@@ -49,7 +49,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
         let terms = fields.worst(true);
         let span = model.budget_span().unwrap_or_else(Span::call_site);
         let fit = call(
-            quote!(__p::fit),
+            quote_spanned!(span=> __p::fit),
             quote!(#name, Self::BUDGET, 0 #(+ #terms)*),
             span,
         );
@@ -59,14 +59,13 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
         });
     }
     if need || fields.any_declared() {
-        let checks = fields.checks(|_, field| {
+        let checks = all(fields.checks(|_, field| {
             let member = &field.member;
             quote!(&self.#member)
-        });
+        }));
         members.extend(quote! {
             fn check_bounds(&self) -> __p::Result<(), __p::BoundsError> {
-                #(#checks)*
-                __p::Ok(())
+                #checks
             }
         });
     }
@@ -92,11 +91,8 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
 /// literal.
 fn budget(model: &Model<'_>) -> TokenStream {
     let cookies = model.attrs.max_cookies.as_ref();
-    let count = option(cookies.map(|c| c.value.0));
-    let bytes = option(model.attrs.budget.as_ref().map(|b| b.value));
-    let value = quote!(__p::budget(#count, #bytes));
-    match cookies {
-        Some(cookies) => respan(value, cookies.value.1),
-        None => value,
-    }
+    let span = cookies.map_or_else(Span::call_site, |c| c.value.1);
+    let count = option(cookies.map(|c| c.value.0), span);
+    let bytes = option(model.attrs.budget.as_ref().map(|b| b.value), span);
+    quote_spanned!(span=> __p::budget(#count, #bytes))
 }

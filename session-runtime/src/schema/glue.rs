@@ -54,9 +54,7 @@ macro_rules! __impl_extractor {
 macro_rules! __impl_extractor {
     ($schema:ty) => {
         #[automatically_derived]
-        impl<__SessionAppState: $crate::__private::Send + $crate::__private::Sync>
-            $crate::__private::FromRequestParts<__SessionAppState> for $schema
-        {
+        impl<__SessionAppState> $crate::__private::FromRequestParts<__SessionAppState> for $schema {
             type Rejection = $crate::__private::SessionRejection;
             #[allow(refining_impl_trait)]
             fn from_request_parts(
@@ -68,8 +66,8 @@ macro_rules! __impl_extractor {
         }
 
         #[automatically_derived]
-        impl<__SessionAppState: $crate::__private::Send + $crate::__private::Sync>
-            $crate::__private::OptionalFromRequestParts<__SessionAppState> for $schema
+        impl<__SessionAppState> $crate::__private::OptionalFromRequestParts<__SessionAppState>
+            for $schema
         {
             type Rejection = $crate::__private::SessionRejection;
             #[allow(refining_impl_trait)]
