@@ -51,7 +51,7 @@ pub mod __private {
     pub use crate::envelope::aead;
     pub use crate::extract::{SessionRejection, read_only, read_required};
     pub use crate::schema::assert::{assert_previous, budget, fit};
-    pub use crate::schema::bounds::{Shape, SizeBound, Spec, bound, max, varint_len};
+    pub use crate::schema::bounds::{Check, Shape, SizeBound, Spec, bound, check, max, varint_len};
     pub use crate::schema::decode::{decode_current, decode_migrating};
     #[cfg(feature = "axum")]
     pub use crate::schema::glue::{

@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::WherePredicate;
 
-use super::bounds::{Fields, all, spec_table};
+use super::bounds::{Fields, spec_table};
 use super::wrap;
 use crate::model::{Data, Field, Model, Style, Variant};
 
@@ -21,7 +21,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             specs.extend(fields.specs());
             let max = sum(&fields);
             let pattern = pattern(quote!(Self), variant);
-            let checks = all(fields.checks(|i, _| binding(i)));
+            let checks = fields.checks(false, |i, _| binding(i));
             let check = quote! {
                 let #pattern = self;
                 #checks
@@ -38,7 +38,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 bodies.push(sum(&fields));
                 let vi = v.ident;
                 let pattern = pattern(quote!(Self::#vi), v);
-                let checks = all(fields.checks(|i, _| binding(i)));
+                let checks = fields.checks(false, |i, _| binding(i));
                 arms.push(quote!(#pattern => #checks,));
             }
             // postcard writes the variant index as a varint u32.

@@ -2,9 +2,9 @@
 //!
 //! A field without an attribute must be bounded by its type: its worst case is the type's
 //! `Bounded::MAX_ENCODED_LEN`, and rustc's trait error, on the type, says how to bound it. A
-//! field with an attribute gets an entry in the expansion's `Spec` table, which the runtime walks against the
-//! type's `Shape` at compile time (a misplaced or missing bound fails the build at the
-//! attribute) and against the value when the session is sealed.
+//! field with an attribute gets an entry in the expansion's `Spec` table, which the runtime
+//! walks against the type's `Shape` at compile time (a misplaced or missing bound fails the
+//! build at the attribute) and against the value when the session is sealed.
 
 use proc_macro2::{Delimiter, Group, Ident, Literal, Span, TokenStream, TokenTree};
 use quote::{ToTokens, quote, quote_spanned};
@@ -102,29 +102,51 @@ impl<'f, 'a: 'f> Fields<'f, 'a> {
         self.fields.iter().any(|(_, spec)| spec.is_some())
     }
 
-    /// The checks of the values `access(i, field)` gives, one expression each; none for a
-    /// field whose type is spelled as a number, `bool`, `char`, or an array, tuple or `Option`
-    /// of those, which have nothing to check.
-    pub(super) fn checks<'s>(
-        &'s self,
-        access: impl Fn(usize, &Field<'_>) -> TokenStream + 's,
-    ) -> impl Iterator<Item = TokenStream> + 's {
-        self.fields
-            .iter()
-            .enumerate()
-            .filter(|(_, (field, spec))| spec.is_some() || !plain(field.ty))
-            .map(move |(i, (field, spec))| {
-                let ty = field.ty;
-                let value = access(i, field);
-                match spec.map(Literal::usize_unsuffixed) {
-                    Some(spec) => quote_spanned! {ty.span()=>
-                        <#ty as __p::SizeBound>::check(#value, &__S[#spec])
-                    },
-                    None => quote_spanned! {ty.span()=>
-                        <#ty as __p::Bounded>::check_bounds(#value)
-                    },
+    /// The checks of the values `access(i, field)` gives, as one expression: the fields with
+    /// an attribute in one call of the runtime's `check` over their slice of the `Spec` table
+    /// (all of it with `whole`), then each other field's `check_bounds`; nothing for a field
+    /// whose type is spelled as a number, `bool`, `char`, or an array, tuple or `Option` of
+    /// those, which have nothing to check. The first error wins.
+    pub(super) fn checks(
+        &self,
+        whole: bool,
+        access: impl Fn(usize, &Field<'_>) -> TokenStream,
+    ) -> TokenStream {
+        let mut values = Vec::new();
+        let mut range = None;
+        let mut rest = TokenStream::new();
+        for (i, (field, spec)) in self.fields.iter().enumerate() {
+            let ty = field.ty;
+            match spec {
+                Some(spec) => {
+                    let value = access(i, field);
+                    values.push(quote_spanned! {ty.span()=>
+                        <#ty as __p::SizeBound>::as_check(#value)
+                    });
+                    range = Some((range.map_or(*spec, |(first, _)| first), *spec + 1));
                 }
-            })
+                None if !plain(ty) => {
+                    let value = access(i, field);
+                    rest.extend(quote_spanned! {ty.span()=>
+                        .and(<#ty as __p::Bounded>::check_bounds(#value))
+                    });
+                }
+                None => {}
+            }
+        }
+        let mut all = match range {
+            Some(_) if whole => quote!(__p::check(&[#(#values),*], &__S)),
+            Some((first, end)) => {
+                let (first, end) = (
+                    Literal::usize_unsuffixed(first),
+                    Literal::usize_unsuffixed(end),
+                );
+                quote!(__p::check(&[#(#values),*], &__S[#first..#end]))
+            }
+            None => quote!(__p::Ok(())),
+        };
+        all.extend(rest);
+        all
     }
 }
 
@@ -137,23 +159,6 @@ pub(super) fn spec_table(specs: &[TokenStream]) -> TokenStream {
     }
     let len = specs.len();
     quote!(const __S: [__p::Spec; #len] = [#(#specs),*];)
-}
-
-/// The checks as one expression, the first error wins: `a.and(b)` rather than `a?; b?;`,
-/// whose desugaring costs rustc more on every rebuild.
-pub(super) fn all(checks: impl Iterator<Item = TokenStream>) -> TokenStream {
-    let mut all = TokenStream::new();
-    for check in checks {
-        if all.is_empty() {
-            all = check;
-        } else {
-            all.extend(quote!(.and(#check)));
-        }
-    }
-    if all.is_empty() {
-        all = quote!(__p::Ok(()));
-    }
-    all
 }
 
 /// `callee(args)` with the call covering `span`: `callee` is spanned there by the caller (the

@@ -5,7 +5,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 
-use super::bounds::{Fields, all, call, spec_table};
+use super::bounds::{Fields, call, spec_table};
 use super::{decode, extractor, option, wrap};
 use crate::fingerprint;
 use crate::model::Model;
@@ -59,10 +59,10 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
         });
     }
     if need || fields.any_declared() {
-        let checks = all(fields.checks(|_, field| {
+        let checks = fields.checks(true, |_, field| {
             let member = &field.member;
             quote!(&self.#member)
-        }));
+        });
         members.extend(quote! {
             fn check_bounds(&self) -> __p::Result<(), __p::BoundsError> {
                 #checks

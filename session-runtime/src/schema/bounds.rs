@@ -176,6 +176,38 @@ pub trait SizeBound {
 
     /// Checks the value against the bounds of `spec` (and its own, for derived types).
     fn check(&self, spec: &Spec) -> Result<(), BoundsError>;
+
+    /// The value for [`check`]: named through the type, as `<T as SizeBound>::as_check(..)`,
+    /// so a type that is not bounded is one error at the field's type, the same as the
+    /// schema's worst case reports (rustc shows it once).
+    fn as_check(&self) -> &dyn Check
+    where
+        Self: Sized,
+    {
+        self
+    }
+}
+
+/// [`SizeBound::check`] alone, which a trait object can have: a schema's fields with an
+/// attribute are checked by one call of [`check`] (fewer tokens and less work for rustc on
+/// every rebuild of the user's crate than one call per field).
+pub trait Check {
+    /// [`SizeBound::check`].
+    fn check_spec(&self, spec: &Spec) -> Result<(), BoundsError>;
+}
+
+impl<T: SizeBound> Check for T {
+    fn check_spec(&self, spec: &Spec) -> Result<(), BoundsError> {
+        SizeBound::check(self, spec)
+    }
+}
+
+/// Checks each value against the `Spec` at its index; the first error wins.
+pub fn check(values: &[&dyn Check], specs: &[Spec]) -> Result<(), BoundsError> {
+    values
+        .iter()
+        .zip(specs)
+        .try_for_each(|(value, spec)| value.check_spec(spec))
 }
 
 /// Bytes of the postcard varint encoding of `n`.
