@@ -20,21 +20,8 @@ pub(crate) fn cookie_session(model: &Model<'_>, errors: &syn::Error) -> TokenStr
             #[automatically_derived]
             impl #private::CookieSession for #ident {
                 const VERSION: ::core::primitive::u16 = 1;
-                const OLDEST_VERSION: ::core::primitive::u16 = 1;
                 const NAME: &'static ::core::primitive::str = "";
                 const FINGERPRINT: &'static ::core::primitive::str = "";
-                const BUDGET: #private::Budget = #private::Budget::Unbounded;
-                const MAX_ENCODED_LEN: ::core::option::Option<::core::primitive::usize> =
-                    ::core::option::Option::None;
-                fn check_bounds(&self) -> ::core::result::Result<(), #private::BoundsError> {
-                    ::core::unimplemented!()
-                }
-                fn decode(
-                    _: ::core::primitive::u16,
-                    _: &[::core::primitive::u8],
-                ) -> ::core::result::Result<Self, #private::SchemaError> {
-                    ::core::unimplemented!()
-                }
             }
         };
     }

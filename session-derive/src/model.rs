@@ -2,8 +2,8 @@
 //! runtime's path. No `syn::Attribute` past this point.
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
-use syn::{Data as SynData, DeriveInput, Fields, Ident, Member, Path, Type};
+use quote::{ToTokens as _, quote};
+use syn::{Data as SynData, DeriveInput, Fields, Ident, Member, Type};
 
 use crate::attr::{self, Spanned};
 use crate::ctxt::Ctxt;
@@ -50,9 +50,11 @@ pub(crate) struct Field<'a> {
 impl<'a> Model<'a> {
     pub(crate) fn from_ast(cx: &mut Ctxt, input: &'a DeriveInput) -> Self {
         let attrs = attr::Container::parse(cx, &input.attrs);
-        let krate: Path = match &attrs.krate {
-            Some(krate) => krate.value.clone(),
-            None => syn::parse_quote!(::session_runtime),
+        // Tokens, not a parsed `Path`: parsing costs every expansion (proc macros run
+        // unoptimised in the user's build).
+        let krate = match &attrs.krate {
+            Some(krate) => krate.value.to_token_stream(),
+            None => quote!(::session_runtime),
         };
         let data = match &input.data {
             SynData::Struct(s) => Data::Struct(variant(cx, &input.ident, &s.fields)),

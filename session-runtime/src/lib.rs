@@ -51,17 +51,20 @@ pub use store::{BoxFuture, MemoryStore, SessionStore, StoreConfigError, StoreErr
 pub mod __private {
     pub use crate::__impl_extractor as impl_extractor;
     pub use crate::envelope::aead;
-    pub use crate::extract::{read_only, read_required};
-    pub use crate::schema::assert::{assert_budget, assert_max_cookies, assert_previous, budget};
-    pub use crate::schema::bounds::{Shape, SizeBound, Spec, bound, max, varint_len};
+    pub use crate::extract::{SessionRejection, read_only, read_required};
+    pub use crate::schema::assert::{assert_previous, budget, fit};
+    pub use crate::schema::bounds::{Check, Shape, SizeBound, Spec, bound, check, max, varint_len};
     pub use crate::schema::decode::{decode_current, decode_migrating};
+    #[cfg(feature = "axum")]
+    pub use crate::schema::glue::{
+        FromRequestParts, Optional, OptionalFromRequestParts, Parts, Required, optional, required,
+    };
     pub use crate::schema::{
         Bounded, BoundsError, Budget, CookieSession, Downgrade, SchemaError, SchemaVersion,
     };
-    #[cfg(feature = "axum")]
-    pub use axum_core;
-    pub use core;
-    pub use http;
-    pub use serde;
-    pub use std;
+    // Short paths for generated code, which names nothing the user could shadow.
+    pub use core::marker::{Send, Sync};
+    pub use core::option::Option::{self, None, Some};
+    pub use core::primitive::{str, u8, u16, usize};
+    pub use core::result::Result::{self, Err, Ok};
 }

@@ -11,7 +11,6 @@ pub(super) fn expand(model: &Model<'_>) -> TokenStream {
     let (Some(path), Some(previous)) = (&model.attrs.downgrade, &model.attrs.previous) else {
         return TokenStream::new();
     };
-    let private = model.private();
     let ident = model.ident;
     let prev = &previous.value;
     let path_tokens = &path.value;
@@ -23,7 +22,7 @@ pub(super) fn expand(model: &Model<'_>) -> TokenStream {
     quote! {
         #downgrade
         #[automatically_derived]
-        impl #private::Downgrade<#prev> for #ident {
+        impl __p::Downgrade<#prev> for #ident {
             fn downgrade(&self) -> #prev {
                 __SESSION_DOWNGRADE(self)
             }

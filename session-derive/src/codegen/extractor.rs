@@ -1,5 +1,5 @@
-//! The read-only extractor glue: a call to the runtime's `impl_extractor!`, which knows whether
-//! the runtime was built with axum support.
+//! The read-only extractor: a call of the runtime's `impl_extractor!`, which knows whether the
+//! runtime was built with axum support.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -7,7 +7,6 @@ use quote::quote;
 use crate::model::Model;
 
 pub(super) fn expand(model: &Model<'_>) -> TokenStream {
-    let private = model.private();
     let ident = model.ident;
-    quote!(#private::impl_extractor!(#ident);)
+    quote!(__p::impl_extractor!(#ident);)
 }

@@ -1,4 +1,8 @@
 //! Code generation, one file per output. Everything here assumes a checked model.
+//!
+//! Every expansion is one `const _: () = { .. };` block that starts with
+//! `use #krate::__private as __p;`, so the runtime's path is written once and each item after
+//! it is short: what a user pays for on every rebuild is mostly the tokens emitted here.
 
 mod bound;
 mod bounds;
@@ -8,9 +12,23 @@ mod extractor;
 mod schema;
 
 use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned};
 
 pub(crate) use bound::expand as session_bound;
 pub(crate) use schema::expand as cookie_session;
+
+use crate::model::Model;
+
+/// The block every expansion is wrapped in, with the runtime's alias in scope.
+fn wrap(model: &Model<'_>, body: TokenStream) -> TokenStream {
+    let private = model.private();
+    quote! {
+        const _: () = {
+            use #private as __p;
+            #body
+        };
+    }
+}
 
 /// `tokens` with every span set to `span`, so an error about the whole expression points at
 /// the user's attribute rather than at the derive.
@@ -29,4 +47,16 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
             tree
         })
         .collect()
+}
+
+/// `__p::Some(n)` or `__p::None`, spanned at `span`.
+fn option(value: Option<usize>, span: Span) -> TokenStream {
+    match value {
+        Some(n) => {
+            let mut n = proc_macro2::Literal::usize_suffixed(n);
+            n.set_span(span);
+            quote_spanned!(span=> __p::Some(#n))
+        }
+        None => quote_spanned!(span=> __p::None),
+    }
 }

@@ -1,6 +1,6 @@
-//! The `const` assertions the derives emit: a schema that cannot fit its budget, a `previous`
-//! schema that is not older, a `max_cookies` out of range. Each fails the build with a message
-//! that names the schema and says what to change; the derive spans the assertion at the
+//! The `const` checks in what the derives emit: a schema that cannot fit its budget, a
+//! `previous` schema that is not older, a `max_cookies` out of range. Each fails the build with
+//! a message that names the schema and says what to change; the derive spans the call at the
 //! attribute it is about.
 
 use super::{Budget, CHUNK_VALUE_CAPACITY};
@@ -71,11 +71,16 @@ impl ConstMessage {
 }
 
 /// The `BUDGET` of a schema from its `max_cookies` and `budget` keys: the tighter of the two.
-/// An out-of-range `max_cookies` is reported by [`assert_max_cookies`]; here it is clamped.
+/// A `max_cookies` outside what a session may span fails the build.
 pub const fn budget(max_cookies: Option<usize>, bytes: Option<usize>) -> Budget {
     let cookies = match max_cookies {
-        Some(n) if n > MAX_CHUNKS as usize => Some(MAX_CHUNKS),
-        Some(n) => Some(n as u8),
+        Some(n) if n >= 1 && n <= MAX_CHUNKS as usize => Some(n as u8),
+        Some(_) => {
+            let msg = ConstMessage::new()
+                .str("`max_cookies` must be from 1 to ")
+                .num(MAX_CHUNKS as usize);
+            panic!("{}", msg.as_str());
+        }
         None => None,
     };
     match (cookies, bytes) {
@@ -92,31 +97,15 @@ pub const fn budget(max_cookies: Option<usize>, bytes: Option<usize>) -> Budget 
     }
 }
 
-/// `max_cookies = N` is within what a session may span.
-pub const fn assert_max_cookies(n: usize) {
-    if n >= 1 && n <= MAX_CHUNKS as usize {
-        return;
-    }
-    let msg = ConstMessage::new()
-        .str("`max_cookies` must be from 1 to ")
-        .num(MAX_CHUNKS as usize);
-    panic!("{}", msg.as_str());
-}
-
-/// The schema's worst case seals within its budget. Takes the schema's constants rather than
-/// the type, so that a field without a bound (an error in `max_encoded_len`) is reported at
-/// the user's budget key, not in this file.
-pub const fn assert_budget(type_name: &str, max_encoded_len: Option<usize>, budget: Budget) {
+/// `max_encoded_len`, the worst case of schema `type_name`, after checking that it seals within
+/// `budget`. The derive writes it as the schema's `MAX_ENCODED_LEN`, spanned at the budget key.
+pub const fn fit(type_name: &str, budget: Budget, max_encoded_len: usize) -> usize {
     let Some(limit) = budget.sealed_chars() else {
-        return;
-    };
-    let max_encoded_len = match max_encoded_len {
-        Some(n) => n,
-        None => 0,
+        return max_encoded_len;
     };
     let worst = crate::envelope::sealed_value_len(max_encoded_len);
     if worst <= limit {
-        return;
+        return max_encoded_len;
     }
     let msg = ConstMessage::new()
         .str("session schema `")

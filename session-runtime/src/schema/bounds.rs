@@ -1,7 +1,8 @@
 //! Size bounds: what a type's postcard encoding can weigh, and the attribute language that
 //! bounds what its type does not.
 //!
-//! Every type a bound can reach implements [`SizeBound`] (which `#[derive(SessionBound)]`
+//! A field without an attribute must be bounded by its type: [`Bounded`], whose trait error
+//! says how to bound it otherwise. Every type an attribute can reach implements [`SizeBound`] (which `#[derive(SessionBound)]`
 //! implements for your own types): a [`Shape`] that says what the type is made of, and a
 //! run-time check against the field's [`Spec`], the `#[session(...)]` attribute as data. Options
 //! and boxes are transparent, so one attribute language covers every shape:
@@ -66,7 +67,7 @@ pub struct BoundsError {
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no upper bound on its encoded size",
     label = "not bounded by its type",
-    note = "derive it: `#[derive(SessionBound)]` on your own struct or enum"
+    note = "bound a string or collection field with `#[session(max_len = N)]` (and `each(..)`, `key(..)`, `value(..)` for what it holds); derive `SessionBound` on your own structs and enums"
 )]
 pub trait Bounded {
     /// The most bytes postcard can write for a value of this type.
@@ -122,15 +123,44 @@ pub struct Spec {
 
 impl Spec {
     /// No attribute: the run-time check of a position without one, where no error can start.
-    pub const NONE: Spec = Spec {
-        owner: "",
-        path: "",
-        ty: "",
-        max_len: None,
-        each: None,
-        key: None,
-        value: None,
-    };
+    pub const NONE: Spec = Spec::field("", "", "");
+
+    /// A position without bounds yet, in field `path` of `owner`, of type `ty` as written.
+    pub const fn field(owner: &'static str, path: &'static str, ty: &'static str) -> Spec {
+        Spec {
+            owner,
+            path,
+            ty,
+            max_len: None,
+            each: None,
+            key: None,
+            value: None,
+        }
+    }
+
+    /// With `max_len = n`.
+    pub const fn max_len(mut self, n: usize) -> Spec {
+        self.max_len = Some(n);
+        self
+    }
+
+    /// With `each(..)`.
+    pub const fn each(mut self, spec: &'static Spec) -> Spec {
+        self.each = Some(spec);
+        self
+    }
+
+    /// With `key(..)`.
+    pub const fn key(mut self, spec: &'static Spec) -> Spec {
+        self.key = Some(spec);
+        self
+    }
+
+    /// With `value(..)`.
+    pub const fn value(mut self, spec: &'static Spec) -> Spec {
+        self.value = Some(spec);
+        self
+    }
 }
 
 /// A type the size bounds reach: its [`Shape`] and the run-time check against a field's
@@ -146,6 +176,38 @@ pub trait SizeBound {
 
     /// Checks the value against the bounds of `spec` (and its own, for derived types).
     fn check(&self, spec: &Spec) -> Result<(), BoundsError>;
+
+    /// The value for [`check`]: named through the type, as `<T as SizeBound>::as_check(..)`,
+    /// so a type that is not bounded is one error at the field's type, the same as the
+    /// schema's worst case reports (rustc shows it once).
+    fn as_check(&self) -> &dyn Check
+    where
+        Self: Sized,
+    {
+        self
+    }
+}
+
+/// [`SizeBound::check`] alone, which a trait object can have: a schema's fields with an
+/// attribute are checked by one call of [`check`] (fewer tokens and less work for rustc on
+/// every rebuild of the user's crate than one call per field).
+pub trait Check {
+    /// [`SizeBound::check`].
+    fn check_spec(&self, spec: &Spec) -> Result<(), BoundsError>;
+}
+
+impl<T: SizeBound> Check for T {
+    fn check_spec(&self, spec: &Spec) -> Result<(), BoundsError> {
+        SizeBound::check(self, spec)
+    }
+}
+
+/// Checks each value against the `Spec` at its index; the first error wins.
+pub fn check(values: &[&dyn Check], specs: &[Spec]) -> Result<(), BoundsError> {
+    values
+        .iter()
+        .zip(specs)
+        .try_for_each(|(value, spec)| value.check_spec(spec))
 }
 
 /// Bytes of the postcard varint encoding of `n`.

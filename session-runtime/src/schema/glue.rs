@@ -1,8 +1,43 @@
-//! The macro the derive calls for each schema; what it expands to depends on this crate's
-//! features, which the derive cannot see.
+//! The read-only extractor the derive gives every schema, as a macro: what it expands to depends
+//! on this crate's features, which the derive cannot see.
 //!
-//! The state type parameter has a name no schema will have: `impl<S> … for S` would not compile
-//! for a schema named `S`.
+//! Every token of a derive's expansion costs each rebuild of the user's crate, so the impls are
+//! kept short: their bodies are the generic functions below, and their return types one short
+//! trait each. The state type parameter has a name no schema will have: `impl<S> … for S` would
+//! not compile for a schema named `S`.
+
+#[cfg(feature = "axum")]
+pub use axum_impl::*;
+
+#[cfg(feature = "axum")]
+mod axum_impl {
+    use core::future::Future;
+
+    pub use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
+    pub use http::request::Parts;
+
+    use crate::extract::{SessionRejection, read_only, read_required};
+    use crate::schema::CookieSession;
+
+    /// What the schema extractor's `from_request_parts` returns: the trait's future, named in
+    /// a few tokens. Loading may await a server-side store, so the future borrows `parts`.
+    pub trait Required<T>: Future<Output = Result<T, SessionRejection>> + Send {}
+    impl<T, F: Future<Output = Result<T, SessionRejection>> + Send> Required<T> for F {}
+
+    /// What the optional schema extractor's `from_request_parts` returns.
+    pub trait Optional<T>: Future<Output = Result<Option<T>, SessionRejection>> + Send {}
+    impl<T, F: Future<Output = Result<Option<T>, SessionRejection>> + Send> Optional<T> for F {}
+
+    /// The body of the schema extractor.
+    pub fn required<T: CookieSession + Send + Sync>(parts: &mut Parts) -> impl Required<T> + '_ {
+        read_required(&parts.extensions, &parts.headers)
+    }
+
+    /// The body of the optional schema extractor.
+    pub fn optional<T: CookieSession + Send + Sync>(parts: &mut Parts) -> impl Optional<T> + '_ {
+        read_only(&parts.extensions, &parts.headers)
+    }
+}
 
 /// Generates the read-only extractor for a schema type (nothing without the `axum` feature).
 #[doc(hidden)]
@@ -19,38 +54,28 @@ macro_rules! __impl_extractor {
 macro_rules! __impl_extractor {
     ($schema:ty) => {
         #[automatically_derived]
-        impl<__SessionAppState>
-            $crate::__private::axum_core::extract::FromRequestParts<__SessionAppState> for $schema
-        where
-            __SessionAppState: ::core::marker::Send + ::core::marker::Sync,
-        {
-            type Rejection = $crate::SessionRejection;
-
+        impl<__SessionAppState> $crate::__private::FromRequestParts<__SessionAppState> for $schema {
+            type Rejection = $crate::__private::SessionRejection;
+            #[allow(refining_impl_trait)]
             fn from_request_parts(
-                parts: &mut $crate::__private::http::request::Parts,
-                _state: &__SessionAppState,
-            ) -> impl ::core::future::Future<Output = ::core::result::Result<Self, Self::Rejection>>
-            + ::core::marker::Send {
-                $crate::__private::read_required::<$schema>(&parts.extensions, &parts.headers)
+                parts: &mut $crate::__private::Parts,
+                _: &__SessionAppState,
+            ) -> impl $crate::__private::Required<Self> {
+                $crate::__private::required(parts)
             }
         }
 
         #[automatically_derived]
-        impl<__SessionAppState>
-            $crate::__private::axum_core::extract::OptionalFromRequestParts<__SessionAppState>
+        impl<__SessionAppState> $crate::__private::OptionalFromRequestParts<__SessionAppState>
             for $schema
-        where
-            __SessionAppState: ::core::marker::Send + ::core::marker::Sync,
         {
-            type Rejection = $crate::SessionRejection;
-
+            type Rejection = $crate::__private::SessionRejection;
+            #[allow(refining_impl_trait)]
             fn from_request_parts(
-                parts: &mut $crate::__private::http::request::Parts,
-                _state: &__SessionAppState,
-            ) -> impl ::core::future::Future<
-                Output = ::core::result::Result<::core::option::Option<Self>, Self::Rejection>,
-            > + ::core::marker::Send {
-                $crate::__private::read_only::<$schema>(&parts.extensions, &parts.headers)
+                parts: &mut $crate::__private::Parts,
+                _: &__SessionAppState,
+            ) -> impl $crate::__private::Optional<Self> {
+                $crate::__private::optional(parts)
             }
         }
     };

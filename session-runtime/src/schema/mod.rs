@@ -14,7 +14,7 @@
 pub(crate) mod assert;
 pub(crate) mod bounds;
 pub(crate) mod decode;
-mod glue;
+pub(crate) mod glue;
 
 pub use bounds::{Bounded, BoundsError};
 pub(crate) use decode::decode_exact;
@@ -42,9 +42,9 @@ pub trait CookieSession: Serialize + DeserializeOwned + Sized + 'static {
     /// changed without a version bump is caught before it ships.
     const FINGERPRINT: &'static str;
     /// The declared size budget.
-    const BUDGET: Budget;
+    const BUDGET: Budget = Budget::Unbounded;
     /// The worst-case postcard-encoded payload size, known when the schema declares a budget.
-    const MAX_ENCODED_LEN: Option<usize>;
+    const MAX_ENCODED_LEN: Option<usize> = None;
     /// The schema this one replaces (`previous = Type`), as its [`SCHEMA`](Self::SCHEMA); `None`
     /// for a first version.
     const PREVIOUS: Option<&'static SchemaVersion> = None;
@@ -82,13 +82,17 @@ pub trait CookieSession: Serialize + DeserializeOwned + Sized + 'static {
     ///
     /// The worst case promised by [`MAX_ENCODED_LEN`](Self::MAX_ENCODED_LEN) holds only for
     /// values that pass this check; sealing calls it first.
-    fn check_bounds(&self) -> Result<(), BoundsError>;
+    fn check_bounds(&self) -> Result<(), BoundsError> {
+        Ok(())
+    }
 
     /// Decodes a payload written by schema `version`, migrating it step by step through the
     /// `previous` chain to this version.
     ///
     /// A version outside the chain is [`SchemaError::UnknownVersion`].
-    fn decode(version: u16, bytes: &[u8]) -> Result<Self, SchemaError>;
+    fn decode(version: u16, bytes: &[u8]) -> Result<Self, SchemaError> {
+        decode::decode_current(version, bytes)
+    }
 }
 
 /// One version of a schema, as [`CookieSession::SCHEMA`] describes it: its constants, and the
