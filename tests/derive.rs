@@ -560,3 +560,38 @@ mod every_shape {
         );
     }
 }
+
+mod shadow {
+    use serde::{Deserialize, Serialize};
+    use session_runtime::SessionBound;
+
+    /// A user's own type that happens to be called `Option`: it has bounds to check.
+    #[derive(SessionBound, Serialize, Deserialize, Default, Debug)]
+    pub(crate) struct Option<T> {
+        #[session(max_len = 2)]
+        pub(crate) items: Vec<T>,
+    }
+}
+
+#[derive(CookieSession, Serialize, Deserialize, Default, Debug)]
+#[session(version = 1, max_cookies = 1)]
+struct UsesShadow {
+    list: shadow::Option<u8>,
+}
+
+#[test]
+fn a_type_named_option_that_is_not_the_prelude_one_is_still_checked() {
+    let fits = UsesShadow {
+        list: shadow::Option { items: vec![1, 2] },
+    };
+    assert!(fits.check_bounds().is_ok());
+    let over = UsesShadow {
+        list: shadow::Option {
+            items: vec![1, 2, 3],
+        },
+    };
+    assert!(
+        over.check_bounds().is_err(),
+        "the shadowing type's bound was skipped"
+    );
+}

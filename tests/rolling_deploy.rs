@@ -69,3 +69,36 @@ async fn without_phase_one_the_old_build_logs_the_user_out() {
     let (_, _, body) = text(&client, "GET", at(&old, "show")).await;
     assert!(body.contains("new=true"), "{body}");
 }
+
+/// A schema that does not read `AppV1`, with a hand-written down-migration to it: what it would
+/// write, it could not read back. The derive only ever implements `Downgrade<Previous>`; the
+/// builder refuses the rest.
+#[derive(session_runtime::CookieSession, serde::Serialize, serde::Deserialize, Default)]
+#[session(version = 7)]
+struct Unrelated {
+    user: u64,
+}
+
+impl session_runtime::Downgrade<AppV1> for Unrelated {
+    fn downgrade(&self) -> AppV1 {
+        AppV1::default()
+    }
+}
+
+#[test]
+fn writing_a_version_the_schema_does_not_read_is_refused() {
+    let refused = SessionLayer::<Unrelated>::builder(key(9))
+        .writing::<AppV1>()
+        .build()
+        .expect_err("a version the schema cannot read back");
+    assert_eq!(
+        refused,
+        session_runtime::ConfigError::NotPrevious {
+            schema: "Unrelated",
+            writing: "AppV1",
+            version: 1,
+            previous: "none".to_owned(),
+        }
+    );
+    assert!(refused.to_string().contains("only its `previous` version"));
+}

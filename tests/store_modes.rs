@@ -61,6 +61,17 @@ async fn logout(mut s: Session<Account>) -> &'static str {
     "bye"
 }
 
+/// Shows the flashes and grows the session in one request.
+async fn flashes_and_grow(
+    mut s: Session<Account>,
+    Query(p): Query<Params>,
+) -> Result<String, SessionError> {
+    let taken: Vec<String> = s.take_flashes().into_iter().map(|m| m.text).collect();
+    let n = p.n.unwrap_or(0);
+    s.update(|a| a.blob = vec![7; n])?;
+    Ok(taken.join(","))
+}
+
 /// A logout that leaves a flash for the next page.
 async fn sign_out(mut s: Session<Account>) -> &'static str {
     s.clear();
@@ -88,6 +99,7 @@ fn router(layer: SessionLayer<Account>) -> Router {
         .route("/grow", post(grow))
         .route("/flashes", get(flashes))
         .route("/sign-out", post(sign_out))
+        .route("/flashes-and-grow", post(flashes_and_grow))
         .layer(layer)
 }
 
@@ -310,6 +322,35 @@ async fn a_taken_flash_does_not_show_again_when_its_cookie_is_replayed(store: &S
             "signed out"
         );
     }
+}
+
+/// A response whose session could not be saved becomes a 503 that shows nothing: the flash it
+/// took stays for the next page instead of being removed unseen.
+#[tokio::test]
+async fn a_failed_save_takes_no_flash() {
+    let key = Key::generate();
+    let store = MemoryStore::new().with_max_bytes(2_000);
+    let addr = serve(builder(&key).with_store(store).build().expect("layer")).await;
+    let mut jar = Jar::default();
+    call(addr, "POST", "/sign-out", &mut jar).await;
+    assert!(jar.0.contains_key("session_flash"), "{jar:?}");
+    let reply = call(addr, "POST", "/flashes-and-grow?n=5000", &mut jar).await;
+    assert_eq!(
+        reply.status, 503,
+        "the oversized entry is refused by the store"
+    );
+    assert!(
+        !reply
+            .set_cookies
+            .iter()
+            .any(|l| l.starts_with("session_flash")),
+        "{:?}",
+        reply.set_cookies
+    );
+    assert_eq!(
+        call(addr, "GET", "/flashes", &mut jar).await.body,
+        "signed out"
+    );
 }
 
 async fn cookie_mode_with_revocation_rejects_a_replay_after_logout(store: &Store) {

@@ -103,6 +103,21 @@ pub enum ConfigError {
         /// The configured idle timeout.
         idle: Duration,
     },
+    /// `writing::<P>()` names a schema that is not the current one's `previous`: cookies it
+    /// writes could not be read back by this build, which would log everyone out.
+    #[error(
+        "session schema `{schema}` cannot be written as `{writing}` version {version}: only its `previous` version ({previous}) can be written during a rolling deploy"
+    )]
+    NotPrevious {
+        /// The current schema.
+        schema: &'static str,
+        /// The schema named by `writing::<P>()`.
+        writing: &'static str,
+        /// Its version.
+        version: u16,
+        /// The version the current schema declares as `previous` ("none" without one).
+        previous: String,
+    },
     /// The schema's worst case cannot fit the configured cookies.
     #[error(
         "session schema `{type_name}` can seal to {worst} bytes, but {max_cookies} cookies carry only {available}; raise max_cookies, lower a max_len, or shorten the cookie attributes"

@@ -7,8 +7,10 @@
 //!
 //! A taken flash is one-shot per browser; a client that re-sends the removed cookie would see
 //! it again, since nothing in cookies alone can tell a replay from the first sending. When the
-//! layer has a store (a server store or a revocation list), the id of every taken flash cookie
-//! is recorded there until the cookie would have expired, and a replayed copy shows nothing.
+//! layer has a store (the session store, else the revocation list), the id of every taken
+//! flash cookie is recorded there until the cookie would have expired, and a replayed copy shows
+//! nothing. The record is written when the response is sent, so a copy sent again before that
+//! (two requests at once) may still show its messages.
 
 use std::time::Duration;
 

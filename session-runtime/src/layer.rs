@@ -104,6 +104,7 @@ impl<T: CookieSession> SessionLayer<T> {
             policy: BadCookiePolicy::default(),
             lifetime: Lifetime::default(),
             writer: Writer::current(),
+            writing_as: T::NAME,
             store: None,
             revocation: None,
             store_timeout: Duration::from_millis(500),
@@ -210,6 +211,8 @@ pub struct SessionLayerBuilder<T> {
     policy: BadCookiePolicy,
     lifetime: Lifetime,
     writer: Writer<T>,
+    /// The schema `writing::<P>()` named, for the error when it is not `previous`.
+    writing_as: &'static str,
     store: Option<(Arc<dyn SessionStore>, StoreMode)>,
     revocation: Option<Arc<dyn SessionStore>>,
     store_timeout: Duration,
@@ -488,6 +491,7 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         P: CookieSession,
         T: Downgrade<P>,
     {
+        self.writing_as = P::NAME;
         self.writer = Writer {
             version: P::VERSION,
             downgrade: Some(Arc::new(|codec, value, meta, subject, form, buf| {
@@ -548,6 +552,15 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         let mut config = self.config.clone();
         if self.host_prefix && !config.name.starts_with("__Host-") {
             config.name = format!("__Host-{}", config.name);
+        }
+        let previous = T::PREVIOUS.map(|p| p.version);
+        if self.writer.version != T::VERSION && previous != Some(self.writer.version) {
+            return Err(ConfigError::NotPrevious {
+                schema: T::NAME,
+                writing: self.writing_as,
+                version: self.writer.version,
+                previous: previous.map_or_else(|| "none".to_owned(), |v| v.to_string()),
+            });
         }
         if let Some(idle) = self.lifetime.idle
             && self.lifetime.refresh_after >= idle

@@ -8,7 +8,7 @@ use core::fmt;
 use core::ops::Range;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use http::header::{CACHE_CONTROL, COOKIE, Entry, VARY};
+use http::header::{CACHE_CONTROL, COOKIE, Entry, SET_COOKIE, VARY};
 use http::{HeaderMap, HeaderValue};
 use zeroize::{Zeroize as _, Zeroizing};
 
@@ -345,6 +345,8 @@ impl<T: CookieSession> Handle<T> {
             Err(err) => Err(LoadError::Bad(err)),
         };
         let replayed = match (flash_id, shared.storage.flash_record()) {
+            // A store already found down is not asked again (and waited for twice).
+            _ if matches!(resolved, Err(LoadError::StoreDown(_))) => false,
             (Some(id), Some(record)) => Box::pin(flash_taken_before(&**record, &id)).await,
             _ => false,
         };
@@ -495,7 +497,7 @@ impl<T: CookieSession> Handle<T> {
         let mut state = self.lock();
         let state = &mut *state;
         let shared = self.shared();
-        let pending = match state.outcome(&shared.codec, &shared.writer) {
+        let mut pending = match state.outcome(&shared.codec, &shared.writer) {
             Outcome::Nothing => None,
             Outcome::Remove => self.remove(state, headers),
             Outcome::Write => match &mut state.session {
@@ -503,7 +505,19 @@ impl<T: CookieSession> Handle<T> {
                 _ => None,
             },
         };
-        let consumed = state.flash.finish(&shared.flash_codec, state.now, headers);
+        let consumed = match pending {
+            None => state.flash.finish(&shared.flash_codec, state.now, headers),
+            // The store's answer decides whether the response stands: the flash cookie waits
+            // for it (see `Pending::flash_lines`).
+            Some(ref mut pending) => {
+                let mut lines = HeaderMap::new();
+                let consumed = state
+                    .flash
+                    .finish(&shared.flash_codec, state.now, &mut lines);
+                pending.flash_lines = lines.get_all(SET_COOKIE).iter().cloned().collect();
+                consumed
+            }
+        };
         let record = shared.storage.flash_record();
         match (consumed, record) {
             (Some(consumed), Some(record)) => {

@@ -59,12 +59,15 @@ impl fmt::Debug for Storage {
 }
 
 impl Storage {
-    /// Where taken flash cookies are recorded: the revocation list, else the session store;
+    /// Where taken flash cookies are recorded: the session store, else the revocation list;
     /// none in a cookie-only layer.
     pub(crate) fn flash_record(&self) -> Option<&Arc<dyn SessionStore>> {
-        self.revocation
+        // The session store first: flash records that anyone can cause must not crowd
+        // revocations out of a bounded revocation store.
+        self.store
             .as_ref()
-            .or(self.store.as_ref().map(|(store, _)| store))
+            .map(|(store, _)| store)
+            .or(self.revocation.as_ref())
     }
 }
 
@@ -118,7 +121,8 @@ pub(crate) fn subject_tag(subject: &str) -> [u8; SUBJECT_LEN] {
     out
 }
 
-/// How long a store entry (or a revocation) must last: the session's remaining lifetime.
+/// How long a store entry (or a revocation) must last: the session's remaining lifetime, plus
+/// what clock skew and whole-second rounding can add to it.
 pub(crate) fn remaining(lifetime: &Lifetime, meta: &SessionMeta, now: u32) -> Duration {
     let age = Duration::from_secs(u64::from(now.saturating_sub(meta.issued_at)));
     let absolute = lifetime.absolute.map(|limit| limit.saturating_sub(age));
@@ -129,7 +133,11 @@ pub(crate) fn remaining(lifetime: &Lifetime, meta: &SessionMeta, now: u32) -> Du
         // No timeout at all: the store still needs one; a month, as a browser-session bound.
         (None, None) => Duration::from_secs(30 * 24 * 60 * 60),
     };
-    ttl.max(Duration::from_secs(1))
+    // A timestamp sealed by an instance whose clock runs ahead (within the allowed skew) keeps
+    // the cookie valid that much longer than `now` suggests; and a cookie is still valid in
+    // the second its limit is reached. The entry outlives both.
+    let ahead = meta.issued_at.max(meta.last_access).saturating_sub(now);
+    ttl.saturating_add(Duration::from_secs(u64::from(ahead) + 1))
 }
 
 /// Whether a session is revoked: its id on the revocation list, or issued no later than its
@@ -169,6 +177,9 @@ pub(crate) struct Pending {
     pub(crate) revoke: Option<(Arc<dyn SessionStore>, String, Duration)>,
     /// Record this taken flash cookie as used, so that a replayed copy shows nothing.
     pub(crate) taken_flash: Option<(Arc<dyn SessionStore>, String, Duration)>,
+    /// The flash cookie's Set-Cookie lines: sent, and the taken flash recorded, only if the
+    /// session was saved (a 503 shows the user nothing, so nothing is taken).
+    pub(crate) flash_lines: Vec<HeaderValue>,
     /// Set-Cookie lines sent only if the save succeeded (the new id cookie).
     pub(crate) on_success: Vec<HeaderValue>,
     /// Set-Cookie lines sent whatever happens (removals).
@@ -192,6 +203,7 @@ impl Pending {
             delete: None,
             revoke: None,
             taken_flash: None,
+            flash_lines: Vec::new(),
             on_success: Vec::new(),
             always: Vec::new(),
         }
@@ -228,6 +240,10 @@ impl Pending {
                 tracing::error!(error = %err, "a logged-out session could not be revoked");
                 failed = true;
             }
+            if failed {
+                return Finished { lines, failed };
+            }
+            lines.extend(self.flash_lines);
             if let Some((store, key, ttl)) = &self.taken_flash
                 && let Err(err) = store.save(key, b"1", *ttl).await
             {

@@ -199,10 +199,15 @@ fn plain(ty: &Type) -> bool {
                 PathArguments::None => {
                     path.path.segments.len() == 1 && PRIMITIVES.iter().any(|p| last.ident == p)
                 }
-                PathArguments::AngleBracketed(args) if last.ident == "Option" => matches!(
+                // Only the prelude's `Option`: a user's own `Option` type may have bounds.
+                PathArguments::AngleBracketed(args)
+                    if last.ident == "Option" && path.path.segments.len() == 1 =>
+                {
+                    matches!(
                     args.args.first(),
                     Some(GenericArgument::Type(inner)) if args.args.len() == 1 && plain(inner)
-                ),
+                    )
+                }
                 _ => false,
             }
         }
