@@ -72,6 +72,12 @@ async fn flashes_and_grow(
     Ok(taken.join(","))
 }
 
+/// A flash for the next page, the session left as it is.
+async fn note(mut s: Session<Account>) -> &'static str {
+    s.flash(Level::Info, "noted");
+    "ok"
+}
+
 /// A logout that leaves a flash for the next page.
 async fn sign_out(mut s: Session<Account>) -> &'static str {
     s.clear();
@@ -99,6 +105,7 @@ fn router(layer: SessionLayer<Account>) -> Router {
         .route("/grow", post(grow))
         .route("/flashes", get(flashes))
         .route("/sign-out", post(sign_out))
+        .route("/note", post(note))
         .route("/flashes-and-grow", post(flashes_and_grow))
         .layer(layer)
 }
@@ -351,6 +358,89 @@ async fn a_failed_save_takes_no_flash() {
         call(addr, "GET", "/flashes", &mut jar).await.body,
         "signed out"
     );
+}
+
+/// A real store that counts the calls made to it.
+#[derive(Debug)]
+struct Counting {
+    inner: MemoryStore,
+    loads: std::sync::atomic::AtomicUsize,
+}
+
+impl Counting {
+    fn loads(&self) -> usize {
+        self.loads.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl SessionStore for Counting {
+    fn load<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> session_runtime::BoxFuture<'a, Result<Option<Vec<u8>>, session_runtime::StoreError>> {
+        self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.load(key)
+    }
+
+    fn load_many<'a>(
+        &'a self,
+        keys: &'a [&'a str],
+    ) -> session_runtime::BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, session_runtime::StoreError>>
+    {
+        self.loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.load_many(keys)
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: std::time::Duration,
+    ) -> session_runtime::BoxFuture<'a, Result<(), session_runtime::StoreError>> {
+        self.inner.save(key, value, ttl)
+    }
+
+    fn delete<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> session_runtime::BoxFuture<'a, Result<(), session_runtime::StoreError>> {
+        self.inner.delete(key)
+    }
+}
+
+/// The check of a flash cookie rides on the session's own store call: a request that carries
+/// a session and a flash cookie reads the store once, in server mode and with revocation.
+#[tokio::test]
+async fn a_flash_check_costs_no_extra_round_trip() {
+    let key = Key::generate();
+    for server_mode in [true, false] {
+        let store = Arc::new(Counting {
+            inner: MemoryStore::new(),
+            loads: Default::default(),
+        });
+        let shared: Store = store.clone();
+        let layer = if server_mode {
+            builder(&key).with_store(shared)
+        } else {
+            builder(&key).with_revocation(shared)
+        };
+        let addr = serve(layer.build().expect("layer")).await;
+        let mut jar = Jar::default();
+        call(addr, "POST", "/login?user=flo", &mut jar).await;
+        call(addr, "POST", "/note", &mut jar).await;
+        let recorded = jar.clone();
+        let before = store.loads();
+        let reply = call(addr, "GET", "/flashes", &mut jar).await;
+        assert_eq!(reply.body, "noted");
+        assert_eq!(store.loads() - before, 1, "server mode: {server_mode}");
+        assert_eq!(call(addr, "GET", "/me", &mut jar).await.body, "flo:0");
+        // The replay: still one call, nothing shown, the session still open.
+        let mut replay = recorded;
+        let before = store.loads();
+        assert_eq!(call(addr, "GET", "/flashes", &mut replay).await.body, "");
+        assert_eq!(store.loads() - before, 1, "server mode: {server_mode}");
+        assert_eq!(call(addr, "GET", "/me", &mut replay).await.body, "flo:0");
+    }
 }
 
 async fn cookie_mode_with_revocation_rejects_a_replay_after_logout(store: &Store) {

@@ -16,7 +16,7 @@ use crate::chunk;
 use crate::clock::Clock;
 use crate::codec::{Codec, Form, Opened, Reseal, Scratch, Unsealed};
 use crate::config::Config;
-use crate::envelope::{SUBJECT_LEN, SessionId, SessionMeta};
+use crate::envelope::{SUBJECT_LEN, SessionMeta};
 use crate::error::{OpenError, SessionError};
 use crate::flash::FlashState;
 use crate::schema::CookieSession;
@@ -289,7 +289,7 @@ impl<T: CookieSession> Handle<T> {
     /// are removed in the response.
     pub(crate) async fn load(&self, headers: &HeaderMap) -> Result<(), LoadError> {
         let shared = self.shared();
-        let (now, unsealed, flash_id) = {
+        let (now, unsealed, mut flash_check) = {
             let mut state = self.lock();
             if !matches!(state.session, SessionState::Unopened) {
                 return Ok(());
@@ -330,7 +330,11 @@ impl<T: CookieSession> Handle<T> {
                     (unsealed, encoded)
                 })
             });
-            (now, unsealed, flash_id)
+            let flash_check = match (flash_id, shared.storage.flash_record()) {
+                (Some(id), Some(_)) => FlashCheck::Pending(storage::taken_flash_key(&id)),
+                _ => FlashCheck::Done(false),
+            };
+            (now, unsealed, flash_check)
         };
         let resolved = match unsealed {
             Ok(None) => Ok(None),
@@ -341,14 +345,19 @@ impl<T: CookieSession> Handle<T> {
             }
             // Boxed, so that a request that never reaches a store does not carry (and move) the
             // state of that await in every future built around this one.
-            Ok(Some((unsealed, encoded))) => Box::pin(self.resolve(unsealed, encoded, now)).await,
+            Ok(Some((unsealed, encoded))) => {
+                Box::pin(self.resolve(unsealed, encoded, now, &mut flash_check)).await
+            }
             Err(err) => Err(LoadError::Bad(err)),
         };
-        let replayed = match (flash_id, shared.storage.flash_record()) {
-            // A store already found down is not asked again (and waited for twice).
-            _ if matches!(resolved, Err(LoadError::StoreDown(_))) => false,
-            (Some(id), Some(record)) => Box::pin(flash_taken_before(&**record, &id)).await,
-            _ => false,
+        let replayed = match (flash_check, shared.storage.flash_record()) {
+            // Answered with the session's own store call, or by a store already found down
+            // (not asked again, and waited for twice).
+            (FlashCheck::Done(replayed), _) => replayed,
+            (FlashCheck::Pending(key), Some(record)) => {
+                Box::pin(flash_taken_before(&**record, &key)).await
+            }
+            (FlashCheck::Pending(_), None) => false,
         };
         let mut state = self.lock();
         if !matches!(state.session, SessionState::Unopened) {
@@ -392,11 +401,14 @@ impl<T: CookieSession> Handle<T> {
     }
 
     /// Follows an id cookie into the store and checks revocation.
+    ///
+    /// A pending flash check rides on the first store call to the flash record's store.
     async fn resolve(
         &self,
         unsealed: Unsealed<T>,
         mut encoded: Option<Encoded>,
         now: u32,
+        flash: &mut FlashCheck,
     ) -> Result<Option<Loaded<T>>, LoadError> {
         let shared = self.shared();
         let storage = &shared.storage;
@@ -409,9 +421,25 @@ impl<T: CookieSession> Handle<T> {
                 let Some((store, _)) = &storage.store else {
                     return Err(LoadError::Bad(OpenError::Malformed));
                 };
-                let found = match store.load(&storage::data_key(&meta.id)).await {
+                let data_key = storage::data_key(&meta.id);
+                // The session store is the flash record whenever there is one.
+                let found =
+                    match flash.pending() {
+                        Some(flash_key) => store
+                            .load_many(&[data_key.as_str(), flash_key])
+                            .await
+                            .map(|mut found| {
+                                flash.done(found.get(1).is_some_and(Option::is_some));
+                                found.swap_remove(0)
+                            }),
+                        None => store.load(&data_key).await,
+                    };
+                let found = match found {
                     Ok(found) => found,
-                    Err(err) => return self.store_failed(err).map(|()| None),
+                    Err(err) => {
+                        flash.done(false);
+                        return self.store_failed(err).map(|()| None);
+                    }
                 };
                 let Some(bytes) = found else {
                     return Err(LoadError::Bad(OpenError::Revoked));
@@ -431,10 +459,28 @@ impl<T: CookieSession> Handle<T> {
             }
         };
         if let Some(revocation) = &storage.revocation {
-            match storage::is_revoked(&**revocation, &opened.meta, opened.subject.as_ref()).await {
-                Ok(true) => return Err(LoadError::Bad(OpenError::Revoked)),
-                Ok(false) => {}
-                Err(err) => self.store_failed(err)?,
+            // Without a session store the revocation list is the flash record.
+            let also = if storage.store.is_none() {
+                flash.pending()
+            } else {
+                None
+            };
+            let checked =
+                storage::is_revoked(&**revocation, &opened.meta, opened.subject.as_ref(), also)
+                    .await;
+            match checked {
+                Ok((revoked, flash_found)) => {
+                    if let Some(found) = flash_found {
+                        flash.done(found);
+                    }
+                    if revoked {
+                        return Err(LoadError::Bad(OpenError::Revoked));
+                    }
+                }
+                Err(err) => {
+                    flash.done(false);
+                    self.store_failed(err)?;
+                }
             }
         }
         Ok(Some(self.restored(opened, origin, encoded)))
@@ -730,11 +776,32 @@ pub(crate) fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
     }
 }
 
-/// Whether a flash cookie was taken before (its id is on record). A store that cannot answer
+/// The check of a request's flash cookie against the record of taken flashes.
+enum FlashCheck {
+    /// Still to ask: the record's key.
+    Pending(String),
+    /// Answered (or not to ask): whether the flash was taken before.
+    Done(bool),
+}
+
+impl FlashCheck {
+    fn pending(&self) -> Option<&str> {
+        match self {
+            FlashCheck::Pending(key) => Some(key),
+            FlashCheck::Done(_) => None,
+        }
+    }
+
+    fn done(&mut self, replayed: bool) {
+        *self = FlashCheck::Done(replayed);
+    }
+}
+
+/// Whether a flash cookie was taken before (its key is on record). A store that cannot answer
 /// lets the flash show: flashes carry nothing security-relevant, and the page should not fail
 /// over one.
-async fn flash_taken_before(record: &dyn SessionStore, id: &SessionId) -> bool {
-    match record.load(&storage::taken_flash_key(id)).await {
+async fn flash_taken_before(record: &dyn SessionStore, key: &str) -> bool {
+    match record.load(key).await {
         Ok(found) => found.is_some(),
         Err(err) => {
             tracing::warn!(error = %err, "the record of taken flashes is unavailable; showing the flash");

@@ -141,28 +141,35 @@ pub(crate) fn remaining(lifetime: &Lifetime, meta: &SessionMeta, now: u32) -> Du
 }
 
 /// Whether a session is revoked: its id on the revocation list, or issued no later than its
-/// subject's last "log out everywhere". One round trip for both.
+/// subject's last "log out everywhere". One round trip for both, and for `also` (a key whose
+/// presence the caller wants to know, read in the same call).
 pub(crate) async fn is_revoked(
     revocation: &dyn SessionStore,
     meta: &SessionMeta,
     subject: Option<&[u8; SUBJECT_LEN]>,
-) -> Result<bool, StoreError> {
+    also: Option<&str>,
+) -> Result<(bool, Option<bool>), StoreError> {
     let revoked = revoked_key(&meta.id);
     let generation = subject.map(generation_key);
     let mut keys = vec![revoked.as_str()];
-    if let Some(generation) = &generation {
-        keys.push(generation.as_str());
-    }
+    keys.extend(also);
+    keys.extend(generation.as_deref());
     let found = revocation.load_many(&keys).await?;
-    if found.first().is_some_and(Option::is_some) {
-        return Ok(true);
+    let present = |i: usize| found.get(i).is_some_and(Option::is_some);
+    let also_found = also.map(|_| present(1));
+    if present(0) {
+        return Ok((true, also_found));
     }
-    let since = found
-        .get(1)
+    let since = generation
+        .as_ref()
+        .and_then(|_| found.last())
         .and_then(Option::as_ref)
         .and_then(|v| <[u8; 4]>::try_from(v.as_slice()).ok())
         .map(u32::from_le_bytes);
-    Ok(since.is_some_and(|since| meta.issued_at <= since))
+    Ok((
+        since.is_some_and(|since| meta.issued_at <= since),
+        also_found,
+    ))
 }
 
 /// Store work left for the response: run after the handler, before the response leaves.
