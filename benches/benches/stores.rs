@@ -31,14 +31,14 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::routing::get;
-use common::{Reference, USER_ID, cookie_header, read_only, reference, settings, status, touch};
+use common::{Reference, checked_write, cookie_header, init, read_only, reference, store_settings};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group};
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, Request, StatusCode};
 use rustix::time::{ClockId, clock_gettime};
 use session_runtime::{
-    MemcachedStore, MemoryStore, RedisStore, Session, SessionLayerBuilder, SessionStore, Timed,
+    MemcachedStore, MemoryStore, RedisStore, SessionLayerBuilder, SessionStore, Timed,
 };
 use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
@@ -259,31 +259,11 @@ fn memcached(c: &mut Criterion) {
     drop(server);
 }
 
-/// Our layer's settings: plain HTTP, and the idle refresh pushed past the run, so a read
-/// writes nothing (the default re-saves a session whose last write is a minute old).
-fn ours() -> SessionLayerBuilder<Reference> {
-    settings()
-        .with_secure(false)
-        .with_refresh_after(Duration::from_secs(20 * 60))
-}
-
-async fn init(mut session: Session<Reference>) -> StatusCode {
-    status(session.insert(reference()))
-}
-
-/// Changes the session, refusing one that was not found (a fresh one would be saved too).
-async fn write(mut session: Session<Reference>) -> StatusCode {
-    if session.get().user_id != USER_ID {
-        return StatusCode::INTERNAL_SERVER_ERROR;
-    }
-    status(session.update(touch))
-}
-
 /// Our routes behind `layer`.
 fn our_router(layer: SessionLayerBuilder<Reference>) -> Router {
     Router::new()
         .route("/init", get(init))
-        .route("/write", get(write))
+        .route("/write", get(checked_write))
         .route("/read", get(read_only))
         .layer(layer.build().expect("valid layer"))
 }
@@ -444,10 +424,10 @@ impl Services {
         let rt = runtime();
         let url = server.url();
         let redis_store = || RedisStore::new(&url).expect("url");
-        let in_redis = our_router(ours().with_store(redis_store()));
-        let in_memory = our_router(ours().with_store(MemoryStore::new()));
-        let in_cookies = our_router(ours());
-        let revoking = our_router(ours().with_revocation(redis_store()));
+        let in_redis = our_router(store_settings().with_store(redis_store()));
+        let in_memory = our_router(store_settings().with_store(MemoryStore::new()));
+        let in_cookies = our_router(store_settings());
+        let revoking = our_router(store_settings().with_revocation(redis_store()));
         let floor = rt.block_on(async {
             let connection =
                 redis::aio::ConnectionManager::new(redis::Client::open(url.as_str()).expect("url"))

@@ -166,6 +166,29 @@ pub async fn update(mut session: Session<Reference>) -> StatusCode {
     status(session.update(touch))
 }
 
+/// The store benches' layer settings for every way: plain HTTP on loopback, and the idle
+/// refresh pushed past a run (the default, 60 s, turns reads into writes once a cookie fetched
+/// at the start is a minute old), so a read writes nothing.
+pub fn store_settings() -> SessionLayerBuilder<Reference> {
+    settings()
+        .with_secure(false)
+        .with_refresh_after(std::time::Duration::from_secs(20 * 60))
+}
+
+/// The store benches' first request: saves the reference session.
+pub async fn init(mut session: Session<Reference>) -> StatusCode {
+    status(session.insert(reference()))
+}
+
+/// [`update`], refusing a request whose session was not found (a fresh session would be saved
+/// and look like a success).
+pub async fn checked_write(mut session: Session<Reference>) -> StatusCode {
+    if session.get().user_id != USER_ID {
+        return StatusCode::INTERNAL_SERVER_ERROR;
+    }
+    status(session.update(touch))
+}
+
 /// The read-only handler of the benches and the load server: reads the session, changes
 /// nothing (so, within the refresh threshold, no Set-Cookie).
 pub async fn read_only(session: Session<Reference>) -> StatusCode {

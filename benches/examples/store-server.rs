@@ -50,31 +50,9 @@ const FLOOR_VALUE_LEN: usize = 173;
 /// The subject the `revocation-subject` way names at login.
 const SUBJECT: &str = "user-4294967377";
 
-/// Our layer's settings for every way: plain HTTP on loopback, and the idle refresh pushed past
-/// a load run (the default, 60 s, turns reads into writes once the cookie the script fetched is
-/// a minute old); the script fetches new cookies every round, well within both.
-fn ours() -> SessionLayerBuilder<Reference> {
-    settings()
-        .with_secure(false)
-        .with_refresh_after(Duration::from_secs(20 * 60))
-}
-
-async fn init(mut session: Session<Reference>) -> StatusCode {
-    status(session.insert(reference()))
-}
-
 async fn init_subject(mut session: Session<Reference>) -> StatusCode {
     session.set_subject(SUBJECT);
     status(session.insert(reference()))
-}
-
-/// [`update`], refusing a request whose session was not found (a fresh session would be saved
-/// and look like a success).
-async fn write(mut session: Session<Reference>) -> StatusCode {
-    if session.get().user_id != USER_ID {
-        return StatusCode::INTERNAL_SERVER_ERROR;
-    }
-    status(session.update(touch))
 }
 
 async fn untouched() -> StatusCode {
@@ -85,7 +63,7 @@ async fn untouched() -> StatusCode {
 fn our_routes(way: &str) -> Router {
     Router::new()
         .route(&format!("/{way}-init"), get(init))
-        .route(&format!("/{way}-write"), get(write))
+        .route(&format!("/{way}-write"), get(checked_write))
         .route(&format!("/{way}-read"), get(read_only))
         .route(&format!("/{way}-untouched"), get(untouched))
 }
@@ -372,14 +350,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let app = Router::new()
         .route("/none", get(untouched))
-        .merge(our_routes("redis").layer(layer(ours().with_store(redis))))
-        .merge(our_routes("memcached").layer(layer(ours().with_store(memcached))))
-        .merge(our_routes("memory").layer(layer(ours().with_store(MemoryStore::new()))))
-        .merge(our_routes("cookie").layer(layer(ours())))
+        .merge(our_routes("redis").layer(layer(store_settings().with_store(redis))))
+        .merge(our_routes("memcached").layer(layer(store_settings().with_store(memcached))))
+        .merge(our_routes("memory").layer(layer(store_settings().with_store(MemoryStore::new()))))
+        .merge(our_routes("cookie").layer(layer(store_settings())))
         .merge(
             our_routes("revocation")
                 .route("/revocation-subject-init", get(init_subject))
-                .layer(layer(ours().with_revocation(revocation))),
+                .layer(layer(store_settings().with_revocation(revocation))),
         )
         .merge(
             Router::new()
