@@ -277,22 +277,31 @@ fn floor_key(headers: &HeaderMap) -> Option<String> {
     Some(format!("floor:{id}"))
 }
 
-/// The floor's read: one `GET`.
-async fn floor_read(
-    State(connection): State<redis::aio::ConnectionManager>,
-    headers: HeaderMap,
-) -> StatusCode {
-    let Some(key) = floor_key(&headers) else {
-        return StatusCode::UNAUTHORIZED;
-    };
-    let mut connection = connection.clone();
+/// The floor's `GET` of the request's session: its key, the connection and the value, or the
+/// status to answer.
+async fn floor_get(
+    mut connection: redis::aio::ConnectionManager,
+    headers: &HeaderMap,
+) -> Result<(String, redis::aio::ConnectionManager, Vec<u8>), StatusCode> {
+    let key = floor_key(headers).ok_or(StatusCode::UNAUTHORIZED)?;
     match redis::cmd("GET")
         .arg(&key)
         .query_async::<Option<Vec<u8>>>(&mut connection)
         .await
     {
-        Ok(Some(_)) => StatusCode::OK,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+        Ok(Some(value)) => Ok((key, connection, value)),
+        _ => Err(StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+/// The floor's read: one `GET`.
+async fn floor_read(
+    State(connection): State<redis::aio::ConnectionManager>,
+    headers: HeaderMap,
+) -> StatusCode {
+    match floor_get(connection, &headers).await {
+        Ok(_) => StatusCode::OK,
+        Err(status) => status,
     }
 }
 
@@ -301,16 +310,9 @@ async fn floor_write(
     State(connection): State<redis::aio::ConnectionManager>,
     headers: HeaderMap,
 ) -> StatusCode {
-    let Some(key) = floor_key(&headers) else {
-        return StatusCode::UNAUTHORIZED;
-    };
-    let mut connection = connection.clone();
-    let Ok(Some(value)) = redis::cmd("GET")
-        .arg(&key)
-        .query_async::<Option<Vec<u8>>>(&mut connection)
-        .await
-    else {
-        return StatusCode::INTERNAL_SERVER_ERROR;
+    let (key, mut connection, value) = match floor_get(connection, &headers).await {
+        Ok(got) => got,
+        Err(status) => return status,
     };
     let saved: Result<(), _> = redis::cmd("SET")
         .arg(&key)
