@@ -70,14 +70,9 @@ fi
 for bin in curl redis-server redis-cli memcached; do
     command -v "$bin" >/dev/null || { echo "$bin is missing: scripts/install-servers" >&2; exit 1; }
 done
-if ! command -v wrk >/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
-    else
-        echo "wrk is missing: apt-get install wrk" >&2
-        exit 1
-    fi
-fi
+# shellcheck source=lib/need.sh
+. scripts/lib/need.sh
+need wrk wrk
 
 cargo build --release -q -p session-benches --example store-server
 SERVER=target/release/examples/store-server

@@ -16,14 +16,9 @@ CONNECTIONS=${3:-32}
 PORT=${LOAD_PORT:-18088}
 ADDR="127.0.0.1:$PORT"
 
-if ! command -v wrk >/dev/null; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null
-    else
-        echo "wrk is missing: apt-get install wrk" >&2
-        exit 1
-    fi
-fi
+# shellcheck source=lib/need.sh
+. scripts/lib/need.sh
+need wrk wrk
 
 cargo build --release -q -p session-benches --example load-server
 SERVER=target/release/examples/load-server
