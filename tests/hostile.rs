@@ -377,16 +377,21 @@ fn bad_base64_and_non_utf8_bytes_are_refused() {
     assert_eq!(open(&codec, &other), Ok(None));
 }
 
+/// Logs `ada` in and returns the session cookie the response set, as a `Cookie` pair.
+async fn login_cookie(client: &Client, url: &Url) -> String {
+    let response = client
+        .post(at(url, "login?user=ada"))
+        .send()
+        .await
+        .expect("request");
+    sent_back(&set_cookies(&response))
+}
+
 #[tokio::test]
 async fn bad_bytes_over_http_give_a_fresh_session_never_a_500() {
     let (url, _server) = start(loopback::<AppV2>(key(51)).build().expect("layer")).await;
     let client = Client::new();
-    let response = client
-        .post(at(&url, "login?user=ada"))
-        .send()
-        .await
-        .expect("request");
-    let good = sent_back(&set_cookies(&response));
+    let good = login_cookie(&client, &url).await;
     let value = good.strip_prefix("session=").expect("one chunk").to_owned();
     let mut cases: Vec<Vec<u8>> = vec![
         format!("session={}+{}", &value[..10], &value[11..]).into_bytes(),
@@ -776,12 +781,7 @@ async fn huge_request(
 async fn a_1_mib_cookie_header_and_20000_cookies_never_crash_the_service() {
     let (url, _server) = start(loopback::<AppV2>(key(53)).build().expect("layer")).await;
     let client = Client::new();
-    let response = client
-        .post(at(&url, "login?user=ada"))
-        .send()
-        .await
-        .expect("request");
-    let good = sent_back(&set_cookies(&response));
+    let good = login_cookie(&client, &url).await;
     let ok_or_431 = |got: Option<(StatusCode, String)>, case: &str, allowed: &[&str]| match got {
         Some((StatusCode::OK, body)) => {
             assert!(allowed.contains(&body.as_str()), "{case}: {body}")
