@@ -331,7 +331,10 @@ impl<T: CookieSession> Handle<T> {
                 })
             });
             let flash_check = match (flash_id, shared.storage.flash_record()) {
-                (Some(id), Some(_)) => FlashCheck::Pending(storage::taken_flash_key(&id)),
+                (Some(id), Some(record)) => FlashCheck::Pending {
+                    record: Arc::clone(record),
+                    key: storage::taken_flash_key(&id),
+                },
                 _ => FlashCheck::Done(false),
             };
             (now, unsealed, flash_check)
@@ -350,14 +353,13 @@ impl<T: CookieSession> Handle<T> {
             }
             Err(err) => Err(LoadError::Bad(err)),
         };
-        let replayed = match (flash_check, shared.storage.flash_record()) {
+        let replayed = match flash_check {
             // Answered with the session's own store call, or by a store already found down
             // (not asked again, and waited for twice).
-            (FlashCheck::Done(replayed), _) => replayed,
-            (FlashCheck::Pending(key), Some(record)) => {
-                Box::pin(flash_taken_before(&**record, &key)).await
+            FlashCheck::Done(replayed) => replayed,
+            FlashCheck::Pending { record, key } => {
+                Box::pin(flash_taken_before(&*record, &key)).await
             }
-            (FlashCheck::Pending(_), None) => false,
         };
         let mut state = self.lock();
         if !matches!(state.session, SessionState::Unopened) {
@@ -402,7 +404,7 @@ impl<T: CookieSession> Handle<T> {
 
     /// Follows an id cookie into the store and checks revocation.
     ///
-    /// A pending flash check rides on the first store call to the flash record's store.
+    /// A pending flash check rides on the first call to the store that holds the record.
     async fn resolve(
         &self,
         unsealed: Unsealed<T>,
@@ -422,9 +424,8 @@ impl<T: CookieSession> Handle<T> {
                     return Err(LoadError::Bad(OpenError::Malformed));
                 };
                 let data_key = storage::data_key(&meta.id);
-                // The session store is the flash record whenever there is one.
                 let found =
-                    match flash.pending() {
+                    match flash.pending_on(store) {
                         Some(flash_key) => store
                             .load_many(&[data_key.as_str(), flash_key])
                             .await
@@ -459,12 +460,7 @@ impl<T: CookieSession> Handle<T> {
             }
         };
         if let Some(revocation) = &storage.revocation {
-            // Without a session store the revocation list is the flash record.
-            let also = if storage.store.is_none() {
-                flash.pending()
-            } else {
-                None
-            };
+            let also = flash.pending_on(revocation);
             let checked =
                 storage::is_revoked(&**revocation, &opened.meta, opened.subject.as_ref(), also)
                     .await;
@@ -778,17 +774,22 @@ pub(crate) fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
 
 /// The check of a request's flash cookie against the record of taken flashes.
 enum FlashCheck {
-    /// Still to ask: the record's key.
-    Pending(String),
+    /// Still to ask: the store that holds the record ([`Storage::flash_record`]), and the key.
+    Pending {
+        record: Arc<dyn SessionStore>,
+        key: String,
+    },
     /// Answered (or not to ask): whether the flash was taken before.
     Done(bool),
 }
 
 impl FlashCheck {
-    fn pending(&self) -> Option<&str> {
+    /// The key to read in the same call, when a call is about to go to the store that holds
+    /// the record and the check is still to make.
+    fn pending_on(&self, store: &Arc<dyn SessionStore>) -> Option<&str> {
         match self {
-            FlashCheck::Pending(key) => Some(key),
-            FlashCheck::Done(_) => None,
+            FlashCheck::Pending { record, key } if Arc::ptr_eq(record, store) => Some(key),
+            _ => None,
         }
     }
 
