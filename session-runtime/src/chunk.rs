@@ -11,8 +11,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::header::{InvalidHeaderValue, SET_COOKIE};
-use http::{HeaderMap, HeaderValue};
+use http::HeaderValue;
+use http::header::InvalidHeaderValue;
 
 use crate::config::{Config, ConfigError, MAX_CHUNKS, MAX_SET_COOKIE_LEN};
 use crate::envelope::{PREFIX_LEN, Prefix, base64_len};
@@ -183,30 +183,6 @@ impl Chunker {
             // Names and attributes are validated ASCII and values base64url.
             lines.push(String::from_utf8(line).expect("Set-Cookie lines are ASCII"));
         });
-    }
-
-    /// Appends the Set-Cookie lines of chunks `0..count` to `headers`, then the removals of the
-    /// names above them; nothing is appended if a line is not a header value.
-    pub(crate) fn write(
-        &self,
-        envelope: &[u8],
-        count: u8,
-        headers: &mut HeaderMap,
-    ) -> Result<(), InvalidHeaderValue> {
-        if count == 1 {
-            // The usual case, without collecting the lines first.
-            let mut line = None;
-            self.each_line(envelope, 1, |l| line = Some(header_value(l)));
-            headers.append(SET_COOKIE, line.expect("one line")?);
-        } else {
-            for line in self.header_values(envelope, count)? {
-                headers.append(SET_COOKIE, line);
-            }
-        }
-        for removal in self.removals_from(count) {
-            headers.append(SET_COOKIE, removal.clone());
-        }
-        Ok(())
     }
 
     /// The Set-Cookie lines of chunks `0..count`, as header values.

@@ -62,6 +62,16 @@ impl Lifetime {
         Ok(())
     }
 
+    /// How long after now a session that is not used again can still open: the shorter of the
+    /// two timeouts. A month when neither is set (the builder refuses that with a store).
+    pub(crate) fn longest(&self) -> Duration {
+        match (self.idle, self.absolute) {
+            (Some(idle), Some(absolute)) => idle.min(absolute),
+            (Some(limit), None) | (None, Some(limit)) => limit,
+            (None, None) => Duration::from_secs(30 * 24 * 60 * 60),
+        }
+    }
+
     /// Whether an unchanged session opened at `now` should be re-sealed to move its idle expiry.
     pub(crate) fn refresh_due(&self, meta: &SessionMeta, now: u32) -> bool {
         self.idle.is_some()

@@ -27,13 +27,13 @@
 use std::cell::Cell;
 use std::ops::Range;
 
-use http::{HeaderMap, HeaderValue};
+use http::HeaderValue;
 use zeroize::Zeroize as _;
 
 use crate::chunk::{self, Chunker, Gathered};
 use crate::clock::Lifetime;
 use crate::config::{Config, ConfigError, Padding};
-use crate::envelope::{self, FLAG_PADDED, FLAG_STORED, Header, SUBJECT_LEN, SessionMeta, TAG_LEN};
+use crate::envelope::{self, FLAG_PADDED, FLAG_STORED, Header, SessionMeta, Subject, TAG_LEN};
 use crate::error::{OpenError, SessionError};
 use crate::key::Keys;
 use crate::schema::CookieSession;
@@ -66,7 +66,7 @@ pub struct Opened<T> {
     /// How many cookies it came in (1 for a session from a store).
     pub chunks: u8,
     /// The subject tag sealed with it, if the application named one.
-    pub(crate) subject: Option<[u8; SUBJECT_LEN]>,
+    pub(crate) subject: Option<Subject>,
 }
 
 /// The Set-Cookie header values for one write: the chunks, then removals of every chunk name
@@ -160,7 +160,8 @@ impl Codec {
     /// The sealed value length in characters, padding included, for a payload of
     /// `payload_len` bytes.
     pub fn value_len(&self, payload_len: usize) -> usize {
-        let envelope = envelope::OVERHEAD + payload_len;
+        // Room for a subject and its generation, whichever handler names one.
+        let envelope = envelope::OVERHEAD + envelope::MAX_HEADER_EXTRA + payload_len;
         envelope::base64_len(self.padding.padded_envelope_len(envelope))
     }
 
@@ -185,35 +186,6 @@ impl Codec {
         Ok(SetCookies { headers, chunks })
     }
 
-    /// Seals `value` and appends its Set-Cookie lines, with removals of the chunk names above
-    /// them, to `headers`; nothing is appended on error. Returns the sealed value's length in
-    /// characters.
-    pub(crate) fn write<T: CookieSession>(
-        &self,
-        value: &T,
-        meta: &SessionMeta,
-        headers: &mut HeaderMap,
-    ) -> Result<usize, SessionError> {
-        let mut scratch = Scratch::take();
-        let chunks = self.seal_form(value, meta, None, Form::Cookie, scratch.sealing())?;
-        self.write_sealed(scratch.sealed(), chunks, headers)
-    }
-
-    /// Appends the Set-Cookie lines of an envelope sealed in `chunks` cookies, with removals of
-    /// the chunk names above them; nothing is appended on error. Returns the sealed value's
-    /// length in characters.
-    pub(crate) fn write_sealed(
-        &self,
-        sealed: &[u8],
-        chunks: u8,
-        headers: &mut HeaderMap,
-    ) -> Result<usize, SessionError> {
-        self.chunker
-            .write(sealed, chunks, headers)
-            .map_err(|_| not_a_header_value())?;
-        Ok(envelope::base64_len(sealed.len()))
-    }
-
     /// The Set-Cookie lines of a sealed envelope in `chunks` cookies, then removals of the
     /// chunk names above them.
     pub(crate) fn lines(
@@ -229,15 +201,9 @@ impl Codec {
         Ok(lines)
     }
 
-    /// Appends removals of every chunk name: the response to a logout or a bad cookie.
-    pub(crate) fn remove(&self, headers: &mut HeaderMap) {
-        self.append(headers, self.chunker.removals_from(0));
-    }
-
-    fn append(&self, headers: &mut HeaderMap, lines: &[HeaderValue]) {
-        for line in lines {
-            headers.append(http::header::SET_COOKIE, line.clone());
-        }
+    /// Removals of every chunk name: the response to a logout or a bad cookie.
+    pub(crate) fn removals(&self) -> &[HeaderValue] {
+        self.chunker.removals_from(0)
     }
 
     /// Seals `value` into `buf` as one cookie envelope; returns how many cookies it needs.
@@ -256,7 +222,7 @@ impl Codec {
         &self,
         value: &T,
         meta: &SessionMeta,
-        subject: Option<[u8; SUBJECT_LEN]>,
+        subject: Option<Subject>,
         form: Form,
         buf: &mut Vec<u8>,
     ) -> Result<u8, SessionError> {
@@ -274,7 +240,7 @@ impl Codec {
         version: u16,
         payload: &[u8],
         meta: &SessionMeta,
-        subject: Option<[u8; SUBJECT_LEN]>,
+        subject: Option<Subject>,
         buf: &mut Vec<u8>,
     ) -> Result<u8, SessionError> {
         self.seal_with(version, meta, subject, Form::Cookie, buf, |buf| {
@@ -287,7 +253,7 @@ impl Codec {
         &self,
         schema_version: u16,
         meta: &SessionMeta,
-        subject: Option<[u8; SUBJECT_LEN]>,
+        subject: Option<Subject>,
         form: Form,
         buf: &mut Vec<u8>,
         payload: impl FnOnce(&mut Vec<u8>) -> Result<(), SessionError>,
@@ -439,6 +405,7 @@ impl Codec {
         if opened.stored {
             let unsealed = Unsealed::InStore {
                 meta,
+                subject,
                 fallback_key: opened.fallback_key,
             };
             return Ok((unsealed, payload));
@@ -611,6 +578,7 @@ pub(crate) enum Unsealed<T> {
     /// An id cookie: the session is in the store under this id.
     InStore {
         meta: SessionMeta,
+        subject: Option<Subject>,
         fallback_key: bool,
     },
 }

@@ -103,6 +103,12 @@ pub enum ConfigError {
         /// The configured idle timeout.
         idle: Duration,
     },
+    /// A store or a revocation list with neither an idle nor an absolute timeout: its records
+    /// need a lifetime, and a session that may live forever would need a logout kept forever.
+    #[error(
+        "a session store or revocation list needs an idle or an absolute timeout: set with_idle_timeout or with_absolute_timeout"
+    )]
+    NoTimeoutWithStore,
     /// `writing::<P>()` names a schema that is not the current one's `previous`: cookies it
     /// writes could not be read back by this build, which would log everyone out.
     #[error(

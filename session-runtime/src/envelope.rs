@@ -45,6 +45,14 @@ pub(crate) const FLAG_STORED: u8 = 0b0000_0010;
 pub(crate) const FLAG_SUBJECT: u8 = 0b0000_0100;
 /// Bytes of a subject tag.
 pub(crate) const SUBJECT_LEN: usize = 16;
+/// Flag bit: the subject tag is followed by the 8-byte generation of the subject's last "log
+/// out everywhere" that the session was issued after (set only with [`FLAG_SUBJECT`]).
+pub(crate) const FLAG_GENERATION: u8 = 0b0000_1000;
+/// Bytes of a subject generation.
+pub(crate) const GENERATION_LEN: usize = 8;
+/// The most bytes a header can take beyond [`HEADER_LEN`]: what every size budget counts, since
+/// any handler may name a subject.
+pub(crate) const MAX_HEADER_EXTRA: usize = SUBJECT_LEN + GENERATION_LEN;
 /// Bytes the padding trailer takes.
 pub(crate) const PAD_TRAILER_LEN: usize = 2;
 
@@ -55,7 +63,7 @@ pub(crate) const fn base64_len(bytes: usize) -> usize {
 
 /// Characters of base64url cookie value for a payload of `payload_len` bytes, unpadded.
 pub(crate) const fn sealed_value_len(payload_len: usize) -> usize {
-    base64_len(OVERHEAD + payload_len)
+    base64_len(OVERHEAD + MAX_HEADER_EXTRA + payload_len)
 }
 
 /// A session id: 128 random bits, fixed for the life of a session until
@@ -119,13 +127,25 @@ impl SessionMeta {
 pub(crate) struct Header {
     pub(crate) schema_version: u16,
     pub(crate) meta: SessionMeta,
-    pub(crate) subject: Option<[u8; SUBJECT_LEN]>,
+    pub(crate) subject: Option<Subject>,
+}
+
+/// Who a session belongs to, as sealed: a tag of the subject the application named, and the
+/// generation of that subject's last "log out everywhere" the session was issued after, when
+/// the layer knew it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Subject {
+    pub(crate) tag: [u8; SUBJECT_LEN],
+    pub(crate) generation: Option<u64>,
 }
 
 impl Header {
     fn write(&self, mut flags: u8, out: &mut Vec<u8>) {
         if self.subject.is_some() {
             flags |= FLAG_SUBJECT;
+            if self.subject.is_some_and(|s| s.generation.is_some()) {
+                flags |= FLAG_GENERATION;
+            }
         }
         out.extend_from_slice(&self.schema_version.to_le_bytes());
         out.push(flags);
@@ -133,7 +153,10 @@ impl Header {
         out.extend_from_slice(&self.meta.issued_at.to_le_bytes());
         out.extend_from_slice(&self.meta.last_access.to_le_bytes());
         if let Some(subject) = &self.subject {
-            out.extend_from_slice(subject);
+            out.extend_from_slice(&subject.tag);
+            if let Some(generation) = subject.generation {
+                out.extend_from_slice(&generation.to_le_bytes());
+            }
         }
     }
 
@@ -274,16 +297,31 @@ pub(crate) fn open<'a>(
 
     let body: &'a [u8] = body;
     let (mut header, flags) = Header::read(body).ok_or(OpenError::Malformed)?;
-    if flags & !(FLAG_PADDED | FLAG_STORED | FLAG_SUBJECT) != 0 {
+    if flags & !(FLAG_PADDED | FLAG_STORED | FLAG_SUBJECT | FLAG_GENERATION) != 0
+        || (flags & FLAG_GENERATION != 0 && flags & FLAG_SUBJECT == 0)
+    {
         return Err(OpenError::Malformed);
     }
     let mut payload = &body[HEADER_LEN..];
     let mut payload_at = BODY_OFFSET + HEADER_LEN;
     if flags & FLAG_SUBJECT != 0 {
         let tag = payload.get(..SUBJECT_LEN).ok_or(OpenError::Malformed)?;
-        header.subject = Some(tag.try_into().map_err(|_| OpenError::Malformed)?);
+        header.subject = Some(Subject {
+            tag: tag.try_into().map_err(|_| OpenError::Malformed)?,
+            generation: None,
+        });
         payload = &payload[SUBJECT_LEN..];
         payload_at += SUBJECT_LEN;
+    }
+    if flags & FLAG_GENERATION != 0 {
+        let generation = payload.get(..GENERATION_LEN).ok_or(OpenError::Malformed)?;
+        let generation: [u8; GENERATION_LEN] =
+            generation.try_into().map_err(|_| OpenError::Malformed)?;
+        if let Some(subject) = &mut header.subject {
+            subject.generation = Some(u64::from_le_bytes(generation));
+        }
+        payload = &payload[GENERATION_LEN..];
+        payload_at += GENERATION_LEN;
     }
     if flags & FLAG_PADDED != 0 {
         let n = payload.len();

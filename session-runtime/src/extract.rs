@@ -3,18 +3,15 @@
 
 use core::fmt;
 use core::ops::Deref;
-use std::sync::RwLockReadGuard;
 
 use http::HeaderMap;
-use zeroize::{Zeroize as _, Zeroizing};
+use http::header::COOKIE;
 
-use crate::codec::{MAX_STORED_LEN, Scratch, encode_into};
 use crate::envelope::{SessionId, SessionMeta};
 use crate::error::SessionError;
 use crate::flash::{FlashMessage, Level};
-use crate::schema::{CookieSession, decode_exact};
-use crate::state::{Change, Handle, LoadError, Loaded, Origin, RequestState, SessionState, Shared};
-use crate::storage::subject_tag;
+use crate::lifecycle::{Lifecycle, LoadError, ValueRef};
+use crate::schema::CookieSession;
 
 /// The session of the current request, typed by its schema `T`.
 ///
@@ -57,7 +54,7 @@ use crate::storage::subject_tag;
 /// [`get`](Self::get) returns a read guard: drop it before calling a `&mut self` method
 /// (the borrow checker insists) and before the next `.await`.
 pub struct Session<T> {
-    handle: Handle<T>,
+    lifecycle: Lifecycle<T>,
 }
 
 impl<T> fmt::Debug for Session<T> {
@@ -129,7 +126,7 @@ impl SessionRejection {
 
 /// Read access to the session value; derefs to `T`. Drop it before the next `.await`.
 pub struct SessionRef<'a, T> {
-    guard: RwLockReadGuard<'a, RequestState<T>>,
+    value: ValueRef<'a, T>,
 }
 
 impl<T> fmt::Debug for SessionRef<'_, T> {
@@ -142,22 +139,7 @@ impl<T> Deref for SessionRef<'_, T> {
     type Target = T;
 
     fn deref(&self) -> &T {
-        &loaded_ref(&self.guard).value
-    }
-}
-
-fn loaded<T>(state: &mut RequestState<T>) -> &mut Loaded<T> {
-    match &mut state.session {
-        SessionState::Present(loaded) => loaded,
-        // `Session::from_parts` makes the session present, and nothing takes it back.
-        _ => unreachable!("a Session is only built once its value is present"),
-    }
-}
-
-fn loaded_ref<T>(state: &RequestState<T>) -> &Loaded<T> {
-    match &state.session {
-        SessionState::Present(loaded) => loaded,
-        _ => unreachable!("a Session is only built once its value is present"),
+        &self.value
     }
 }
 
@@ -169,35 +151,17 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         extensions: &http::Extensions,
         headers: &HeaderMap,
     ) -> Result<Self, SessionRejection> {
-        let handle = layer_handle::<T>(extensions)?;
-        handle.load(headers).await.map_err(rejection)?;
-        {
-            let mut state = handle.lock();
-            if let SessionState::Absent { rejected } = state.session {
-                let meta = SessionMeta::new(state.now)
-                    .map_err(|_| SessionRejection::Internal("no randomness for a session id"))?;
-                state.session = SessionState::Present(Loaded {
-                    value: T::default(),
-                    meta,
-                    subject: None,
-                    loaded: None,
-                    origin: if rejected {
-                        Origin::Rejected
-                    } else {
-                        Origin::Nothing
-                    },
-                    change: Change::Untouched,
-                    encoded: None,
-                });
-            }
-        }
-        Ok(Session { handle })
+        let lifecycle = opened::<T>(extensions, headers).await?;
+        lifecycle
+            .present()
+            .map_err(|_| SessionRejection::Internal("no randomness for a session id"))?;
+        Ok(Session { lifecycle })
     }
 
     /// Read access to the session value.
     pub fn get(&self) -> SessionRef<'_, T> {
         SessionRef {
-            guard: self.handle.read(),
+            value: self.lifecycle.value(),
         }
     }
 
@@ -207,135 +171,64 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
     /// not saved on this response (the previous cookie stays), so a half-made change can never
     /// be sealed.
     pub fn update<R>(&mut self, f: impl FnOnce(&mut T) -> R) -> Result<R, SessionError> {
-        let shared = self.handle.shared();
-        let mut state = self.handle.lock();
-        let session = loaded(&mut state);
-        // What a refused change rolls back to: the encoding kept from the cookie or from the
-        // last change, or one made now.
-        let mut before = match session.encoded.take() {
-            Some(encoded) => encoded,
-            None => {
-                let mut before = Zeroizing::new(Vec::new());
-                encode_into(&session.value, &mut before)?;
-                before
-            }
-        };
-        let prior = core::mem::replace(&mut session.change, Change::Poisoned);
-        let out = f(&mut session.value);
-        let mut scratch = Scratch::take();
-        match encode_fitting(&session.value, shared, scratch.opening()) {
-            Ok(encoded) => {
-                if encoded {
-                    // The new encoding replaces the old in its buffer, which usually has room.
-                    before.as_mut_slice().zeroize();
-                    before.clear();
-                    before.extend_from_slice(scratch.bytes());
-                    session.encoded = Some(before);
-                }
-                session.change = Change::Modified;
-                Ok(out)
-            }
-            Err(err) => {
-                match decode_exact::<T>(&before) {
-                    Ok(old) => {
-                        session.value = old;
-                        session.change = prior;
-                        session.encoded = Some(before);
-                    }
-                    Err(_) => tracing::error!(
-                        schema = T::NAME,
-                        "could not restore the session after a refused change; it will not be saved"
-                    ),
-                }
-                Err(err)
-            }
-        }
+        self.lifecycle.update(f)
     }
 
     /// Replaces the session value, if the new one fits.
     pub fn insert(&mut self, new: T) -> Result<(), SessionError> {
-        let mut scratch = Scratch::take();
-        let encoded = encode_fitting(&new, self.handle.shared(), scratch.opening())?;
-        let mut state = self.handle.lock();
-        let session = loaded(&mut state);
-        session.value = new;
-        session.change = Change::Modified;
-        session.encoded = encoded.then(|| Zeroizing::new(scratch.bytes().to_vec()));
-        Ok(())
+        self.lifecycle.insert(new)
     }
 
-    /// Logs out: the value goes back to `T::default()`, every chunk of the cookie is expired in
-    /// the response, and any later change in this request starts a new session with a new id.
+    /// Logs out: the value goes back to `T::default()`, the session the request came with is
+    /// ended (every chunk of its cookie expired; with a server store its entry deleted, with a
+    /// revocation list its id recorded), and any later change in this request starts a new
+    /// session with a new id.
+    ///
+    /// When the store cannot confirm the logout, the response is a `503 Service Unavailable`
+    /// and the browser keeps its cookie, so the user can try again: a logout never looks done
+    /// when it is not.
     pub fn clear(&mut self) {
-        let mut state = self.handle.lock();
-        let now = state.now;
-        let session = loaded(&mut state);
-        session.value = T::default();
-        session.encoded = None;
-        match SessionMeta::new(now) {
-            Ok(meta) => {
-                session.meta = meta;
-                session.change = Change::Cleared;
-            }
-            // Without a fresh id nothing may be written under the old one; the removal is
-            // still sent.
-            Err(_) => session.change = Change::Cleared,
-        }
-        session.origin = Origin::Nothing;
+        self.lifecycle.clear();
     }
 
     /// Gives the session a new id and issue time, keeping its value. Call it at login and at
-    /// every privilege change, so an id planted before login is worthless after it.
+    /// every privilege change, so an id planted before login is worthless after it. The old id
+    /// is ended as [`clear`](Self::clear) ends it, before the new one is handed out.
     pub fn regenerate(&mut self) -> Result<(), SessionError> {
-        let mut state = self.handle.lock();
-        let now = state.now;
-        let session = loaded(&mut state);
-        session.meta = SessionMeta::new(now)?;
-        if session.change != Change::Poisoned {
-            session.change = Change::Modified;
-        }
-        Ok(())
+        self.lifecycle.regenerate()
     }
 
     /// Names who the session belongs to (a user id, at login), for
     /// [`SessionLayer::revoke_all`](crate::SessionLayer::revoke_all): "log out everywhere"
-    /// invalidates every session of that subject issued before it. Only a one-way tag of the
-    /// subject is sealed with the session. Takes effect with the next save (this marks the
-    /// session changed).
+    /// ends every session of that subject issued before it. Only a one-way tag of the subject
+    /// is sealed with the session. Takes effect with the next save (this marks the session
+    /// changed).
+    ///
+    /// With a store, the response reads the subject's current generation before sealing, so a
+    /// session named (or regenerated) right after a `revoke_all` is not ended by it: calling
+    /// `revoke_all` and then `regenerate` logs out every other device and keeps this one.
     pub fn set_subject(&mut self, subject: &str) {
-        let mut state = self.handle.lock();
-        let session = loaded(&mut state);
-        session.subject = Some(subject_tag(subject));
-        if session.change != Change::Poisoned {
-            session.change = Change::Modified;
-        }
+        self.lifecycle.set_subject(subject);
     }
 
     /// The session id (128 random bits; new sessions get theirs now, before the first save).
     pub fn id(&self) -> SessionId {
-        loaded_ref(&self.handle.read()).meta.id
+        self.lifecycle.id()
     }
 
     /// The id and timestamps, as sealed.
     pub fn meta(&self) -> SessionMeta {
-        loaded_ref(&self.handle.read()).meta
+        self.lifecycle.meta()
     }
 
     /// `true` when the request carried no valid session cookie (or the session was cleared).
     pub fn is_new(&self) -> bool {
-        !matches!(
-            loaded_ref(&self.handle.read()).origin,
-            Origin::Cookie { .. } | Origin::Store { .. }
-        )
+        self.lifecycle.is_new()
     }
 
     /// How many cookies the incoming session was spread over (0 for a new session).
     pub fn chunk_count(&self) -> u8 {
-        match loaded_ref(&self.handle.read()).origin {
-            Origin::Cookie { chunks, .. } => chunks,
-            Origin::Store { .. } => 1,
-            _ => 0,
-        }
+        self.lifecycle.chunk_count()
     }
 
     /// Queues a one-shot message for the next request ([`take_flashes`](Self::take_flashes)).
@@ -344,7 +237,7 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
     /// most [`MAX_FLASHES`](crate::MAX_FLASHES) are kept (the oldest go first) and texts are
     /// cut to [`MAX_FLASH_TEXT`](crate::MAX_FLASH_TEXT) bytes, so a flash always fits.
     pub fn flash(&mut self, level: Level, text: impl Into<String>) {
-        self.handle.lock().flash.push(level, text.into());
+        self.lifecycle.flash(level, text.into());
     }
 
     /// The flash messages set by earlier responses; they are removed in this response.
@@ -353,39 +246,8 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
     /// it would have expired, so a replayed copy of it shows nothing; with cookies alone, a
     /// client that re-sends the old cookie sees its messages again.
     pub fn take_flashes(&mut self) -> Vec<FlashMessage> {
-        self.handle.lock().flash.take()
+        self.lifecycle.take_flashes()
     }
-}
-
-/// Checks that `value` is within its bounds and still fits the session's cookies (or its
-/// store), and encodes it into `buf`. `Ok(false)`: it fits, but could not be encoded; a schema
-/// whose worst case fits is not refused for that here (its save reports it, as before this
-/// encoding was kept).
-fn encode_fitting<T: CookieSession>(
-    value: &T,
-    shared: &Shared<T>,
-    buf: &mut Vec<u8>,
-) -> Result<bool, SessionError> {
-    value.check_bounds()?;
-    let codec = &shared.codec;
-    // With a store (always, or for overflow), a session may grow past its cookies.
-    let limit = match shared.storage.store {
-        Some(_) => MAX_STORED_LEN,
-        None => codec.capacity_total(),
-    };
-    // Within its bounds, a schema whose worst case fits needs no measuring.
-    let measured = T::MAX_ENCODED_LEN.is_none_or(|max| codec.value_len(max) > limit);
-    if let Err(err) = encode_into(value, buf) {
-        return if measured { Err(err) } else { Ok(false) };
-    }
-    let size = codec.value_len(buf.len());
-    if measured && size > limit {
-        return Err(SessionError::TooLarge {
-            size,
-            budget: limit,
-        });
-    }
-    Ok(true)
 }
 
 /// [`read_only`], with "no session" as a rejection (401): the extractor for a handler that
@@ -399,25 +261,25 @@ pub async fn read_required<T: CookieSession + Send + Sync>(
         .ok_or(SessionRejection::NoSession { schema: T::NAME })
 }
 
-/// The layer's per-request state, or the rejection that names the missing layer.
-fn layer_handle<T: CookieSession + Send + Sync>(
+/// The layer's per-request lifecycle with its session opened, or the rejection.
+async fn opened<T: CookieSession + Send + Sync>(
     extensions: &http::Extensions,
-) -> Result<Handle<T>, SessionRejection> {
-    extensions
-        .get::<Handle<T>>()
+    headers: &HeaderMap,
+) -> Result<Lifecycle<T>, SessionRejection> {
+    let lifecycle = extensions
+        .get::<Lifecycle<T>>()
         .cloned()
-        .ok_or(SessionRejection::MissingLayer { schema: T::NAME })
-}
-
-/// A cookie refused under [`BadCookiePolicy::Reject`](crate::BadCookiePolicy::Reject), or a
-/// store down under [`StoreFailure::FailClosed`](crate::StoreFailure::FailClosed).
-fn rejection(err: LoadError) -> SessionRejection {
-    match err {
-        LoadError::Bad(err) => SessionRejection::BadCookie {
-            reason: err.reason(),
-        },
-        LoadError::StoreDown(_) => SessionRejection::StoreUnavailable,
-    }
+        .ok_or(SessionRejection::MissingLayer { schema: T::NAME })?;
+    lifecycle
+        .open(headers.get_all(COOKIE).iter().map(|v| v.as_bytes()))
+        .await
+        .map_err(|err| match err {
+            LoadError::Bad(err) => SessionRejection::BadCookie {
+                reason: err.reason(),
+            },
+            LoadError::StoreDown => SessionRejection::StoreUnavailable,
+        })?;
+    Ok(lifecycle)
 }
 
 /// The read-only schema extractor behind the derive: a copy of the session value, or `None`
@@ -426,30 +288,9 @@ pub async fn read_only<T: CookieSession + Send + Sync>(
     extensions: &http::Extensions,
     headers: &HeaderMap,
 ) -> Result<Option<T>, SessionRejection> {
-    let handle = layer_handle::<T>(extensions)?;
-    handle.load(headers).await.map_err(rejection)?;
-    let state = handle.read();
-    let SessionState::Present(session) = &state.session else {
-        return Ok(None);
-    };
-    let live = matches!(session.origin, Origin::Cookie { .. } | Origin::Store { .. })
-        || session.change == Change::Modified;
-    if !live {
-        return Ok(None);
-    }
-    // A copy without asking schemas to be `Clone`: through the encoding every schema has,
-    // kept from the cookie or the last change when there is one.
-    let mut scratch = Scratch::take();
-    let bytes = match &session.encoded {
-        Some(encoded) => encoded.as_slice(),
-        None => {
-            encode_into(&session.value, scratch.opening())
-                .map_err(|_| SessionRejection::Internal("the session could not be copied"))?;
-            scratch.bytes()
-        }
-    };
-    decode_exact::<T>(bytes)
-        .map(Some)
+    opened::<T>(extensions, headers)
+        .await?
+        .copy()
         .map_err(|_| SessionRejection::Internal("the session could not be copied"))
 }
 

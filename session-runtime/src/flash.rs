@@ -14,7 +14,6 @@
 
 use std::time::Duration;
 
-use http::HeaderMap;
 use serde::{Deserialize, Serialize};
 
 use crate::chunk::Gathered;
@@ -24,6 +23,8 @@ use crate::config::{Config, ConfigError, Padding};
 use crate::envelope::{SessionId, SessionMeta};
 use crate::error::OpenError;
 use crate::key::Keys;
+use crate::lifecycle::SetCookie;
+use crate::store::persistence::{self, Persistence};
 
 /// How a flash message should be presented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, crate::SessionBound)]
@@ -195,22 +196,19 @@ impl FlashState {
         }
     }
 
-    /// Writes the flash cookie the response needs: the untaken and new messages, or a removal.
-    /// Returns the taken cookie to record as used, if one was taken.
-    pub(crate) fn finish(
-        &mut self,
-        codec: &Codec,
-        now: u32,
-        headers: &mut HeaderMap,
-    ) -> Option<Consumed> {
+    /// The flash cookie's lines the response needs: the untaken and new messages, or a
+    /// removal; and the taken cookie to record as used, if one was taken.
+    pub(crate) fn finish(&mut self, codec: &Codec, now: u32) -> (Vec<SetCookie>, Option<Consumed>) {
         // A duplicate (Ignored) is not ours to remove: see `incoming`.
         let carried = matches!(self.incoming, Incoming::Opened { .. } | Incoming::Rejected);
         let rejected = matches!(self.incoming, Incoming::Rejected);
         if !self.taken && self.outgoing.is_empty() {
-            if rejected {
-                codec.remove(headers);
-            }
-            return None;
+            let lines = if rejected {
+                codec.removals().to_vec()
+            } else {
+                Vec::new()
+            };
+            return (lines, None);
         }
         let mut consumed = None;
         let mut messages = match core::mem::take(&mut self.incoming) {
@@ -218,7 +216,7 @@ impl FlashState {
             Incoming::Opened { meta, .. } => {
                 consumed = Some(Consumed {
                     id: meta.id,
-                    ttl: crate::storage::remaining(codec.lifetime(), &meta, now),
+                    ttl: persistence::remaining(codec.lifetime(), &meta, now),
                 });
                 Vec::new()
             }
@@ -229,17 +227,25 @@ impl FlashState {
             messages.drain(..messages.len() - MAX_FLASHES);
         }
         if messages.is_empty() {
-            if carried {
-                codec.remove(headers);
-            }
-            return consumed;
+            let lines = if carried {
+                codec.removals().to_vec()
+            } else {
+                Vec::new()
+            };
+            return (lines, consumed);
         }
         let bag = FlashBag { messages };
-        let sealed = SessionMeta::new(now).and_then(|meta| codec.write(&bag, &meta, headers));
-        if let Err(err) = sealed {
-            tracing::error!(error = %err, "flash messages could not be saved");
+        let mut scratch = Scratch::take();
+        let sealed = SessionMeta::new(now)
+            .and_then(|meta| codec.seal_into(&bag, &meta, scratch.sealing()))
+            .and_then(|chunks| codec.lines(scratch.sealed(), chunks));
+        match sealed {
+            Ok(lines) => (lines, consumed),
+            Err(err) => {
+                tracing::error!(error = %err, "flash messages could not be saved");
+                (Vec::new(), consumed)
+            }
         }
-        consumed
     }
 }
 
@@ -252,4 +258,25 @@ fn truncate_text(mut text: String) -> String {
         text.truncate(end);
     }
     text
+}
+
+/// The record of a taken flash cookie, by the cookie's id.
+pub(crate) fn taken_key(id: &SessionId) -> String {
+    persistence::taken_flash_key(id)
+}
+
+/// Whether a flash cookie was taken before (its key is on record), asked on its own when no
+/// session check carried it. A store that cannot answer lets the flash show: flashes carry
+/// nothing security-relevant, and the page should not fail over one.
+pub(crate) async fn taken_before(persistence: &Persistence, key: Option<&str>) -> bool {
+    let (Some(key), Some(record)) = (key, persistence.flash_record()) else {
+        return false;
+    };
+    match record.load(key).await {
+        Ok(found) => found.is_some(),
+        Err(err) => {
+            tracing::warn!(error = %err, "the record of taken flashes is unavailable; showing the flash");
+            false
+        }
+    }
 }

@@ -15,6 +15,8 @@ use zeroize::Zeroizing;
 
 /// HKDF `info` for the AES-256-GCM-SIV sealing key of envelope format 1.
 const SEAL_KEY_INFO: &[u8] = b"session-runtime v1 AES-256-GCM-SIV seal key";
+/// HKDF `info` for the key of the keyed tags that name store entries derived from names.
+const TAG_KEY_INFO: &[u8] = b"session-runtime v1 store tag key";
 /// HKDF `info` for the one-byte key id of envelope format 1.
 const KEY_ID_INFO: &[u8] = b"session-runtime v1 key id";
 /// The shortest master key accepted, in bytes.
@@ -156,9 +158,12 @@ impl Key {
         hkdf(&self.material, SEAL_KEY_INFO, &mut *seal_key);
         let cipher =
             Aes256GcmSiv::new_from_slice(&*seal_key).expect("AES-256-GCM-SIV takes a 32-byte key");
+        let mut tag_key = Zeroizing::new([0u8; 32]);
+        hkdf(&self.material, TAG_KEY_INFO, &mut *tag_key);
         DerivedKey {
             id: self.id(),
             cipher,
+            tag_key,
         }
     }
 }
@@ -240,6 +245,8 @@ fn validate(bytes: &[u8]) -> Result<(), KeyError> {
 pub(crate) struct DerivedKey {
     pub(crate) id: u8,
     pub(crate) cipher: Aes256GcmSiv,
+    /// The key of [`Keys::tags`].
+    tag_key: Zeroizing<[u8; 32]>,
 }
 
 /// The variable [`Keys::from_env`] reads the primary key from.
@@ -391,6 +398,28 @@ impl Keys {
 
     pub(crate) fn primary(&self) -> &DerivedKey {
         &self.derived[0]
+    }
+
+    /// A keyed tag of `data` under `label` for each key of the set, primary first:
+    /// HMAC-SHA256 under a key derived from the master key, cut to 16 bytes. Store keys derived
+    /// from names (a subject) use these, so that applications that do not share a key never
+    /// meet in a shared store, and whoever reads the store cannot confirm a guessed name.
+    pub(crate) fn tags<'a>(
+        &'a self,
+        label: &'a [u8],
+        data: &'a [u8],
+    ) -> impl Iterator<Item = [u8; 16]> + 'a {
+        self.derived.iter().map(move |key| {
+            let mut input = Vec::with_capacity(label.len() + 1 + data.len());
+            input.extend_from_slice(label);
+            input.push(0);
+            input.extend_from_slice(data);
+            // HKDF-Extract is HMAC-SHA256(salt, input): the tag key as the HMAC key.
+            let (mac, _) = Hkdf::<Sha256>::extract(Some(&*key.tag_key), &input);
+            let mut tag = [0u8; 16];
+            tag.copy_from_slice(&mac[..16]);
+            tag
+        })
     }
 
     /// Keys whose id matches, primary first, each with "is it a fallback".

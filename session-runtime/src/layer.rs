@@ -14,10 +14,10 @@ use crate::config::{Config, ConfigError, Padding, SameSite};
 use crate::envelope::SessionMeta;
 use crate::flash;
 use crate::key::Keys;
+use crate::lifecycle::{BadCookiePolicy, Core, Hook, Writer};
 use crate::schema::{CookieSession, Downgrade};
 use crate::service::SessionService;
-use crate::state::{BadCookiePolicy, Hook, Shared, Writer};
-use crate::storage::{self, Storage, StoreFailure, StoreMode};
+use crate::store::persistence::{Persistence, RevocationLoss, StoreFailure, StoreMode};
 use crate::store::{SessionStore, StoreError, Timed};
 
 /// The session middleware: put it on a router and take [`Session<T>`](crate::Session) in
@@ -54,13 +54,13 @@ use crate::store::{SessionStore, StoreError, Timed};
 /// # }
 /// ```
 pub struct SessionLayer<T> {
-    shared: Arc<Shared<T>>,
+    core: Arc<Core<T>>,
 }
 
 impl<T> Clone for SessionLayer<T> {
     fn clone(&self) -> Self {
         SessionLayer {
-            shared: Arc::clone(&self.shared),
+            core: Arc::clone(&self.core),
         }
     }
 }
@@ -68,8 +68,8 @@ impl<T> Clone for SessionLayer<T> {
 impl<T> fmt::Debug for SessionLayer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionLayer")
-            .field("codec", &self.shared.codec)
-            .field("policy", &self.shared.policy)
+            .field("codec", &self.core.codec)
+            .field("policy", &self.core.policy)
             .finish_non_exhaustive()
     }
 }
@@ -109,6 +109,7 @@ impl<T: CookieSession> SessionLayer<T> {
             revocation: None,
             store_timeout: Duration::from_millis(500),
             on_store_failure: StoreFailure::default(),
+            on_revocation_loss: RevocationLoss::default(),
             clock: Clock::System,
             on_restored: Vec::new(),
             before_save: Vec::new(),
@@ -118,49 +119,43 @@ impl<T: CookieSession> SessionLayer<T> {
 
     /// The codec the layer seals and opens with (for tools and tests that need the raw values).
     pub fn codec(&self) -> &Codec {
-        &self.shared.codec
+        &self.core.codec
     }
 
     /// Logs a subject out everywhere: every session named for it with
-    /// [`Session::set_subject`](crate::Session::set_subject) and issued up to now stops
-    /// opening, in every instance sharing the revocation store. Needs
-    /// [`with_revocation`](SessionLayerBuilder::with_revocation); without it this is an error.
+    /// [`Session::set_subject`](crate::Session::set_subject) and issued before now stops
+    /// opening, in every instance sharing the store. Works in every mode with a store
+    /// ([`with_store`](SessionLayerBuilder::with_store),
+    /// [`with_overflow_store`](SessionLayerBuilder::with_overflow_store),
+    /// [`with_revocation`](SessionLayerBuilder::with_revocation)); without one it is an error.
+    ///
+    /// A session named, or regenerated, after this call is not affected, however close in
+    /// time and on whichever instance: call this and then
+    /// [`Session::regenerate`](crate::Session::regenerate) to log out every other device and
+    /// keep this one. The record is kept under a tag of each key of the set, so a session
+    /// sealed under a fallback key stays revocable through a key rotation.
     pub async fn revoke_all(&self, subject: &str) -> Result<(), StoreError> {
-        let shared = &self.shared;
-        let Some(revocation) = &shared.storage.revocation else {
-            return Err(StoreError::Rejected(
-                "revoke_all needs a revocation store: configure with_revocation".into(),
-            ));
-        };
-        let now = shared.clock.now();
-        let key = storage::generation_key(&storage::subject_tag(subject));
-        // Kept as long as any session issued before now could live.
-        let ttl = shared
-            .codec
-            .lifetime()
-            .absolute
-            .unwrap_or(Duration::from_secs(30 * 24 * 60 * 60));
-        revocation.save(&key, &now.to_le_bytes(), ttl).await
+        self.core.revoke_all(subject).await
     }
 
     /// The cookie name, `__Host-` prefix included ([`with_cookie_name`](SessionLayerBuilder::with_cookie_name)).
     pub fn cookie_name(&self) -> &str {
-        &self.shared.config.name
+        &self.core.config.name
     }
 
     /// The most cookies a session may span ([`with_max_cookies`](SessionLayerBuilder::with_max_cookies)).
     pub fn max_cookies(&self) -> u8 {
-        self.shared.config.max_cookies
+        self.core.config.max_cookies
     }
 
     /// The idle timeout ([`with_idle_timeout`](SessionLayerBuilder::with_idle_timeout)).
     pub fn idle_timeout(&self) -> Option<Duration> {
-        self.shared.codec.lifetime().idle
+        self.core.codec.lifetime().idle
     }
 
     /// The absolute timeout ([`with_absolute_timeout`](SessionLayerBuilder::with_absolute_timeout)).
     pub fn absolute_timeout(&self) -> Option<Duration> {
-        self.shared.codec.lifetime().absolute
+        self.core.codec.lifetime().absolute
     }
 }
 
@@ -168,7 +163,7 @@ impl<S, T> Layer<S> for SessionLayer<T> {
     type Service = SessionService<S, T>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        SessionService::new(inner, Arc::clone(&self.shared))
+        SessionService::new(inner, Arc::clone(&self.core))
     }
 }
 
@@ -217,6 +212,7 @@ pub struct SessionLayerBuilder<T> {
     revocation: Option<Arc<dyn SessionStore>>,
     store_timeout: Duration,
     on_store_failure: StoreFailure,
+    on_revocation_loss: RevocationLoss,
     clock: Clock,
     on_restored: Vec<Hook<T>>,
     before_save: Vec<Hook<T>>,
@@ -447,9 +443,21 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         self
     }
 
-    /// What a request does when the store is down (default [`StoreFailure::FailOpen`]).
+    /// What a request does when the store is down while its session is opened (default
+    /// [`StoreFailure::FailOpen`]). A response that must write or log out and cannot is a 503
+    /// whatever this says.
     pub fn with_store_failure(mut self, on_failure: StoreFailure) -> Self {
         self.on_store_failure = on_failure;
+        self
+    }
+
+    /// What happens to sessions issued before a revocation store lost its records (a restart
+    /// of memcached or of a Redis without persistence, a flush), detected with a marker per
+    /// server read in the same round trip as the records (default
+    /// [`RevocationLoss::EndOlderSessions`]: they are ended, so no logout recorded before the
+    /// loss is undone by it).
+    pub fn with_revocation_loss(mut self, on_loss: RevocationLoss) -> Self {
+        self.on_revocation_loss = on_loss;
         self
     }
 
@@ -515,23 +523,24 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         let (keys, config) = self.prepare()?;
         let codec = Codec::new(keys.clone(), &config, self.lifetime)?;
         codec.check_schema::<T>()?;
-        let flash_codec = flash::codec(keys, &config)?;
+        let flash_codec = flash::codec(keys.clone(), &config)?;
+        let persistence = Persistence::new(
+            self.store
+                .map(|(store, mode)| (timed(store, self.store_timeout), mode)),
+            self.revocation
+                .map(|store| timed(store, self.store_timeout)),
+            self.on_store_failure,
+            self.on_revocation_loss,
+        );
         Ok(SessionLayer {
-            shared: Arc::new(Shared {
+            core: Arc::new(Core {
                 config,
+                keys,
                 writer: self.writer,
                 codec,
                 flash_codec,
                 policy: self.policy,
-                storage: Storage {
-                    store: self
-                        .store
-                        .map(|(store, mode)| (timed(store, self.store_timeout), mode)),
-                    revocation: self
-                        .revocation
-                        .map(|store| timed(store, self.store_timeout)),
-                    on_failure: self.on_store_failure,
-                },
+                persistence,
                 clock: self.clock,
                 on_restored: self.on_restored,
                 before_save: self.before_save,
@@ -561,6 +570,10 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
                 version: self.writer.version,
                 previous: previous.map_or_else(|| "none".to_owned(), |v| v.to_string()),
             });
+        }
+        let stored = self.store.is_some() || self.revocation.is_some();
+        if stored && self.lifetime.idle.is_none() && self.lifetime.absolute.is_none() {
+            return Err(ConfigError::NoTimeoutWithStore);
         }
         if let Some(idle) = self.lifetime.idle
             && self.lifetime.refresh_after >= idle

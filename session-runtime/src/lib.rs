@@ -14,11 +14,10 @@ mod extract;
 mod flash;
 mod key;
 mod layer;
+mod lifecycle;
 mod nonce;
 mod schema;
 mod service;
-mod state;
-mod storage;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -32,17 +31,17 @@ pub use extract::{Session, SessionRef, SessionRejection};
 pub use flash::{FlashMessage, Level, MAX_FLASH_TEXT, MAX_FLASHES};
 pub use key::{Key, KeyError, Keys};
 pub use layer::{SessionLayer, SessionLayerBuilder};
+pub use lifecycle::BadCookiePolicy;
 pub use schema::{
     Bounded, BoundsError, Budget, CookieSession, Downgrade, SchemaError, SchemaVersion,
 };
 pub use service::{ResponseFuture, SessionService};
 pub use session_derive::{CookieSession, SessionBound};
-pub use state::BadCookiePolicy;
-pub use storage::StoreFailure;
 #[cfg(feature = "memcached")]
 pub use store::MemcachedStore;
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
+pub use store::persistence::{RevocationLoss, StoreFailure};
 pub use store::{BoxFuture, MemoryStore, SessionStore, StoreConfigError, StoreError, Timed};
 
 /// Everything generated code needs, behind one path so the derive never names a crate the

@@ -7,13 +7,12 @@ use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 use std::sync::Arc;
 
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE, SET_COOKIE};
-use http::{Request, Response, StatusCode};
+use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, Entry, SET_COOKIE, VARY};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use tower_service::Service;
 
+use crate::lifecycle::{Core, Finish, Finished, Lifecycle};
 use crate::schema::CookieSession;
-use crate::state::{Handle, Shared, keep_out_of_shared_caches};
-use crate::storage::Finished;
 use crate::store::BoxFuture;
 
 /// The service [`SessionLayer`](crate::SessionLayer) wraps around your routes.
@@ -23,12 +22,12 @@ use crate::store::BoxFuture;
 /// is logged and left as it was.
 pub struct SessionService<S, T> {
     inner: S,
-    shared: Arc<Shared<T>>,
+    core: Arc<Core<T>>,
 }
 
 impl<S, T> SessionService<S, T> {
-    pub(crate) fn new(inner: S, shared: Arc<Shared<T>>) -> Self {
-        SessionService { inner, shared }
+    pub(crate) fn new(inner: S, core: Arc<Core<T>>) -> Self {
+        SessionService { inner, core }
     }
 }
 
@@ -36,7 +35,7 @@ impl<S: Clone, T> Clone for SessionService<S, T> {
     fn clone(&self) -> Self {
         SessionService {
             inner: self.inner.clone(),
-            shared: Arc::clone(&self.shared),
+            core: Arc::clone(&self.core),
         }
     }
 }
@@ -64,11 +63,11 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
-        let handle = Handle::new(Arc::clone(&self.shared));
-        req.extensions_mut().insert(handle.clone());
+        let lifecycle = Lifecycle::new(Arc::clone(&self.core));
+        req.extensions_mut().insert(lifecycle.clone());
         ResponseFuture {
             inner: self.inner.call(req),
-            handle: Some(handle),
+            lifecycle: Some(lifecycle),
             saving: None,
         }
     }
@@ -80,7 +79,7 @@ pin_project_lite::pin_project! {
     pub struct ResponseFuture<F, T, B> {
         #[pin]
         inner: F,
-        handle: Option<Handle<T>>,
+        lifecycle: Option<Lifecycle<T>>,
         saving: Option<(Response<B>, usize, BoxFuture<'static, Finished>)>,
     }
 }
@@ -107,41 +106,81 @@ where
         loop {
             if let Some((_, _, work)) = this.saving.as_mut() {
                 let finished = ready!(work.as_mut().poll(cx));
-                let Some((mut response, before, _)) = this.saving.take() else {
+                let Some((response, before, _)) = this.saving.take() else {
                     unreachable!("polled only while saving");
                 };
-                if finished.failed {
-                    // The session was not saved: say so rather than answer as if it had been.
-                    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-                    *response.body_mut() = B::default();
-                    response.headers_mut().remove(CONTENT_LENGTH);
-                    response.headers_mut().remove(CONTENT_TYPE);
-                }
-                for line in finished.lines {
-                    response.headers_mut().append(SET_COOKIE, line);
-                }
-                return Poll::Ready(Ok(done(response, before)));
+                return Poll::Ready(Ok(done(response, before, finished)));
             }
-            let mut response = ready!(this.inner.as_mut().poll(cx))?;
-            let Some(handle) = this.handle.take() else {
+            let response = ready!(this.inner.as_mut().poll(cx))?;
+            let Some(lifecycle) = this.lifecycle.take() else {
                 return Poll::Ready(Ok(response));
             };
             // The session only ever appends Set-Cookie lines, so a longer map means it set
             // cookies; the length is kept by the map, where counting lines walks them.
             let before = response.headers().len();
-            match handle.finish(response.headers_mut()) {
-                None => return Poll::Ready(Ok(done(response, before))),
-                Some(pending) => *this.saving = Some((response, before, pending.run())),
+            match lifecycle.finish() {
+                Finish::Done(finished) => {
+                    return Poll::Ready(Ok(done(response, before, finished)));
+                }
+                Finish::Pending(work) => *this.saving = Some((response, before, work)),
             }
         }
     }
 }
 
-/// The last touch on every response that set session cookies (`before`: the header map's
-/// length before the session wrote to it).
-fn done<B>(mut response: Response<B>, before: usize) -> Response<B> {
+/// Puts the session's work on the response: its Set-Cookie lines, or a 503 when the session
+/// could not be saved (or a logout could not be confirmed), and the cache headers of every
+/// response that set session cookies (`before`: the header map's length before).
+fn done<B: Default>(mut response: Response<B>, before: usize, finished: Finished) -> Response<B> {
+    if finished.failed {
+        // Not saved, or not logged out: say so rather than answer as if it had been.
+        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        *response.body_mut() = B::default();
+        response.headers_mut().remove(CONTENT_LENGTH);
+        response.headers_mut().remove(CONTENT_TYPE);
+    }
+    for line in finished.lines {
+        response.headers_mut().append(SET_COOKIE, line);
+    }
     if response.headers().len() > before {
         keep_out_of_shared_caches(response.headers_mut());
     }
     response
+}
+
+/// A response that sets session cookies must not be stored by a shared cache and replayed to
+/// another user: it becomes `private, no-store` (unless the application already said so) and
+/// varies on `Cookie`.
+fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
+    // One lookup per header name: most responses have neither, and get them inserted.
+    match headers.entry(CACHE_CONTROL) {
+        Entry::Vacant(entry) => {
+            entry.insert(HeaderValue::from_static("private, no-store"));
+        }
+        Entry::Occupied(mut entry) => {
+            let already = entry.iter().any(|v| {
+                let v = v.as_bytes().to_ascii_lowercase();
+                v.windows(8).any(|w| w == b"no-store") || v.windows(7).any(|w| w == b"private")
+            });
+            if !already {
+                entry.insert(HeaderValue::from_static("private, no-store"));
+            }
+        }
+    }
+    match headers.entry(VARY) {
+        Entry::Vacant(entry) => {
+            entry.insert(HeaderValue::from_static("Cookie"));
+        }
+        Entry::Occupied(mut entry) => {
+            let varies = entry.iter().any(|v| {
+                v.to_str().is_ok_and(|v| {
+                    v.split(',')
+                        .any(|t| t.trim().eq_ignore_ascii_case("cookie") || t.trim() == "*")
+                })
+            });
+            if !varies {
+                entry.append(HeaderValue::from_static("Cookie"));
+            }
+        }
+    }
 }

@@ -24,6 +24,8 @@ use std::sync::Arc;
 mod memory;
 pub use memory::MemoryStore;
 
+pub(crate) mod persistence;
+
 #[cfg(feature = "memcached")]
 mod memcached;
 #[cfg(feature = "memcached")]

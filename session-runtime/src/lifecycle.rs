@@ -1,0 +1,1336 @@
+//! The session lifecycle: one request's session, from the cookies it brought to the Set-Cookie
+//! lines and store operations its response sends. Every mode (cookies; cookies with a
+//! revocation list; a server store behind an id cookie; cookies that spill to a store) goes
+//! through this one module, and differs only in where the sealed envelope goes and in what
+//! ending ("retiring") the session the request came with means.
+//!
+//! Framework-free: it reads the bytes of the `Cookie` headers and returns Set-Cookie lines and
+//! store work; the adapters (the tower service and the extractors) only translate.
+//!
+//! # The transitions
+//!
+//! What a request came with ([`Incoming`]) never changes once opened; what the handler does
+//! moves [`Change`] through one table ([`Change::next`]); what the response does is read off
+//! both in [`Lifecycle::finish`]:
+//!
+//! | transition | call | change becomes | the response |
+//! |---|---|---|---|
+//! | open | a request without a session | untouched | nothing |
+//! | restore | a request with one | untouched | nothing, unless a re-seal is due |
+//! | refresh | a restore past `refresh_after` | untouched | re-sealed with a new last access (cookie, or entry and id cookie) |
+//! | rotate key | a restore opened with a fallback key | untouched | re-sealed under the primary |
+//! | migrate | a restore of an older schema version | untouched | re-sealed as the version written |
+//! | write an older version | any write under `writing::<P>()` | — | sealed as `P` |
+//! | expire | a restore past a timeout | (no session) | the cookies removed |
+//! | revoke | a restore whose id or subject is revoked | (no session) | the cookies removed |
+//! | change | `update`, `insert` | modified | written |
+//! | set subject | `set_subject` | modified | written, the subject's generation read first |
+//! | regenerate | `regenerate` | modified, retire | the old id retired first, then the new one written |
+//! | clear | `clear` | cleared, retire | the old id retired first, the cookies removed |
+//! | clear then change | `clear`, then `update` | modified, retire | the old id retired first, a new session written |
+//!
+//! Retiring is what makes a logout stick: in a server store the entry is deleted, with a
+//! revocation list the id is recorded; in cookies alone the cookies are removed, and a recorded
+//! copy still opens (the documented limit). A retire that fails makes the response a 503 and
+//! hands out nothing new. A write to an existing entry is conditional, so a request still in
+//! flight across a logout cannot re-create what the logout deleted.
+
+use core::fmt;
+use core::ops::{Deref, Range};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use zeroize::{Zeroize as _, Zeroizing};
+
+use crate::chunk;
+use crate::clock::Clock;
+use crate::codec::{Codec, Form, MAX_STORED_LEN, Opened, Reseal, Scratch, Unsealed, encode_into};
+use crate::config::Config;
+use crate::envelope::{SessionId, SessionMeta, Subject};
+use crate::error::{OpenError, SessionError};
+use crate::flash::{self, FlashMessage, FlashState, Level};
+use crate::key::Keys;
+use crate::schema::{CookieSession, decode_exact};
+use crate::store::persistence::{
+    self, Checked, Condition, Ended, Persistence, Plan, Retire, Save, StoreFailure, StoreMode,
+};
+use crate::store::{BoxFuture, StoreError};
+
+/// One Set-Cookie line, as the adapters send it.
+pub(crate) type SetCookie = http::HeaderValue;
+
+/// What the layer does with an incoming session cookie that does not open: tampered, truncated,
+/// sealed under an unknown key, or written by a newer schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum BadCookiePolicy {
+    /// Start a fresh session, log the reason, and expire the bad cookies in the response
+    /// (the default: a user with a stale cookie simply appears logged out).
+    #[default]
+    FreshSession,
+    /// Reject the request with `400 Bad Request` when a handler extracts the session.
+    ///
+    /// The 400 response still expires the bad cookies, so the client recovers on its next
+    /// request. Handlers that never extract the session are not affected. Expired sessions are
+    /// treated as fresh ones: expiry is the normal end of a session, not an attack.
+    Reject,
+}
+
+/// A hook run on the session value, with its meta.
+pub(crate) type Hook<T> = Arc<dyn Fn(&mut T, &SessionMeta) + Send + Sync>;
+
+/// Everything a request needs from its layer, built once by the layer's builder.
+pub(crate) struct Core<T> {
+    pub(crate) config: Config,
+    pub(crate) keys: Keys,
+    pub(crate) writer: Writer<T>,
+    pub(crate) codec: Codec,
+    pub(crate) flash_codec: Codec,
+    pub(crate) policy: BadCookiePolicy,
+    pub(crate) persistence: Persistence,
+    pub(crate) clock: Clock,
+    pub(crate) on_restored: Vec<Hook<T>>,
+    pub(crate) before_save: Vec<Hook<T>>,
+}
+
+impl<T> Core<T> {
+    /// Logs `subject` out everywhere (see `SessionLayer::revoke_all`).
+    pub(crate) async fn revoke_all(&self, subject: &str) -> Result<(), StoreError> {
+        let tag = persistence::subject_tag(subject);
+        let now = self.clock.now();
+        self.persistence
+            .revoke_all(&self.keys, &tag, self.codec.lifetime(), now)
+            .await
+    }
+}
+
+/// Seals `value` in one of its forms into a buffer; returns the cookie count.
+type SealFn<T> = dyn Fn(&Codec, &T, &SessionMeta, Option<Subject>, Form, &mut Vec<u8>) -> Result<u8, SessionError>
+    + Send
+    + Sync;
+
+/// The schema version the layer writes: the current one, or during a rolling deploy the
+/// previous one, through the application's down-migration.
+pub(crate) struct Writer<T> {
+    pub(crate) version: u16,
+    pub(crate) downgrade: Option<Arc<SealFn<T>>>,
+}
+
+impl<T: CookieSession> Writer<T> {
+    pub(crate) fn current() -> Self {
+        Writer {
+            version: T::VERSION,
+            downgrade: None,
+        }
+    }
+
+    fn seal(
+        &self,
+        codec: &Codec,
+        value: &T,
+        meta: &SessionMeta,
+        subject: Option<Subject>,
+        form: Form,
+        buf: &mut Vec<u8>,
+    ) -> Result<u8, SessionError> {
+        match &self.downgrade {
+            Some(seal) => seal(codec, value, meta, subject, form, buf),
+            None => codec.seal_form(value, meta, subject, form, buf),
+        }
+    }
+}
+
+/// What the request came with. Set once, when the session is opened; never changed by the
+/// handler, so a clear or a regenerate always knows which session it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Incoming {
+    /// No extractor has asked yet.
+    Unopened,
+    /// No session cookie.
+    Nothing,
+    /// Session cookies that did not open (`remove`: ours to remove; a duplicate is not).
+    Rejected { remove: bool },
+    /// A session: in its cookies, or in the store behind its id cookie.
+    Session {
+        meta: SessionMeta,
+        place: Place,
+        reseal: Reseal,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Cookie { chunks: u8 },
+    Store,
+}
+
+/// What the handler did with the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Untouched,
+    Modified,
+    /// Logged out, and nothing set since.
+    Cleared,
+    /// A change panicked half-way: the value is not trusted and nothing is written.
+    Poisoned,
+}
+
+/// The handler's calls, as the transition table sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    Change,
+    Clear,
+    Regenerate,
+    SetSubject,
+    Panicked,
+}
+
+impl Change {
+    /// The transition table. A poisoned session stays poisoned; a clear ends in `Cleared`
+    /// whatever came before; any change after it (or anything else) is a modification.
+    const fn next(self, event: Event) -> Change {
+        match (self, event) {
+            (Change::Poisoned, _) | (_, Event::Panicked) => Change::Poisoned,
+            (_, Event::Clear) => Change::Cleared,
+            (_, Event::Change | Event::Regenerate | Event::SetSubject) => Change::Modified,
+        }
+    }
+
+    /// Whether the event ends the session the request came with.
+    const fn retires(event: Event) -> bool {
+        matches!(event, Event::Clear | Event::Regenerate)
+    }
+}
+
+/// The session value the handler sees.
+struct Current<T> {
+    value: T,
+    meta: SessionMeta,
+    subject: Option<Subject>,
+    /// Restored from the request (not new, not cleared since).
+    restored: bool,
+    /// The postcard encoding of `value` as it stands, when known: what a refused change rolls
+    /// back to, and the payload a save seals without encoding the value again.
+    encoded: Option<Encoded>,
+}
+
+/// A value's postcard encoding, zeroized when dropped.
+type Encoded = Zeroizing<Vec<u8>>;
+
+/// One request's state. Its fields are private to this module: the adapters change it only
+/// through [`Lifecycle`]'s methods.
+struct State<T> {
+    now: u32,
+    incoming: Incoming,
+    current: Option<Current<T>>,
+    change: Change,
+    /// A clear or regenerate asked to end the incoming session; later changes keep it asked.
+    retire: bool,
+    /// The subject changed or the session moved to a new id: read its generation before sealing.
+    learn_generation: bool,
+    flash: FlashState,
+}
+
+/// One request's session, shared between the adapter that finishes the response and the
+/// extractors that hand it to handlers.
+pub(crate) struct Lifecycle<T> {
+    inner: Arc<Inner<T>>,
+}
+
+struct Inner<T> {
+    core: Arc<Core<T>>,
+    state: RwLock<State<T>>,
+}
+
+impl<T> Clone for Lifecycle<T> {
+    fn clone(&self) -> Self {
+        Lifecycle {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Lifecycle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Lifecycle").finish_non_exhaustive()
+    }
+}
+
+/// Why the session could not be opened.
+#[derive(Debug)]
+pub(crate) enum LoadError {
+    /// The cookie did not open, under [`BadCookiePolicy::Reject`].
+    Bad(OpenError),
+    /// The store failed, under [`StoreFailure::FailClosed`] (logged where it failed).
+    StoreDown,
+}
+
+/// Read access to the session value.
+pub(crate) struct ValueRef<'a, T> {
+    guard: RwLockReadGuard<'a, State<T>>,
+}
+
+impl<T> Deref for ValueRef<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &current_ref(&self.guard).value
+    }
+}
+
+fn current_ref<T>(state: &State<T>) -> &Current<T> {
+    // `Lifecycle::present` makes the session present before any handle to it is given out,
+    // and nothing takes it back.
+    state
+        .current
+        .as_ref()
+        .unwrap_or_else(|| unreachable!("a Session is only built once its value is present"))
+}
+
+fn current_mut<T>(state: &mut State<T>) -> &mut Current<T> {
+    state
+        .current
+        .as_mut()
+        .unwrap_or_else(|| unreachable!("a Session is only built once its value is present"))
+}
+
+/// Keeps the payload of a decrypted envelope in its own buffer: moved to the front, the rest
+/// (header, padding, tag) zeroized and cut.
+fn keep_payload(mut buf: Encoded, payload: Range<usize>) -> Encoded {
+    let len = payload.len();
+    buf.copy_within(payload, 0);
+    buf[len..].zeroize();
+    buf.truncate(len);
+    buf
+}
+
+/// What the response's session work ended in.
+#[derive(Debug, Default)]
+pub(crate) struct Finished {
+    /// Set-Cookie lines to append.
+    pub(crate) lines: Vec<SetCookie>,
+    /// The session could not be saved, or the session the request came with could not be
+    /// ended: the response becomes a 503, and carries none of the session's lines.
+    pub(crate) failed: bool,
+}
+
+/// The response's session work: done, or store work to await first.
+pub(crate) enum Finish {
+    Done(Finished),
+    Pending(BoxFuture<'static, Finished>),
+}
+
+impl<T: CookieSession + Send + Sync> Lifecycle<T> {
+    pub(crate) fn new(core: Arc<Core<T>>) -> Self {
+        Lifecycle {
+            inner: Arc::new(Inner {
+                core,
+                state: RwLock::new(State {
+                    now: 0,
+                    incoming: Incoming::Unopened,
+                    current: None,
+                    change: Change::Untouched,
+                    retire: false,
+                    learn_generation: false,
+                    flash: FlashState::default(),
+                }),
+            }),
+        }
+    }
+
+    pub(crate) fn core(&self) -> &Core<T> {
+        &self.inner.core
+    }
+
+    fn lock(&self) -> RwLockWriteGuard<'_, State<T>> {
+        // A change that panicked marks the session poisoned before unwinding (see `update`),
+        // so a poisoned lock holds nothing that could be sealed.
+        self.inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State<T>> {
+        self.inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Opens the session from the request's `Cookie` headers (and its store, for an id cookie
+    /// or a revocation list), once per request, scanning the headers once for the session and
+    /// the flash cookie.
+    ///
+    /// Errors only under [`BadCookiePolicy::Reject`] or [`StoreFailure::FailClosed`];
+    /// otherwise a bad cookie is logged and the session starts fresh. Either way the bad
+    /// cookies are removed in the response.
+    pub(crate) async fn open<'h>(
+        &self,
+        cookie_headers: impl IntoIterator<Item = &'h [u8]>,
+    ) -> Result<(), LoadError> {
+        let core = self.core();
+        let (now, unsealed, flash_key) = {
+            let mut state = self.lock();
+            if state.incoming != Incoming::Unopened {
+                return Ok(());
+            }
+            let now = core.clock.now();
+            state.now = now;
+            let mut session = core.codec.chunker().gatherer();
+            let mut flash = core.flash_codec.chunker().gatherer();
+            for (name, value) in chunk::cookie_pairs(cookie_headers) {
+                session.offer(name, value);
+                flash.offer(name, value);
+            }
+            state.flash.incoming(&core.flash_codec, flash.finish(), now);
+            let flash_key = state
+                .flash
+                .opened_id()
+                .filter(|_| core.persistence.flash_record().is_some())
+                .map(|id| flash::taken_key(&id));
+            let mut buf = Zeroizing::new(Vec::new());
+            let unsealed = session.finish().and_then(|gathered| {
+                gathered
+                    .map(|g| core.codec.open_gathered_at::<T>(&g, now, &mut buf))
+                    .transpose()
+            });
+            let unsealed = unsealed.map(|opened| {
+                opened.map(|(unsealed, payload)| {
+                    let encoded = match &unsealed {
+                        // The decrypted payload is the value's encoding as it stands, unless a
+                        // migration or a hook changes the value: kept, it spares the first
+                        // change an encoding of its own (see `update`).
+                        Unsealed::Value(opened)
+                            if opened.reseal.migrated_from.is_none()
+                                && core.on_restored.is_empty() =>
+                        {
+                            Some(keep_payload(buf, payload))
+                        }
+                        _ => None,
+                    };
+                    (unsealed, encoded)
+                })
+            });
+            (now, unsealed, flash_key)
+        };
+        let opened = match unsealed {
+            Ok(None) => Opening::Nothing,
+            Ok(Some((unsealed, encoded))) => {
+                // Boxed, so that a request that never reaches a store does not carry the
+                // state of that await in every future built around this one.
+                let needs_store = match &unsealed {
+                    Unsealed::Value(opened) => core.persistence.checks(opened.subject.as_ref()),
+                    Unsealed::InStore { .. } => true,
+                };
+                if needs_store || flash_key.is_some() {
+                    Box::pin(self.resolve(unsealed, encoded, flash_key.clone(), now)).await
+                } else {
+                    match unsealed {
+                        Unsealed::Value(opened) => Opening::Value {
+                            opened,
+                            place_store: false,
+                            encoded,
+                            flash_taken: false,
+                        },
+                        Unsealed::InStore { .. } => unreachable!("an id cookie needs the store"),
+                    }
+                }
+            }
+            Err(err) => Opening::Bad(err),
+        };
+        // No session call carried the flash check: asked on its own.
+        let flash_alone = match (&opened, flash_key.as_deref()) {
+            (Opening::Nothing | Opening::Bad(_), Some(key)) => {
+                Box::pin(flash::taken_before(&core.persistence, Some(key))).await
+            }
+            _ => false,
+        };
+        self.settle(opened, flash_alone)
+    }
+
+    /// Asks the stores what the opened cookie cannot say alone: the session's entry, whether
+    /// it was revoked, and whether the flash cookie was taken before.
+    async fn resolve(
+        &self,
+        unsealed: Unsealed<T>,
+        encoded: Option<Encoded>,
+        flash_key: Option<String>,
+        now: u32,
+    ) -> Opening<T> {
+        let core = self.core();
+        let persistence = &core.persistence;
+        let mut id_fallback = false;
+        let (checked, value) = match unsealed {
+            Unsealed::Value(opened) => {
+                let checked = Checked {
+                    meta: opened.meta,
+                    subject: opened.subject,
+                    in_store: false,
+                };
+                (checked, Some(opened))
+            }
+            Unsealed::InStore {
+                meta,
+                subject,
+                fallback_key,
+            } if persistence.mode().is_some() => {
+                id_fallback = fallback_key;
+                let checked = Checked {
+                    meta,
+                    subject,
+                    in_store: true,
+                };
+                (checked, None)
+            }
+            Unsealed::InStore { .. } => return Opening::Bad(OpenError::Malformed),
+        };
+        let needs = value
+            .as_ref()
+            .is_none_or(|v| persistence.checks(v.subject.as_ref()));
+        if !needs {
+            // Only the flash needs asking: on its own.
+            let taken = flash::taken_before(persistence, flash_key.as_deref()).await;
+            let opened = value.unwrap_or_else(|| unreachable!("checked above"));
+            return Opening::Value {
+                opened,
+                place_store: false,
+                encoded,
+                flash_taken: taken,
+            };
+        }
+        let found = match persistence
+            .check(&core.keys, &checked, flash_key.as_deref(), now)
+            .await
+        {
+            Ok(found) => found,
+            Err(err) => {
+                return Opening::StoreDown {
+                    err,
+                    incoming: checked.meta,
+                    in_store: checked.in_store,
+                    value: value.map(|v| (v, encoded)),
+                };
+            }
+        };
+        if let Some(ended) = found.ended {
+            if ended == Ended::RecordsLost {
+                tracing::info!(
+                    cookie = core.codec.chunker().name(),
+                    "session issued before the revocation store lost its records; ended"
+                );
+            }
+            return Opening::Ended {
+                err: OpenError::Revoked,
+                flash_taken: found.flash_taken,
+            };
+        }
+        match value {
+            Some(opened) => Opening::Value {
+                opened,
+                place_store: false,
+                encoded,
+                flash_taken: found.flash_taken,
+            },
+            None => {
+                let Some(bytes) = found.entry else {
+                    // The entry was deleted (a logout) or expired.
+                    return Opening::Ended {
+                        err: OpenError::Revoked,
+                        flash_taken: found.flash_taken,
+                    };
+                };
+                let mut bytes = Zeroizing::new(bytes);
+                match core.codec.open_envelope::<T>(&mut bytes, 1, now) {
+                    Ok(Unsealed::Value(mut opened)) if opened.meta.id == checked.meta.id => {
+                        // The id cookie's key counts too: re-sealed if either was a fallback.
+                        opened.reseal.fallback_key |= id_fallback;
+                        Opening::Value {
+                            opened,
+                            place_store: true,
+                            encoded: None,
+                            flash_taken: found.flash_taken,
+                        }
+                    }
+                    Ok(_) => Opening::Bad(OpenError::Tampered),
+                    Err(err) => Opening::Bad(err),
+                }
+            }
+        }
+    }
+
+    /// Records what the request came with.
+    fn settle(&self, opened: Opening<T>, flash_taken: bool) -> Result<(), LoadError> {
+        let core = self.core();
+        let name = core.codec.chunker().name();
+        let mut state = self.lock();
+        if state.incoming != Incoming::Unopened {
+            return Ok(());
+        }
+        if flash_taken {
+            state.flash.replayed();
+        }
+        match opened {
+            Opening::Nothing => {
+                state.incoming = Incoming::Nothing;
+                Ok(())
+            }
+            Opening::Value {
+                opened,
+                place_store,
+                encoded,
+                flash_taken,
+            } => {
+                if flash_taken {
+                    state.flash.replayed();
+                }
+                let place = if place_store {
+                    Place::Store
+                } else {
+                    Place::Cookie {
+                        chunks: opened.chunks,
+                    }
+                };
+                self.restore(&mut state, opened, place, encoded);
+                Ok(())
+            }
+            Opening::Ended { err, flash_taken } => {
+                if flash_taken {
+                    state.flash.replayed();
+                }
+                tracing::debug!(cookie = name, reason = err.reason(), "session ended");
+                state.incoming = Incoming::Rejected { remove: true };
+                Ok(())
+            }
+            Opening::Bad(err) => {
+                let ended = matches!(err, OpenError::Expired(_) | OpenError::Revoked);
+                if ended {
+                    tracing::debug!(cookie = name, reason = err.reason(), "session ended");
+                } else {
+                    tracing::warn!(
+                        cookie = name,
+                        reason = err.reason(),
+                        "session cookie rejected"
+                    );
+                }
+                // Two cookies of one name that differ in Path or Domain (a cookie tossed by a
+                // sibling subdomain): a removal can name only ours, and the planted one would
+                // then open alone. Remove nothing; the request still gets no session.
+                let duplicate = matches!(err, OpenError::DuplicateChunk { .. });
+                state.incoming = Incoming::Rejected { remove: !duplicate };
+                if core.policy == BadCookiePolicy::Reject && !ended {
+                    return Err(LoadError::Bad(err));
+                }
+                Ok(())
+            }
+            Opening::StoreDown {
+                err,
+                incoming,
+                in_store,
+                value,
+            } => {
+                let fail_closed = core.persistence.on_failure() == StoreFailure::FailClosed;
+                if fail_closed {
+                    tracing::error!(error = %err, "session store unavailable; refusing the request");
+                } else {
+                    tracing::warn!(error = %err, "session store unavailable; going on without it");
+                }
+                match value {
+                    // A session in its cookies whose records could not be read: trusted (fail
+                    // open), and what a logout would end.
+                    Some((opened, encoded)) if !fail_closed => {
+                        let place = Place::Cookie {
+                            chunks: opened.chunks,
+                        };
+                        self.restore(&mut state, opened, place, encoded);
+                    }
+                    _ => {
+                        // Remembered, so a logout in this request still tries to end it.
+                        state.incoming = Incoming::Session {
+                            meta: incoming,
+                            place: if in_store {
+                                Place::Store
+                            } else {
+                                Place::Cookie { chunks: 1 }
+                            },
+                            reseal: Reseal::default(),
+                        };
+                    }
+                }
+                if fail_closed {
+                    Err(LoadError::StoreDown)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    fn restore(
+        &self,
+        state: &mut State<T>,
+        mut opened: Opened<T>,
+        place: Place,
+        encoded: Option<Encoded>,
+    ) {
+        let core = self.core();
+        let name = core.codec.chunker().name();
+        if let Some(from) = opened.reseal.migrated_from {
+            tracing::info!(
+                cookie = name,
+                schema = T::NAME,
+                from,
+                to = T::VERSION,
+                "session migrated to the current schema; re-sealing"
+            );
+        }
+        if opened.reseal.fallback_key {
+            tracing::info!(
+                cookie = name,
+                "session opened with a fallback key; re-sealing with the primary key"
+            );
+        }
+        for hook in &core.on_restored {
+            hook(&mut opened.value, &opened.meta);
+        }
+        state.incoming = Incoming::Session {
+            meta: opened.meta,
+            place,
+            reseal: opened.reseal,
+        };
+        state.current = Some(Current {
+            value: opened.value,
+            meta: opened.meta,
+            subject: opened.subject,
+            restored: true,
+            encoded: if core.on_restored.is_empty() {
+                encoded
+            } else {
+                None
+            },
+        });
+    }
+
+    /// Makes the session present: a fresh `T::default()` when the request had none.
+    pub(crate) fn present(&self) -> Result<(), SessionError>
+    where
+        T: Default,
+    {
+        let mut state = self.lock();
+        if state.current.is_none() {
+            let meta = SessionMeta::new(state.now)?;
+            state.current = Some(Current {
+                value: T::default(),
+                meta,
+                subject: None,
+                restored: false,
+                encoded: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// A copy of the live session value for the read-only extractor, `None` when the request
+    /// has no session (or it was cleared).
+    pub(crate) fn copy(&self) -> Result<Option<T>, SessionError> {
+        let state = self.read();
+        let Some(current) = &state.current else {
+            return Ok(None);
+        };
+        if !current.restored && state.change != Change::Modified {
+            return Ok(None);
+        }
+        // A copy without asking schemas to be `Clone`: through the encoding every schema has,
+        // kept from the cookie or the last change when there is one.
+        let mut scratch = Scratch::take();
+        let bytes = match &current.encoded {
+            Some(encoded) => encoded.as_slice(),
+            None => {
+                encode_into(&current.value, scratch.opening())?;
+                scratch.bytes()
+            }
+        };
+        decode_exact::<T>(bytes)
+            .map(Some)
+            .map_err(|err| SessionError::Encode(err.to_string()))
+    }
+
+    /// Applies `event` through the transition table.
+    fn apply(state: &mut State<T>, event: Event) {
+        state.change = state.change.next(event);
+        state.retire |= Change::retires(event);
+        state.learn_generation |= matches!(event, Event::SetSubject | Event::Regenerate);
+    }
+
+    pub(crate) fn value(&self) -> ValueRef<'_, T> {
+        ValueRef { guard: self.read() }
+    }
+
+    /// Changes the session with `f`, if the result still fits its budget and `max_len`
+    /// bounds; on `Err` the change is undone.
+    pub(crate) fn update<R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, SessionError> {
+        let core = self.core();
+        let mut state = self.lock();
+        let prior = state.change;
+        let current = current_mut(&mut state);
+        // What a refused change rolls back to: the encoding kept from the cookie or from the
+        // last change, or one made now.
+        let mut before = match current.encoded.take() {
+            Some(encoded) => encoded,
+            None => {
+                let mut before = Zeroizing::new(Vec::new());
+                encode_into(&current.value, &mut before)?;
+                before
+            }
+        };
+        // Poisoned while `f` runs: if it panics, nothing half-made can be sealed.
+        state.change = Change::Poisoned;
+        let current = current_mut(&mut state);
+        let out = f(&mut current.value);
+        let mut scratch = Scratch::take();
+        match encode_fitting(&current.value, core, scratch.opening()) {
+            Ok(encoded) => {
+                if encoded {
+                    // The new encoding replaces the old in its buffer, which usually has room.
+                    before.as_mut_slice().zeroize();
+                    before.clear();
+                    before.extend_from_slice(scratch.bytes());
+                    current.encoded = Some(before);
+                }
+                state.change = prior;
+                Self::apply(&mut state, Event::Change);
+                Ok(out)
+            }
+            Err(err) => {
+                match decode_exact::<T>(&before) {
+                    Ok(old) => {
+                        current.value = old;
+                        current.encoded = Some(before);
+                        state.change = prior;
+                    }
+                    Err(_) => {
+                        Self::apply(&mut state, Event::Panicked);
+                        tracing::error!(
+                            schema = T::NAME,
+                            "could not restore the session after a refused change; it will not be saved"
+                        );
+                    }
+                }
+                Err(err)
+            }
+        }
+    }
+
+    /// Replaces the session value, if the new one fits.
+    pub(crate) fn insert(&self, new: T) -> Result<(), SessionError> {
+        let mut scratch = Scratch::take();
+        let encoded = encode_fitting(&new, self.core(), scratch.opening())?;
+        let mut state = self.lock();
+        let current = current_mut(&mut state);
+        current.value = new;
+        current.encoded = encoded.then(|| Zeroizing::new(scratch.bytes().to_vec()));
+        Self::apply(&mut state, Event::Change);
+        Ok(())
+    }
+
+    /// Logs out: a default value under a new id; the incoming session is ended in the response.
+    pub(crate) fn clear(&self)
+    where
+        T: Default,
+    {
+        let mut state = self.lock();
+        let now = state.now;
+        let current = current_mut(&mut state);
+        current.value = T::default();
+        current.encoded = None;
+        current.subject = None;
+        current.restored = false;
+        match SessionMeta::new(now) {
+            Ok(meta) => current.meta = meta,
+            // Without a fresh id nothing may be written under the old one: a later change
+            // poisons the session (below) rather than reuse it.
+            Err(_) => {
+                Self::apply(&mut state, Event::Clear);
+                Self::apply(&mut state, Event::Panicked);
+                return;
+            }
+        }
+        Self::apply(&mut state, Event::Clear);
+    }
+
+    /// A new id and issue time, keeping the value.
+    pub(crate) fn regenerate(&self) -> Result<(), SessionError> {
+        let mut state = self.lock();
+        let now = state.now;
+        current_mut(&mut state).meta = SessionMeta::new(now)?;
+        Self::apply(&mut state, Event::Regenerate);
+        Ok(())
+    }
+
+    /// Names who the session belongs to.
+    pub(crate) fn set_subject(&self, subject: &str) {
+        let mut state = self.lock();
+        current_mut(&mut state).subject = Some(Subject {
+            tag: persistence::subject_tag(subject),
+            generation: None,
+        });
+        Self::apply(&mut state, Event::SetSubject);
+    }
+
+    pub(crate) fn id(&self) -> SessionId {
+        current_ref(&self.read()).meta.id
+    }
+
+    pub(crate) fn meta(&self) -> SessionMeta {
+        current_ref(&self.read()).meta
+    }
+
+    pub(crate) fn is_new(&self) -> bool {
+        !current_ref(&self.read()).restored
+    }
+
+    pub(crate) fn chunk_count(&self) -> u8 {
+        let state = self.read();
+        if !current_ref(&state).restored {
+            return 0;
+        }
+        match state.incoming {
+            Incoming::Session {
+                place: Place::Cookie { chunks },
+                ..
+            } => chunks,
+            Incoming::Session {
+                place: Place::Store,
+                ..
+            } => 1,
+            _ => 0,
+        }
+    }
+
+    pub(crate) fn flash(&self, level: Level, text: String) {
+        self.lock().flash.push(level, text);
+    }
+
+    pub(crate) fn take_flashes(&self) -> Vec<FlashMessage> {
+        self.lock().flash.take()
+    }
+
+    /// Decides what the response does with the session, and either does it (cookies alone)
+    /// or returns the store work to await first.
+    pub(crate) fn finish(&self) -> Finish {
+        let core = Arc::clone(&self.inner.core);
+        let mut state = self.lock();
+        let state = &mut *state;
+        let now = state.now;
+        let mut plan = Plan::default();
+        let mut lines = Vec::new();
+
+        let (flash_lines, consumed) = state.flash.finish(&core.flash_codec, now);
+        if let Some(consumed) = consumed
+            && core.persistence.flash_record().is_some()
+        {
+            plan.taken_flash = Some((flash::taken_key(&consumed.id), consumed.ttl));
+        }
+
+        let incoming = match state.incoming {
+            Incoming::Session {
+                meta,
+                place,
+                reseal,
+            } => Some((meta, place, reseal)),
+            _ => None,
+        };
+        let remove_rejected = matches!(state.incoming, Incoming::Rejected { remove: true });
+        let mut write = None;
+        match (state.change, state.current.as_mut()) {
+            (Change::Poisoned, _) => {}
+            (Change::Cleared, _) => lines.extend_from_slice(core.codec.removals()),
+            (Change::Modified, Some(current)) => write = Some(current),
+            (Change::Untouched, Some(current)) if current.restored => {
+                if let Some((_, _, reseal)) = incoming {
+                    // A session written by an older schema is re-sealed as the version this
+                    // instance writes, which is older than the current one in a rolling deploy.
+                    let migrate = reseal
+                        .migrated_from
+                        .is_some_and(|from| from != core.writer.version);
+                    if reseal.fallback_key
+                        || migrate
+                        || core.codec.lifetime().refresh_due(&current.meta, now)
+                    {
+                        write = Some(current);
+                    }
+                }
+            }
+            (Change::Untouched, _) => {
+                if remove_rejected {
+                    lines.extend_from_slice(core.codec.removals());
+                }
+            }
+            (Change::Modified, None) => {}
+        }
+
+        // Retire: what ends the session the request came with.
+        if state.retire
+            && state.change != Change::Poisoned
+            && let Some((old, place, _)) = incoming
+        {
+            plan.retire = Retire {
+                entry: (place == Place::Store && core.persistence.mode().is_some())
+                    .then(|| persistence::data_key(&old.id)),
+                revoke: core.persistence.revocation_list().then(|| {
+                    (
+                        persistence::revoked_key(&old.id),
+                        persistence::remaining(core.codec.lifetime(), &old, now),
+                    )
+                }),
+            };
+        }
+
+        let Some(current) = write else {
+            return Self::conclude(core, plan, lines, flash_lines, None);
+        };
+        current.meta.last_access = now;
+        if !core.before_save.is_empty() {
+            current.encoded = None;
+            for hook in &core.before_save {
+                hook(&mut current.value, &current.meta);
+            }
+        }
+        let same_id =
+            incoming.is_some_and(|(old, _, _)| old.id == current.meta.id) && current.restored;
+        let in_store_before = incoming
+            .is_some_and(|(old, place, _)| place == Place::Store && old.id == current.meta.id);
+        if current.subject.is_some()
+            && state.learn_generation
+            && core.persistence.generations().is_some()
+        {
+            plan.learn_generation = current.subject.map(|s| s.tag);
+        }
+        // Records of a session issued under a server's marker are trusted; a marker written
+        // after it would end it. A new id, or a subject named now, needs them in place.
+        plan.ensure_markers = (!same_id || plan.learn_generation.is_some())
+            && (core.persistence.revocation_list()
+                || (current.subject.is_some() && core.persistence.generations().is_some()));
+
+        let sealing = Sealing {
+            meta: current.meta,
+            subject: current.subject,
+            same_id,
+            in_store_before,
+            old_entry: incoming
+                .filter(|(_, place, _)| *place == Place::Store)
+                .map(|(old, _, _)| old.id),
+        };
+        if plan.is_empty() && core.persistence.mode() != Some(StoreMode::Always) {
+            // Cookies alone, nothing to wait for: sealed now.
+            let sealed = sealing.cookie(
+                &core,
+                &current.value,
+                current.encoded.as_deref().map(Vec::as_slice),
+            );
+            return match sealed {
+                Ok(Some(mut cookie)) => {
+                    cookie.append(&mut lines);
+                    Self::conclude(core, plan, cookie, flash_lines, None)
+                }
+                // Overflow without store work planned cannot happen (the mode is a store);
+                // a seal that fails is not answered as if it had worked.
+                Ok(None) | Err(_) => Finish::Done(Finished {
+                    lines: Vec::new(),
+                    failed: true,
+                }),
+            };
+        }
+        let lifecycle = self.clone();
+        Self::conclude(core, plan, lines, flash_lines, Some((sealing, lifecycle)))
+    }
+
+    fn conclude(
+        core: Arc<Core<T>>,
+        plan: Plan,
+        lines: Vec<SetCookie>,
+        flash_lines: Vec<SetCookie>,
+        write: Option<(Sealing, Lifecycle<T>)>,
+    ) -> Finish {
+        if plan.is_empty() && write.is_none() {
+            let mut lines = lines;
+            lines.extend(flash_lines);
+            return Finish::Done(Finished {
+                lines,
+                failed: false,
+            });
+        }
+        Finish::Pending(Box::pin(run(core, plan, lines, flash_lines, write)))
+    }
+}
+
+/// What the session was opened into, before it is recorded in the state.
+enum Opening<T> {
+    Nothing,
+    Value {
+        opened: Opened<T>,
+        place_store: bool,
+        encoded: Option<Encoded>,
+        flash_taken: bool,
+    },
+    /// Revoked, or its entry gone.
+    Ended {
+        err: OpenError,
+        flash_taken: bool,
+    },
+    Bad(OpenError),
+    StoreDown {
+        err: StoreError,
+        incoming: SessionMeta,
+        in_store: bool,
+        value: Option<(Opened<T>, Option<Encoded>)>,
+    },
+}
+
+/// A session sealed for its response.
+enum Sealed {
+    Cookie(Vec<SetCookie>),
+    Store(Vec<u8>, Vec<SetCookie>),
+}
+
+/// What a write seals, read off the request.
+#[derive(Debug, Clone, Copy)]
+struct Sealing {
+    meta: SessionMeta,
+    subject: Option<Subject>,
+    /// The session keeps the id it came with.
+    same_id: bool,
+    /// Its entry is in the store under that id.
+    in_store_before: bool,
+    /// An entry the request's session had, to remove when the session moves into cookies.
+    old_entry: Option<SessionId>,
+}
+
+impl Sealing {
+    /// The session in its cookies: `Ok(None)` when it does not fit and a store takes it.
+    fn cookie<T: CookieSession>(
+        &self,
+        core: &Core<T>,
+        value: &T,
+        encoded: Option<&[u8]>,
+    ) -> Result<Option<Vec<SetCookie>>, SessionError> {
+        let codec = &core.codec;
+        let mode = core.persistence.mode();
+        if mode == Some(StoreMode::Always) {
+            return Ok(None);
+        }
+        let mut scratch = Scratch::take();
+        let buf = scratch.sealing();
+        let sealed = match (encoded, &core.writer.downgrade) {
+            // Encoded by the change that made this save, or as it came in: sealed as is.
+            (Some(payload), None) => {
+                codec.seal_encoded(T::VERSION, payload, &self.meta, self.subject, buf)
+            }
+            _ => core
+                .writer
+                .seal(codec, value, &self.meta, self.subject, Form::Cookie, buf),
+        };
+        match sealed.and_then(|chunks| codec.lines(scratch.sealed(), chunks)) {
+            Ok(lines) => {
+                let used = crate::envelope::base64_len(scratch.sealed().len());
+                let total = codec.capacity_total();
+                if used * 10 >= total * 9 {
+                    tracing::warn!(
+                        cookie = codec.chunker().name(),
+                        schema = T::NAME,
+                        used,
+                        total,
+                        "session is near its cookie budget"
+                    );
+                }
+                Ok(Some(lines))
+            }
+            Err(SessionError::TooLarge { .. }) if mode == Some(StoreMode::Overflow) => Ok(None),
+            Err(err) => {
+                tracing::error!(
+                    cookie = codec.chunker().name(),
+                    schema = T::NAME,
+                    error = %err,
+                    "session could not be saved; the previous cookie stays in place"
+                );
+                Err(err)
+            }
+        }
+    }
+
+    /// The session for the store: its sealed entry and its id cookie's lines.
+    fn stored<T: CookieSession>(
+        &self,
+        core: &Core<T>,
+        value: &T,
+    ) -> Result<(Vec<u8>, Vec<SetCookie>), SessionError> {
+        let codec = &core.codec;
+        let mut entry = Vec::with_capacity(256);
+        core.writer.seal(
+            codec,
+            value,
+            &self.meta,
+            self.subject,
+            Form::Stored,
+            &mut entry,
+        )?;
+        // The id cookie carries the last access too: sent with every save, so a busy user's
+        // id cookie never reaches its idle timeout.
+        let mut id = Vec::with_capacity(96);
+        core.writer
+            .seal(codec, value, &self.meta, self.subject, Form::Id, &mut id)?;
+        Ok((entry, codec.lines(&id, 1)?))
+    }
+}
+
+/// The store work of a response, in the order that keeps every promise: the old session is
+/// ended before anything new is handed out, and nothing new is handed out unless it was saved.
+async fn run<T: CookieSession + Send + Sync>(
+    core: Arc<Core<T>>,
+    mut plan: Plan,
+    mut lines: Vec<SetCookie>,
+    flash_lines: Vec<SetCookie>,
+    write: Option<(Sealing, Lifecycle<T>)>,
+) -> Finished {
+    let persistence = &core.persistence;
+    let mut stored = None;
+    let failed = || Finished {
+        lines: Vec::new(),
+        failed: true,
+    };
+    if !plan.retire.is_empty() && persistence.retire(&plan.retire).await.is_err() {
+        return failed();
+    }
+    if let Some((mut sealing, lifecycle)) = write {
+        let now = sealing.meta.last_access;
+        if let (Some(tag), Some(subject)) = (plan.learn_generation, sealing.subject.as_mut()) {
+            match persistence.generation(&core.keys, &tag).await {
+                Ok(generation) => subject.generation = generation,
+                Err(err) => {
+                    tracing::error!(error = %err, "the subject's generation could not be read; the session is not saved");
+                    return failed();
+                }
+            }
+        }
+        if plan.ensure_markers {
+            persistence
+                .ensure_markers(&core.keys, &sealing.meta, sealing.subject.as_ref(), now)
+                .await;
+        }
+        // Sealed from the request's state, as the handler left it (the lock is held only
+        // while sealing). A generation learnt now changes the header, not the payload.
+        let sealed = {
+            let state = lifecycle.read();
+            let current = current_ref(&state);
+            sealing
+                .cookie(
+                    &core,
+                    &current.value,
+                    current.encoded.as_deref().map(Vec::as_slice),
+                )
+                .and_then(|cookie| match cookie {
+                    Some(lines) => Ok(Sealed::Cookie(lines)),
+                    None => sealing
+                        .stored(&core, &current.value)
+                        .map(|(entry, id)| Sealed::Store(entry, id)),
+                })
+        };
+        let cookie = match sealed {
+            Ok(Sealed::Cookie(lines)) => Some(lines),
+            Ok(Sealed::Store(entry, id)) => {
+                stored = Some((entry, id));
+                None
+            }
+            Err(err) => {
+                tracing::error!(schema = T::NAME, error = %err, "session could not be sealed; the previous session stays");
+                return failed();
+            }
+        };
+        match cookie {
+            Some(mut cookie) => {
+                // Back in (or still in) cookies: an entry the session had is no longer used.
+                if let Some(old) = sealing.old_entry
+                    && plan.retire.entry.is_none()
+                {
+                    plan.clean_up = Some(persistence::data_key(&old));
+                }
+                lines.append(&mut cookie);
+            }
+            None => {
+                let Some((entry, mut id_lines)) = stored.take() else {
+                    return failed();
+                };
+                let save = Save {
+                    key: persistence::data_key(&sealing.meta.id),
+                    ttl: persistence::remaining(core.codec.lifetime(), &sealing.meta, now),
+                    condition: if sealing.same_id && sealing.in_store_before {
+                        Condition::Present
+                    } else {
+                        Condition::Absent
+                    },
+                };
+                match persistence.save(&save, &entry).await {
+                    Ok(true) => lines.append(&mut id_lines),
+                    Ok(false) if save.condition == Condition::Present => {
+                        // Ended meanwhile (a logout, a regenerate elsewhere): no cookie for it.
+                        tracing::info!(
+                            "the session was ended by another request while this one ran; its change is dropped"
+                        );
+                        return Finished {
+                            lines: flash_lines,
+                            failed: false,
+                        };
+                    }
+                    Ok(false) => {
+                        tracing::error!("a new session id is already in the store; not saved");
+                        return failed();
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "session could not be saved to the store; the previous session stays");
+                        return failed();
+                    }
+                }
+            }
+        }
+    }
+    if let Some(key) = &plan.clean_up {
+        persistence.clean_up(key).await;
+    }
+    if let Some((key, ttl)) = &plan.taken_flash {
+        persistence.record_flash(key, *ttl).await;
+    }
+    lines.extend(flash_lines);
+    Finished {
+        lines,
+        failed: false,
+    }
+}
+
+/// Checks that `value` is within its bounds and still fits the session's cookies (or its
+/// store), and encodes it into `buf`. `Ok(false)`: it fits, but could not be encoded; a schema
+/// whose worst case fits is not refused for that here (its save reports it).
+fn encode_fitting<T: CookieSession>(
+    value: &T,
+    core: &Core<T>,
+    buf: &mut Vec<u8>,
+) -> Result<bool, SessionError> {
+    value.check_bounds()?;
+    let codec = &core.codec;
+    // With a store (always, or for overflow), a session may grow past its cookies.
+    let limit = match core.persistence.mode() {
+        Some(_) => MAX_STORED_LEN,
+        None => codec.capacity_total(),
+    };
+    // Within its bounds, a schema whose worst case fits needs no measuring.
+    let measured = T::MAX_ENCODED_LEN.is_none_or(|max| codec.value_len(max) > limit);
+    if let Err(err) = encode_into(value, buf) {
+        return if measured { Err(err) } else { Ok(false) };
+    }
+    let size = codec.value_len(buf.len());
+    if measured && size > limit {
+        return Err(SessionError::TooLarge {
+            size,
+            budget: limit,
+        });
+    }
+    Ok(true)
+}
