@@ -28,7 +28,8 @@ fn layer(store: impl SessionStore, now: u32) -> SessionLayer<AppV2> {
         .with_secure(false)
         .with_max_cookies(3)
         .with_idle_timeout(None)
-        .with_absolute_timeout(None)
+        // A store needs a timeout; ten years keeps the golden pair opening for good.
+        .with_absolute_timeout(Some(Duration::from_secs(10 * 365 * 24 * 60 * 60)))
         .with_clock(ManualClock::new(now))
         .with_store(store)
         .build()

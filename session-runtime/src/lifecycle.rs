@@ -1027,18 +1027,23 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 &current.value,
                 current.encoded.as_deref().map(Vec::as_slice),
             );
-            return match sealed {
+            match sealed {
                 Ok(Some(mut cookie)) => {
                     cookie.append(&mut lines);
-                    Self::conclude(core, plan, cookie, flash_lines, None)
+                    // Back in its cookies: the entry it had is no longer used.
+                    plan.clean_up = sealing.old_entry.map(|id| persistence::data_key(&id));
+                    return Self::conclude(core, plan, cookie, flash_lines, None);
                 }
-                // Overflow without store work planned cannot happen (the mode is a store);
-                // a seal that fails is not answered as if it had worked.
-                Ok(None) | Err(_) => Finish::Done(Finished {
-                    lines: Vec::new(),
-                    failed: true,
-                }),
-            };
+                // Too large for its cookies: spilled to the overflow store, below.
+                Ok(None) => {}
+                // Not answered as if it had worked.
+                Err(_) => {
+                    return Finish::Done(Finished {
+                        lines: Vec::new(),
+                        failed: true,
+                    });
+                }
+            }
         }
         let lifecycle = self.clone();
         Self::conclude(core, plan, lines, flash_lines, Some((sealing, lifecycle)))
