@@ -93,6 +93,9 @@ fn chunk_name(name: &str, index: u8) -> String {
 
 /// A line built by [`Chunker`] as a header value: its exact-size buffer becomes the value's
 /// without a copy.
+/// One Set-Cookie line, as the adapters send it.
+pub(crate) type SetCookie = HeaderValue;
+
 fn header_value(line: Vec<u8>) -> Result<HeaderValue, InvalidHeaderValue> {
     HeaderValue::try_from(line)
 }

@@ -16,14 +16,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::chunk::Gathered;
+use crate::chunk::{Gathered, SetCookie};
 use crate::clock::Lifetime;
 use crate::codec::{Codec, Scratch, Unsealed};
 use crate::config::{Config, ConfigError, Padding};
 use crate::envelope::{SessionId, SessionMeta};
 use crate::error::OpenError;
 use crate::key::Keys;
-use crate::lifecycle::SetCookie;
 use crate::store::persistence::{self, Persistence};
 
 /// How a flash message should be presented.

@@ -41,7 +41,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use zeroize::{Zeroize as _, Zeroizing};
 
-use crate::chunk;
+use crate::chunk::{self, SetCookie};
 use crate::clock::Clock;
 use crate::codec::{Codec, Form, MAX_STORED_LEN, Opened, Reseal, Scratch, Unsealed, encode_into};
 use crate::config::Config;
@@ -54,9 +54,6 @@ use crate::store::persistence::{
     self, Checked, Condition, Ended, Persistence, Plan, Retire, Save, StoreFailure, StoreMode,
 };
 use crate::store::{BoxFuture, StoreError};
-
-/// One Set-Cookie line, as the adapters send it.
-pub(crate) type SetCookie = http::HeaderValue;
 
 /// What the layer does with an incoming session cookie that does not open: tampered, truncated,
 /// sealed under an unknown key, or written by a newer schema.
