@@ -12,6 +12,7 @@ mod envelope;
 mod error;
 mod extract;
 mod flash;
+mod glue;
 mod key;
 mod layer;
 mod nonce;
@@ -52,13 +53,13 @@ pub mod __private {
     pub use crate::__impl_extractor as impl_extractor;
     pub use crate::envelope::aead;
     pub use crate::extract::{SessionRejection, read_only, read_required};
+    #[cfg(feature = "axum")]
+    pub use crate::glue::{
+        FromRequestParts, Optional, OptionalFromRequestParts, Parts, Required, optional, required,
+    };
     pub use crate::schema::assert::{assert_previous, budget, fit};
     pub use crate::schema::bounds::{Check, Shape, SizeBound, Spec, bound, check, max, varint_len};
     pub use crate::schema::decode::{decode_current, decode_migrating};
-    #[cfg(feature = "axum")]
-    pub use crate::schema::glue::{
-        FromRequestParts, Optional, OptionalFromRequestParts, Parts, Required, optional, required,
-    };
     pub use crate::schema::{
         Bounded, BoundsError, Budget, CookieSession, Downgrade, SchemaError, SchemaVersion,
     };

@@ -14,7 +14,6 @@
 pub(crate) mod assert;
 pub(crate) mod bounds;
 pub(crate) mod decode;
-pub(crate) mod glue;
 
 pub use bounds::{Bounded, BoundsError};
 pub(crate) use decode::decode_exact;
