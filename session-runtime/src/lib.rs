@@ -28,14 +28,12 @@ pub use clock::{Clock, ManualClock};
 pub use codec::{Codec, Inspected, Opened, Reseal, SetCookies};
 pub use config::{ConfigError, Padding, SameSite};
 pub use envelope::{SessionId, SessionMeta};
-pub use error::{Expiry, OpenError, SessionError};
+pub use error::{BoundsError, Expiry, OpenError, SchemaError, SessionError};
 pub use extract::{Session, SessionRef, SessionRejection};
 pub use flash::{FlashMessage, Level, MAX_FLASH_TEXT, MAX_FLASHES};
 pub use key::{Key, KeyError, Keys};
 pub use layer::{SessionLayer, SessionLayerBuilder};
-pub use schema::{
-    Bounded, BoundsError, Budget, CookieSession, Downgrade, SchemaError, SchemaVersion,
-};
+pub use schema::{Bounded, Budget, CookieSession, Downgrade, SchemaVersion};
 pub use service::{ResponseFuture, SessionService};
 pub use session_derive::{CookieSession, SessionBound};
 pub use state::BadCookiePolicy;
@@ -52,6 +50,7 @@ pub use store::{BoxFuture, MemoryStore, SessionStore, StoreConfigError, StoreErr
 pub mod __private {
     pub use crate::__impl_extractor as impl_extractor;
     pub use crate::envelope::aead;
+    pub use crate::error::{BoundsError, SchemaError};
     pub use crate::extract::{SessionRejection, read_only, read_required};
     #[cfg(feature = "axum")]
     pub use crate::glue::{
@@ -60,9 +59,7 @@ pub mod __private {
     pub use crate::schema::assert::{assert_previous, budget, fit};
     pub use crate::schema::bounds::{Check, Shape, SizeBound, Spec, bound, check, max, varint_len};
     pub use crate::schema::decode::{decode_current, decode_migrating};
-    pub use crate::schema::{
-        Bounded, BoundsError, Budget, CookieSession, Downgrade, SchemaError, SchemaVersion,
-    };
+    pub use crate::schema::{Bounded, Budget, CookieSession, Downgrade, SchemaVersion};
     // Short paths for generated code, which names nothing the user could shadow.
     pub use core::marker::{Send, Sync};
     pub use core::option::Option::{self, None, Some};

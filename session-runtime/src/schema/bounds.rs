@@ -21,25 +21,7 @@
 //! value when the session is sealed.
 
 use super::assert::ConstMessage;
-
-/// A value broke a bound declared with `#[session(...)]`.
-///
-/// Its text names the type and field for logs; it is not meant for the client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{type_name}.{field}` holds {len} {unit}, more than its max_len of {max}")]
-pub struct BoundsError {
-    /// The type that declares the bound (`Enum::Variant` for a field of an enum variant).
-    pub type_name: &'static str,
-    /// Where the bound sits: the field (`0` for a tuple field), then `each`, `key` or `value`
-    /// for a bound inside it, as in `tags.each`.
-    pub field: &'static str,
-    /// The length found.
-    pub len: usize,
-    /// The declared `max_len`.
-    pub max: usize,
-    /// What `len` counts: `"bytes"` (strings and byte vectors), `"items"` or `"entries"` (maps).
-    pub unit: &'static str,
-}
+use crate::error::BoundsError;
 
 /// A type whose postcard encoding has a known upper bound by its type alone.
 ///
