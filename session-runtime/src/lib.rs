@@ -4,6 +4,7 @@
 
 // The pipeline, in the order data flows through it on the way in (and back on the way out):
 // request cookies → chunk → envelope → schema → codec → state → extractors / service.
+mod budget;
 mod chunk;
 mod clock;
 mod codec;
@@ -49,6 +50,7 @@ pub use store::{BoxFuture, MemoryStore, SessionStore, StoreConfigError, StoreErr
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__impl_extractor as impl_extractor;
+    pub use crate::budget::{budget, fit};
     pub use crate::envelope::aead;
     pub use crate::error::{BoundsError, SchemaError};
     pub use crate::extract::{SessionRejection, read_only, read_required};
@@ -56,7 +58,7 @@ pub mod __private {
     pub use crate::glue::{
         FromRequestParts, Optional, OptionalFromRequestParts, Parts, Required, optional, required,
     };
-    pub use crate::schema::assert::{assert_previous, budget, fit};
+    pub use crate::schema::assert::assert_previous;
     pub use crate::schema::bounds::{Check, Shape, SizeBound, Spec, bound, check, max, varint_len};
     pub use crate::schema::decode::{decode_current, decode_migrating};
     pub use crate::schema::{Bounded, Budget, CookieSession, Downgrade, SchemaVersion};
