@@ -20,13 +20,12 @@ use aes_gcm_siv::{Nonce, Tag};
 
 use crate::error::{OpenError, SessionError};
 use crate::key::{DerivedKey, Keys};
+use crate::nonce::NONCE_LEN;
 
 /// The envelope format this build writes and reads.
 pub(crate) const FORMAT_VERSION: u8 = 1;
 /// Bytes before the nonce: format, key id, chunk count.
 pub(crate) const PREFIX_LEN: usize = 3;
-/// AES-GCM-SIV nonce bytes.
-pub(crate) const NONCE_LEN: usize = 12;
 /// AES-GCM-SIV tag bytes.
 pub(crate) const TAG_LEN: usize = 16;
 /// Bytes of the sealed session header inside the ciphertext.

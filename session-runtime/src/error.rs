@@ -3,9 +3,10 @@
 //! [`OpenError`] describes a bad *incoming* cookie: the middleware logs it (the reason, never the
 //! contents) and starts a fresh session. [`SessionError`] describes a session the handler made
 //! that cannot be saved: the handler sees it. [`ConfigError`](crate::ConfigError) is refused
-//! when the layer is built, never at request time.
-
-use crate::schema::{BoundsError, SchemaError};
+//! when the layer is built, never at request time. [`SchemaError`] (a payload that does not
+//! decode as the schema) and [`BoundsError`] (a value over a declared bound) are what the schema
+//! traits return; they are here, with the errors that wrap them, so that this module stays a
+//! leaf of the crate's layering.
 
 /// Why the session cookies in a request did not open.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -211,4 +212,45 @@ impl SessionError {
             SessionError::Encode(_) | SessionError::Random => "internal server error",
         }
     }
+}
+
+/// A payload could not be turned into the current schema.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    /// The sealed header names a version this binary cannot read: newer than the current schema
+    /// (a rollback) or older than the oldest in the `previous` chain.
+    #[error("session schema version {found} is unknown to this build (current is {newest})")]
+    UnknownVersion {
+        /// The version in the sealed header.
+        found: u16,
+        /// The current schema version.
+        newest: u16,
+    },
+    /// The payload did not decode as the schema its header names.
+    #[error("session payload does not decode as `{type_name}` version {version}")]
+    Decode {
+        /// The schema type tried.
+        type_name: &'static str,
+        /// Its version.
+        version: u16,
+    },
+}
+
+/// A value broke a bound declared with `#[session(...)]`.
+///
+/// Its text names the type and field for logs; it is not meant for the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{type_name}.{field}` holds {len} {unit}, more than its max_len of {max}")]
+pub struct BoundsError {
+    /// The type that declares the bound (`Enum::Variant` for a field of an enum variant).
+    pub type_name: &'static str,
+    /// Where the bound sits: the field (`0` for a tuple field), then `each`, `key` or `value`
+    /// for a bound inside it, as in `tags.each`.
+    pub field: &'static str,
+    /// The length found.
+    pub len: usize,
+    /// The declared `max_len`.
+    pub max: usize,
+    /// What `len` counts: `"bytes"` (strings and byte vectors), `"items"` or `"entries"` (maps).
+    pub unit: &'static str,
 }

@@ -4,6 +4,7 @@
 
 // The pipeline, in the order data flows through it on the way in (and back on the way out):
 // request cookies → chunk → envelope → schema → codec → state → extractors / service.
+mod budget;
 mod chunk;
 mod clock;
 mod codec;
@@ -12,6 +13,7 @@ mod envelope;
 mod error;
 mod extract;
 mod flash;
+mod glue;
 mod key;
 mod layer;
 mod lifecycle;
@@ -26,15 +28,13 @@ pub use clock::{Clock, ManualClock};
 pub use codec::{Codec, Inspected, Opened, Reseal, SetCookies};
 pub use config::{ConfigError, Padding, SameSite};
 pub use envelope::{SessionId, SessionMeta};
-pub use error::{Expiry, OpenError, SessionError};
+pub use error::{BoundsError, Expiry, OpenError, SchemaError, SessionError};
 pub use extract::{Session, SessionRef, SessionRejection};
 pub use flash::{FlashMessage, Level, MAX_FLASH_TEXT, MAX_FLASHES};
 pub use key::{Key, KeyError, Keys};
 pub use layer::{SessionLayer, SessionLayerBuilder};
 pub use lifecycle::BadCookiePolicy;
-pub use schema::{
-    Bounded, BoundsError, Budget, CookieSession, Downgrade, SchemaError, SchemaVersion,
-};
+pub use schema::{Bounded, Budget, CookieSession, Downgrade, SchemaVersion};
 pub use service::{ResponseFuture, SessionService};
 pub use session_derive::{CookieSession, SessionBound};
 #[cfg(feature = "memcached")]
@@ -49,18 +49,18 @@ pub use store::{BoxFuture, MemoryStore, SessionStore, StoreConfigError, StoreErr
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__impl_extractor as impl_extractor;
+    pub use crate::budget::{budget, fit};
     pub use crate::envelope::aead;
+    pub use crate::error::{BoundsError, SchemaError};
     pub use crate::extract::{SessionRejection, read_only, read_required};
-    pub use crate::schema::assert::{assert_previous, budget, fit};
-    pub use crate::schema::bounds::{Check, Shape, SizeBound, Spec, bound, check, max, varint_len};
-    pub use crate::schema::decode::{decode_current, decode_migrating};
     #[cfg(feature = "axum")]
-    pub use crate::schema::glue::{
+    pub use crate::glue::{
         FromRequestParts, Optional, OptionalFromRequestParts, Parts, Required, optional, required,
     };
-    pub use crate::schema::{
-        Bounded, BoundsError, Budget, CookieSession, Downgrade, SchemaError, SchemaVersion,
-    };
+    pub use crate::schema::assert::assert_previous;
+    pub use crate::schema::bounds::{Check, Shape, SizeBound, Spec, bound, check, max, varint_len};
+    pub use crate::schema::decode::{decode_current, decode_migrating};
+    pub use crate::schema::{Bounded, Budget, CookieSession, Downgrade, SchemaVersion};
     // Short paths for generated code, which names nothing the user could shadow.
     pub use core::marker::{Send, Sync};
     pub use core::option::Option::{self, None, Some};

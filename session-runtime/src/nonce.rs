@@ -16,7 +16,8 @@
 
 use std::cell::RefCell;
 
-use crate::envelope::NONCE_LEN;
+/// AES-GCM-SIV nonce bytes: the envelope's nonce field, which [`fill`] fills.
+pub(crate) const NONCE_LEN: usize = 12;
 
 /// Nonces fetched per `getrandom` call.
 const BATCH: usize = 64;

@@ -66,10 +66,10 @@ use std::path::{Path, PathBuf};
 
 use crate::codec::Codec;
 use crate::envelope::{SessionId, SessionMeta};
-use crate::error::OpenError;
+use crate::error::{OpenError, SchemaError};
 use crate::key::Key;
 use crate::layer::SessionLayer;
-use crate::schema::{CookieSession, SchemaError, SchemaVersion};
+use crate::schema::{CookieSession, SchemaVersion};
 
 // Users' frozen samples are sealed with these settings: changing any of them breaks every sample
 // already checked in, so they are as frozen as the wire format.

@@ -21,61 +21,54 @@
 //! value when the session is sealed.
 
 use super::assert::ConstMessage;
+use crate::error::BoundsError;
 
-/// A value broke a bound declared with `#[session(...)]`.
-///
-/// Its text names the type and field for logs; it is not meant for the client.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{type_name}.{field}` holds {len} {unit}, more than its max_len of {max}")]
-pub struct BoundsError {
-    /// The type that declares the bound (`Enum::Variant` for a field of an enum variant).
-    pub type_name: &'static str,
-    /// Where the bound sits: the field (`0` for a tuple field), then `each`, `key` or `value`
-    /// for a bound inside it, as in `tags.each`.
-    pub field: &'static str,
-    /// The length found.
-    pub len: usize,
-    /// The declared `max_len`.
-    pub max: usize,
-    /// What `len` counts: `"bytes"` (strings and byte vectors), `"items"` or `"entries"` (maps).
-    pub unit: &'static str,
+/// Declares one of the two traits a field's type may lack, [`Bounded`] and [`SizeBound`], with
+/// the message both give when it is missing (the same words wherever a type is unbounded) and
+/// the label and note of its own, which say how to bound the type in that place. rustc merges
+/// the two attributes.
+macro_rules! size_trait {
+    (label = $label:literal, note = $note:literal, $item:item) => {
+        #[diagnostic::on_unimplemented(message = "`{Self}` has no upper bound on its encoded size")]
+        #[diagnostic::on_unimplemented(label = $label, note = $note)]
+        $item
+    };
 }
 
-/// A type whose postcard encoding has a known upper bound by its type alone.
-///
-/// Implemented for numbers, `bool`, `char`, `Duration`, arrays, tuples, `Option` and `Box` of
-/// bounded types, and for your own structs and enums by `#[derive(SessionBound)]`. Strings and
-/// collections are bounded per field with `#[session(max_len = N)]` instead.
-///
-/// ```
-/// use serde::{Deserialize, Serialize};
-/// use session_runtime::{Bounded, SessionBound};
-///
-/// #[derive(SessionBound, Serialize, Deserialize)]
-/// struct Line {
-///     sku: u32,
-///     #[session(max_len = 8)]
-///     label: String,
-/// }
-///
-/// // 5 bytes for the u32, 1 length byte and 8 bytes of string.
-/// assert_eq!(Line::MAX_ENCODED_LEN, 5 + 1 + 8);
-/// let long = Line { sku: 1, label: "much too long".into() };
-/// assert_eq!(long.check_bounds().unwrap_err().to_string(),
-///            "`Line.label` holds 13 bytes, more than its max_len of 8");
-/// ```
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` has no upper bound on its encoded size",
+size_trait! {
     label = "not bounded by its type",
-    note = "bound a string or collection field with `#[session(max_len = N)]` (and `each(..)`, `key(..)`, `value(..)` for what it holds); derive `SessionBound` on your own structs and enums"
-)]
-pub trait Bounded {
-    /// The most bytes postcard can write for a value of this type.
-    const MAX_ENCODED_LEN: usize;
+    note = "bound a string or collection field with `#[session(max_len = N)]` (and `each(..)`, `key(..)`, `value(..)` for what it holds); derive `SessionBound` on your own structs and enums",
+    /// A type whose postcard encoding has a known upper bound by its type alone.
+    ///
+    /// Implemented for numbers, `bool`, `char`, `Duration`, arrays, tuples, `Option` and `Box` of
+    /// bounded types, and for your own structs and enums by `#[derive(SessionBound)]`. Strings and
+    /// collections are bounded per field with `#[session(max_len = N)]` instead.
+    ///
+    /// ```
+    /// use serde::{Deserialize, Serialize};
+    /// use session_runtime::{Bounded, SessionBound};
+    ///
+    /// #[derive(SessionBound, Serialize, Deserialize)]
+    /// struct Line {
+    ///     sku: u32,
+    ///     #[session(max_len = 8)]
+    ///     label: String,
+    /// }
+    ///
+    /// // 5 bytes for the u32, 1 length byte and 8 bytes of string.
+    /// assert_eq!(Line::MAX_ENCODED_LEN, 5 + 1 + 8);
+    /// let long = Line { sku: 1, label: "much too long".into() };
+    /// assert_eq!(long.check_bounds().unwrap_err().to_string(),
+    ///            "`Line.label` holds 13 bytes, more than its max_len of 8");
+    /// ```
+    pub trait Bounded {
+        /// The most bytes postcard can write for a value of this type.
+        const MAX_ENCODED_LEN: usize;
 
-    /// Checks the bounds declared inside the value; types bounded by nature have none.
-    fn check_bounds(&self) -> Result<(), BoundsError> {
-        Ok(())
+        /// Checks the bounds declared inside the value; types bounded by nature have none.
+        fn check_bounds(&self) -> Result<(), BoundsError> {
+            Ok(())
+        }
     }
 }
 
@@ -163,28 +156,27 @@ impl Spec {
     }
 }
 
-/// A type the size bounds reach: its [`Shape`] and the run-time check against a field's
-/// [`Spec`]. Implemented for the standard types and by `#[derive(SessionBound)]`.
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` has no upper bound on its encoded size",
+size_trait! {
     label = "not a bounded type",
-    note = "derive it: `#[derive(SessionBound)]` on your own struct or enum, with `#[session(max_len = N)]` on its strings and collections"
-)]
-pub trait SizeBound {
-    /// What the type is made of.
-    const SHAPE: Shape;
+    note = "derive it: `#[derive(SessionBound)]` on your own struct or enum, with `#[session(max_len = N)]` on its strings and collections",
+    /// A type the size bounds reach: its [`Shape`] and the run-time check against a field's
+    /// [`Spec`]. Implemented for the standard types and by `#[derive(SessionBound)]`.
+    pub trait SizeBound {
+        /// What the type is made of.
+        const SHAPE: Shape;
 
-    /// Checks the value against the bounds of `spec` (and its own, for derived types).
-    fn check(&self, spec: &Spec) -> Result<(), BoundsError>;
+        /// Checks the value against the bounds of `spec` (and its own, for derived types).
+        fn check(&self, spec: &Spec) -> Result<(), BoundsError>;
 
-    /// The value for [`check`]: named through the type, as `<T as SizeBound>::as_check(..)`,
-    /// so a type that is not bounded is one error at the field's type, the same as the
-    /// schema's worst case reports (rustc shows it once).
-    fn as_check(&self) -> &dyn Check
-    where
-        Self: Sized,
-    {
-        self
+        /// The value for [`check`]: named through the type, as `<T as SizeBound>::as_check(..)`,
+        /// so a type that is not bounded is one error at the field's type, the same as the
+        /// schema's worst case reports (rustc shows it once).
+        fn as_check(&self) -> &dyn Check
+        where
+            Self: Sized,
+        {
+            self
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The generic bodies of the derived `decode`: one exact decode of the current version, the
 //! `previous` chain for older ones.
 
-use super::{CookieSession, SchemaError};
+use super::CookieSession;
+use crate::error::SchemaError;
 
 /// Decodes exactly one `T` from `bytes`: trailing bytes are an error, not ignored.
 pub(crate) fn decode_exact<T: CookieSession>(bytes: &[u8]) -> Result<T, SchemaError> {

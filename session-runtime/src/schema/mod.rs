@@ -6,21 +6,23 @@
 //! postcard size: integers wider than a byte are LEB128 varints (zigzag for signed types),
 //! lengths are varints, arrays and tuples carry no length, `Option` is one tag byte.
 //!
-//! Public: [`CookieSession`], [`SchemaVersion`], [`Downgrade`], [`Bounded`], [`Budget`],
-//! [`BoundsError`], [`SchemaError`].
+//! Public: [`CookieSession`], [`SchemaVersion`], [`Downgrade`], [`Bounded`], [`Budget`]. The
+//! errors they return, [`BoundsError`] and [`SchemaError`], are in `error`, which the errors of
+//! every other layer wrap them from.
 //! Everything else here is reached by generated code only, through `crate::__private`.
 
 // Reached through `crate::__private` only, but for what is re-exported here.
 pub(crate) mod assert;
 pub(crate) mod bounds;
 pub(crate) mod decode;
-pub(crate) mod glue;
 
-pub use bounds::{Bounded, BoundsError};
+pub use bounds::Bounded;
 pub(crate) use decode::decode_exact;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use crate::error::{BoundsError, SchemaError};
 
 #[doc = include_str!("attributes.md")]
 #[diagnostic::on_unimplemented(
@@ -203,25 +205,3 @@ impl Budget {
 
 /// The cookie-value characters the compile-time `max_cookies` budget assumes each cookie holds.
 pub(crate) const CHUNK_VALUE_CAPACITY: usize = 4096 - 256;
-
-/// A payload could not be turned into the current schema.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SchemaError {
-    /// The sealed header names a version this binary cannot read: newer than the current schema
-    /// (a rollback) or older than the oldest in the `previous` chain.
-    #[error("session schema version {found} is unknown to this build (current is {newest})")]
-    UnknownVersion {
-        /// The version in the sealed header.
-        found: u16,
-        /// The current schema version.
-        newest: u16,
-    },
-    /// The payload did not decode as the schema its header names.
-    #[error("session payload does not decode as `{type_name}` version {version}")]
-    Decode {
-        /// The schema type tried.
-        type_name: &'static str,
-        /// Its version.
-        version: u16,
-    },
-}

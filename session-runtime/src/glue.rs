@@ -1,6 +1,9 @@
 //! The read-only extractor the derive gives every schema, as a macro: what it expands to depends
 //! on this crate's features, which the derive cannot see.
 //!
+//! Adapter code (axum's extractor traits over the readers of `extract`), so it lives beside
+//! the extractors rather than under `schema`: the schema traits know no framework.
+//!
 //! Every token of a derive's expansion costs each rebuild of the user's crate, so the impls are
 //! kept short: their bodies are the generic functions below, and their return types one short
 //! trait each. The state type parameter has a name no schema will have: `impl<S> … for S` would
