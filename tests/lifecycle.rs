@@ -718,6 +718,10 @@ impl Mode {
     /// Whether a logout (or revoke_all) must kill a recorded copy of the cookie: in every mode
     /// with a store or a revocation list. Plain cookie mode cannot, and says so (README,
     /// SECURITY.md: "the documented limit"); its cells assert that limit instead.
+    ///
+    /// Overflow below the spill point counts as a mode with a store: its logouts are expected to
+    /// kill replays like the others. If the project decides that is the documented limit instead,
+    /// this is the one line to change (and README should then say so).
     fn kills_replays(self) -> bool {
         self != Mode::Cookie
     }
@@ -2091,6 +2095,8 @@ async fn down_at_load(cx: &mut Cx, failure: StoreFailure) -> R {
             }
         }
         _ => {
+            // README ("a store that is down gives a fresh session") and SECURITY.md ("FailOpen
+            // serves fresh sessions"), also for revocation, where the session cannot be checked.
             let fresh = reply.status == 200 && Seen::parse(&reply.body).is_ok_and(|s| s.new);
             if !fresh {
                 cx.soft(format!(
