@@ -1428,6 +1428,8 @@ impl Cx {
             !seen.new && seen.user == user,
             "after login as {user}: expected their session, saw {seen}"
         );
+        self.expect_data_ttl(&format!("login as {user}"), &seen)
+            .await?;
         Ok(jar)
     }
 
