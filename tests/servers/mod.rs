@@ -206,6 +206,23 @@ impl Memcached {
     pub fn kill(&mut self) {
         self.process.kill();
     }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server and starts a new one on the same port (its data is gone), returning once
+    /// it answers `version`.
+    pub fn restart(&mut self) {
+        self.process.kill();
+        let mut command = Command::new(require("memcached"));
+        command.args(["-l", "127.0.0.1", "-U", "0", "-m", "64", "-t", "2"]);
+        command.args(["-p", &self.port.to_string(), "-u", "root"]);
+        self.process = Process::spawn("memcached", command, self.dir.path().join("log"));
+        if let Err(error) = wait_ready(&mut self.process, self.port, memcached_ready) {
+            panic!("memcached did not restart on port {}: {error}", self.port);
+        }
+    }
 }
 
 /// Several memcached servers, for a pool.
@@ -247,11 +264,20 @@ impl Redis {
     }
 
     fn start_node(cluster: bool) -> Self {
+        Redis::start_announcing(cluster, None)
+    }
+
+    /// A node that tells clients (`CLUSTER SLOTS`, redirections) to reach it on `announce`, a
+    /// port in front of it (a [`FaultProxy`]), instead of its own.
+    fn start_announcing(cluster: bool, announce: Option<u16>) -> Self {
         let dir = TempDir::new("redis");
         let mut last_error = String::new();
         for _ in 0..START_ATTEMPTS {
             let port = free_port();
             let cluster_port = cluster.then(free_port);
+            if let Some(announce) = announce {
+                write_announce(&dir, announce, cluster_port);
+            }
             let mut process = spawn_redis(port, cluster_port, &dir);
             match wait_ready(&mut process, port, redis_ready) {
                 Ok(()) => {
@@ -296,9 +322,23 @@ impl Redis {
     }
 }
 
+/// The announce settings of a node behind a proxy, kept in its directory so a restart keeps them.
+fn write_announce(dir: &TempDir, announce: u16, cluster_port: Option<u16>) {
+    let mut lines = format!("cluster-announce-ip 127.0.0.1\ncluster-announce-port {announce}\n");
+    if let Some(bus) = cluster_port {
+        lines.push_str(&format!("cluster-announce-bus-port {bus}\n"));
+    }
+    std::fs::write(dir.path().join("announce.conf"), lines).expect("write announce.conf");
+}
+
 fn spawn_redis(port: u16, cluster_port: Option<u16>, dir: &TempDir) -> Process {
     let binary = require("redis-server");
     let mut command = Command::new(binary);
+    let announce = dir.path().join("announce.conf");
+    if announce.is_file() {
+        // The config file comes first; the options below are added to it.
+        command.arg(&announce);
+    }
     command.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
     command.args(["--save", "", "--appendonly", "no", "--daemonize", "no"]);
     command.arg("--dir").arg(dir.path());
@@ -325,8 +365,25 @@ pub struct RedisCluster {
 
 impl RedisCluster {
     pub fn start() -> Self {
+        RedisCluster::create((0..3).map(|_| Redis::start_node(true)).collect())
+    }
+
+    /// A cluster whose nodes announce `announce[i]` (the ports of proxies in front of them) as
+    /// their addresses: clients following the slot map go through the proxies.
+    ///
+    /// `before_create` gets the nodes' own ports once they run, before the cluster is created
+    /// (which already goes through the announced ports): the place to start the proxies.
+    pub fn start_announcing(announce: &[u16], before_create: impl FnOnce(&[u16])) -> Self {
+        let nodes: Vec<Redis> = announce
+            .iter()
+            .map(|&port| Redis::start_announcing(true, Some(port)))
+            .collect();
+        before_create(&nodes.iter().map(Redis::port).collect::<Vec<_>>());
+        RedisCluster::create(nodes)
+    }
+
+    fn create(nodes: Vec<Redis>) -> Self {
         let redis_cli = require("redis-cli");
-        let nodes: Vec<Redis> = (0..3).map(|_| Redis::start_node(true)).collect();
         let mut create = Command::new(redis_cli);
         create.args(["--cluster", "create"]);
         create.args(nodes.iter().map(|node| format!("127.0.0.1:{}", node.port)));
@@ -343,8 +400,25 @@ impl RedisCluster {
         cluster
     }
 
+    /// Kills every node and starts each again on its ports (nothing persisted: the data is
+    /// gone, the cluster configuration file is kept), then waits until the cluster is ok.
+    pub fn restart_all(&mut self) {
+        for node in &mut self.nodes {
+            node.kill();
+        }
+        for node in &mut self.nodes {
+            node.restart();
+        }
+        self.wait_ok();
+    }
+
+    /// The nodes' own ports (not the announced ones).
+    pub fn ports(&self) -> Vec<u16> {
+        self.nodes.iter().map(Redis::port).collect()
+    }
+
     /// Waits until every node reports the cluster ok, with all slots and all nodes known.
-    fn wait_ok(&self) {
+    pub fn wait_ok(&self) {
         let deadline = Instant::now() + READY_WITHIN;
         let mut last = String::new();
         while Instant::now() < deadline {
@@ -437,5 +511,127 @@ impl Drop for BlackHole {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// What a [`FaultProxy`] does with the traffic it carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Forwards both ways.
+    Pass,
+    /// The server is down: open connections are closed, new ones accepted and closed at once.
+    Down,
+    /// The server stopped answering: connections are accepted and held, nothing is forwarded.
+    Hang,
+}
+
+/// A TCP proxy on a free loopback port in front of one server, whose traffic a test switches
+/// between passing, down and hung (through the `watch` channel it was made with), so one test
+/// can take "its" server down without touching the others sharing that server.
+///
+/// A connection that saw anything but [`Fault::Pass`] is closed and never forwards again (a
+/// hung request left half-way would answer the next one): clients reconnect once it passes.
+/// The proxy runs on the Tokio runtime it was started on; it stops when dropped.
+#[derive(Debug)]
+pub struct FaultProxy {
+    port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FaultProxy {
+    /// A proxy to `127.0.0.1:upstream`, following `fault`. Call inside a Tokio runtime.
+    pub fn start(upstream: u16, fault: tokio::sync::watch::Receiver<Fault>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        FaultProxy::on(listener, upstream, fault)
+    }
+
+    /// A proxy on a listener bound beforehand (for a server that must know the port first).
+    pub fn on(
+        listener: TcpListener,
+        upstream: u16,
+        fault: tokio::sync::watch::Receiver<Fault>,
+    ) -> Self {
+        let port = listener.local_addr().expect("bound address").port();
+        listener
+            .set_nonblocking(true)
+            .expect("make the listener non-blocking");
+        let listener = tokio::net::TcpListener::from_std(listener).expect("a Tokio listener");
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    continue;
+                };
+                if *fault.borrow() == Fault::Down {
+                    drop(client);
+                    continue;
+                }
+                tokio::spawn(pipe(client, upstream, fault.clone()));
+            }
+        });
+        FaultProxy { port, task }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `127.0.0.1:port`.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// `redis://127.0.0.1:port/`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One proxied connection: forwards while the fault is `Pass`; closes on `Down`; on `Hang`
+/// holds both sides silent until the fault changes, then closes.
+async fn pipe(
+    mut client: tokio::net::TcpStream,
+    upstream: u16,
+    mut fault: tokio::sync::watch::Receiver<Fault>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if *fault.borrow() == Fault::Hang {
+        let _ = fault.wait_for(|f| *f != Fault::Hang).await;
+        return;
+    }
+    let Ok(mut server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await else {
+        return;
+    };
+    let (mut up, mut down) = (vec![0u8; 16 * 1024], vec![0u8; 16 * 1024]);
+    loop {
+        let passing = tokio::select! {
+            read = client.read(&mut up) => match read {
+                Ok(n) if n > 0 && *fault.borrow() == Fault::Pass => {
+                    server.write_all(&up[..n]).await.is_ok()
+                }
+                Ok(n) if n > 0 => false,
+                _ => return,
+            },
+            read = server.read(&mut down) => match read {
+                Ok(n) if n > 0 && *fault.borrow() == Fault::Pass => {
+                    client.write_all(&down[..n]).await.is_ok()
+                }
+                Ok(n) if n > 0 => false,
+                _ => return,
+            },
+            changed = fault.changed() => changed.is_ok() && *fault.borrow() == Fault::Pass,
+        };
+        if !passing {
+            break;
+        }
+    }
+    if *fault.borrow() == Fault::Hang {
+        // Held open and silent: the caller's own timeout is what ends its call.
+        let _ = fault.wait_for(|f| *f != Fault::Hang).await;
     }
 }
