@@ -631,28 +631,21 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 } else {
                     tracing::warn!(error = %err, "session store unavailable; going on without it");
                 }
-                match value {
-                    // A session in its cookies whose records could not be read: trusted (fail
-                    // open), and what a logout would end.
-                    Some((opened, encoded)) if !fail_closed => {
-                        let place = Place::Cookie {
-                            chunks: opened.chunks,
-                        };
-                        self.restore(&mut state, opened, place, encoded);
-                    }
-                    _ => {
-                        // Remembered, so a logout in this request still tries to end it.
-                        state.incoming = Incoming::Session {
-                            meta: incoming,
-                            place: if in_store {
-                                Place::Store
-                            } else {
-                                Place::Cookie { chunks: 1 }
-                            },
-                            reseal: Reseal::default(),
-                        };
-                    }
-                }
+                // A session whose entry or records could not be read is not served (a fresh
+                // one is, under fail-open); it is remembered, so a logout in this request
+                // still has to end it, and the response says so when it cannot.
+                let place = match value {
+                    Some((opened, _)) => Place::Cookie {
+                        chunks: opened.chunks,
+                    },
+                    None if in_store => Place::Store,
+                    None => Place::Cookie { chunks: 1 },
+                };
+                state.incoming = Incoming::Session {
+                    meta: incoming,
+                    place,
+                    reseal: Reseal::default(),
+                };
                 if fail_closed {
                     Err(LoadError::StoreDown)
                 } else {
@@ -1214,9 +1207,15 @@ async fn run<T: CookieSession + Send + Sync>(
             }
         }
         if plan.ensure_markers {
-            persistence
+            let since = persistence
                 .ensure_markers(&core.keys, &sealing.meta, sealing.subject.as_ref(), now)
                 .await;
+            // Issued in the second a store's loss was seen: stamped with the next, when its
+            // records begin (within the allowed clock skew), so it is not taken for older.
+            if since > sealing.meta.issued_at {
+                sealing.meta.issued_at = since;
+                sealing.meta.last_access = sealing.meta.last_access.max(since);
+            }
         }
         // Sealed from the request's state, as the handler left it (the lock is held only
         // while sealing). A generation learnt now changes the header, not the payload.

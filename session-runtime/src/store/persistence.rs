@@ -18,7 +18,7 @@
 
 use core::fmt;
 use core::time::Duration;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
@@ -76,9 +76,9 @@ pub(crate) struct Persistence {
     revocation: Option<Arc<dyn SessionStore>>,
     on_failure: StoreFailure,
     on_loss: RevocationLoss,
-    /// Marker keys this process has read or written: a session issued under one of them needs
-    /// no marker write of its own.
-    markers: Mutex<HashSet<String>>,
+    /// Marker keys this process has read or written, with the time their records begin: a
+    /// session issued under one of them needs no marker write of its own.
+    markers: Mutex<HashMap<String, u32>>,
 }
 
 impl fmt::Debug for Persistence {
@@ -140,7 +140,7 @@ impl Persistence {
             revocation,
             on_failure,
             on_loss,
-            markers: Mutex::new(HashSet::new()),
+            markers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -268,7 +268,7 @@ impl Persistence {
                     Role::Marker => {
                         let since = match value.as_deref().and_then(Marker::read) {
                             Some(marker) => {
-                                self.known(key);
+                                self.known(key, marker.since);
                                 if now.saturating_sub(marker.refreshed) >= MARKER_REFRESH_SECS {
                                     self.refresh_marker(&ask.store, key, marker, now).await;
                                 }
@@ -291,16 +291,22 @@ impl Persistence {
         Ok(found)
     }
 
-    fn known(&self, marker: &str) {
+    fn known(&self, marker: &str, since: u32) {
         let mut known = self.markers.lock().unwrap_or_else(PoisonError::into_inner);
-        if !known.contains(marker) {
-            known.insert(marker.to_owned());
+        match known.get_mut(marker) {
+            Some(known) => *known = since,
+            None => {
+                known.insert(marker.to_owned(), since);
+            }
         }
     }
 
     /// A marker was missing: the server lost its records (or was never used). Writes a new one
-    /// and returns when the records it guards begin.
+    /// and returns when the records it guards begin: the next second, since every session
+    /// issued up to now may have lost its records. Sessions this process issues in the rest of
+    /// this second are stamped with that next second (see [`ensure_markers`](Self::ensure_markers)).
     async fn lost(&self, store: &Arc<dyn SessionStore>, marker: &str, now: u32) -> u32 {
+        let now = now.saturating_add(1);
         self.markers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -316,7 +322,7 @@ impl Persistence {
                     marker,
                     "a revocation store server has no marker: it lost its records (a restart or a flush) or is new; sessions issued before now are not trusted"
                 );
-                self.known(marker);
+                self.known(marker, now);
             }
             Err(err) => {
                 tracing::warn!(error = %err, "a revocation store marker could not be written")
@@ -344,14 +350,15 @@ impl Persistence {
 
     /// Marks the layer's stores as in use before a session is issued under them: each server
     /// that will hold its revocation records gets its marker, unless this process already saw
-    /// it. A marker written after a session was issued would end that session.
+    /// it. A marker written after a session was issued would end that session. Returns when
+    /// the newest of those markers' records begin: a session must not be issued before it.
     pub(crate) async fn ensure_markers(
         &self,
         keys: &Keys,
         meta: &SessionMeta,
         subject: Option<&Subject>,
         now: u32,
-    ) {
+    ) -> u32 {
         let mut wanted: Vec<(Arc<dyn SessionStore>, String)> = Vec::new();
         if let Some(store) = &self.revocation {
             wanted.push((Arc::clone(store), marker(&**store, &revoked_key(&meta.id))));
@@ -361,9 +368,16 @@ impl Persistence {
                 wanted.push((Arc::clone(store), marker(&**store, &key)));
             }
         }
+        let mut since = 0;
         {
             let known = self.markers.lock().unwrap_or_else(PoisonError::into_inner);
-            wanted.retain(|(_, marker)| !known.contains(marker));
+            wanted.retain(|(_, marker)| match known.get(marker) {
+                Some(&begins) => {
+                    since = since.max(begins);
+                    false
+                }
+                None => true,
+            });
         }
         wanted.dedup_by(|a, b| a.1 == b.1 && Arc::ptr_eq(&a.0, &b.0));
         let value = Marker {
@@ -373,12 +387,17 @@ impl Persistence {
         .bytes();
         for (store, marker) in wanted {
             match put(&*store, &marker, &value, MARKER_TTL, Condition::Absent).await {
-                Ok(_) => self.known(&marker),
+                // Written now, or found there (its time unknown until read: now is no later).
+                Ok(_) => {
+                    self.known(&marker, now);
+                    since = since.max(now);
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "a revocation store marker could not be written")
                 }
             }
         }
+        since
     }
 
     /// Reads the current generation of `subject` ("log out everywhere"), to seal into a
