@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use servers::{BlackHole, Memcached, MemcachedPool, Redis, RedisCluster};
+use session_runtime::Condition::{Absent, Always, Present};
 use session_runtime::{MemcachedStore, MemoryStore, RedisStore, SessionStore, StoreError, Timed};
 
 /// Every store in these tests is bounded by this: a case that hangs fails instead.
@@ -40,23 +41,39 @@ async fn suite<S: SessionStore>(store: &S) {
     // memcached reads as a date unless sent as one) still keeps the value.
     let ttl_saved = Instant::now();
     store
-        .save("ttl-short", b"brief", Duration::from_secs(1))
+        .save("ttl-short", b"brief", Duration::from_secs(1), Always)
         .await
         .expect("save with a 1 s TTL");
     let forty_days = Duration::from_secs(40 * 24 * 3600);
     store
-        .save("ttl-long", b"lasting", forty_days)
+        .save("ttl-long", b"lasting", forty_days, Always)
         .await
         .expect("save with a 40-day TTL");
     assert_eq!(
         store.load("ttl-short").await.expect("load"),
         Some(b"brief".to_vec())
     );
+    // A conditional save that writes sets the new TTL (here past 30 days, sent as a date by
+    // memcached's meta protocol too); one that does not write leaves the old TTL alone.
+    store
+        .save("ttl-renewed", b"v1", Duration::from_secs(1), Always)
+        .await
+        .expect("save");
+    assert_eq!(
+        store.save("ttl-renewed", b"v2", forty_days, Present).await,
+        Ok(true)
+    );
+    store
+        .save("ttl-kept", b"v1", Duration::from_secs(1), Always)
+        .await
+        .expect("save");
+    assert_eq!(store.save("ttl-kept", b"v2", HOUR, Absent).await, Ok(false));
 
     round_trip(store).await;
     missing_and_delete(store).await;
     overwrite(store).await;
     load_many(store).await;
+    conditions(store).await;
     refuses_bad_keys(store).await;
 
     let wait = Duration::from_millis(2100).saturating_sub(ttl_saved.elapsed());
@@ -66,6 +83,28 @@ async fn suite<S: SessionStore>(store: &S) {
         store.load("ttl-long").await.expect("load"),
         Some(b"lasting".to_vec()),
         "a 40-day TTL"
+    );
+    assert_eq!(
+        store.load("ttl-renewed").await.expect("load"),
+        Some(b"v2".to_vec()),
+        "a `Present` save's 40-day TTL"
+    );
+    assert_eq!(
+        store.load("ttl-kept").await.expect("load"),
+        None,
+        "a refused `Absent` save renewed the TTL"
+    );
+    // An expired entry is no entry, whether or not the backend has swept it yet.
+    assert_eq!(
+        store.save("ttl-short", b"again", HOUR, Present).await,
+        Ok(false),
+        "`Present` over an expired entry"
+    );
+    assert_eq!(store.load("ttl-short").await.expect("load"), None);
+    assert_eq!(
+        store.save("ttl-short", b"again", HOUR, Absent).await,
+        Ok(true),
+        "`Absent` over an expired entry"
     );
 }
 
@@ -80,7 +119,7 @@ async fn round_trip<S: SessionStore>(store: &S) {
         ("large", noise(100 * 1024, 1)),
     ];
     for (key, value) in &values {
-        store.save(key, value, HOUR).await.expect("save");
+        store.save(key, value, HOUR, Always).await.expect("save");
     }
     for (key, value) in &values {
         let loaded = store.load(key).await.expect("load");
@@ -94,17 +133,23 @@ async fn missing_and_delete<S: SessionStore>(store: &S) {
         .delete("never-saved")
         .await
         .expect("deleting a missing key succeeds");
-    store.save("doomed", b"v", HOUR).await.expect("save");
+    store
+        .save("doomed", b"v", HOUR, Always)
+        .await
+        .expect("save");
     store.delete("doomed").await.expect("delete");
     assert_eq!(store.load("doomed").await.expect("load"), None, "deleted");
 }
 
 async fn overwrite<S: SessionStore>(store: &S) {
     store
-        .save("over", &noise(5000, 2), HOUR)
+        .save("over", &noise(5000, 2), HOUR, Always)
         .await
         .expect("save");
-    store.save("over", b"short", HOUR).await.expect("overwrite");
+    store
+        .save("over", b"short", HOUR, Always)
+        .await
+        .expect("overwrite");
     assert_eq!(
         store.load("over").await.expect("load"),
         Some(b"short".to_vec())
@@ -117,7 +162,7 @@ async fn load_many<S: SessionStore>(store: &S) {
     for (i, key) in keys.iter().enumerate() {
         if i % 3 != 0 {
             store
-                .save(key, &noise(64, i as u32), HOUR)
+                .save(key, &noise(64, i as u32), HOUR, Always)
                 .await
                 .expect("save");
         }
@@ -142,13 +187,70 @@ async fn load_many<S: SessionStore>(store: &S) {
     );
 }
 
+/// Conditional writes: `Ok(false)` and nothing written when the condition does not hold.
+async fn conditions<S: SessionStore>(store: &S) {
+    let load = |key| async move { store.load(key).await.expect("load") };
+
+    // `Absent`: a new session id takes its key only when no entry has it.
+    assert_eq!(store.save("cond", b"first", HOUR, Absent).await, Ok(true));
+    assert_eq!(store.save("cond", b"second", HOUR, Absent).await, Ok(false));
+    assert_eq!(load("cond").await, Some(b"first".to_vec()));
+
+    // `Present`: an existing session is replaced, a missing one is not created.
+    assert_eq!(store.save("cond", b"third", HOUR, Present).await, Ok(true));
+    assert_eq!(load("cond").await, Some(b"third".to_vec()));
+    assert_eq!(
+        store.save("cond-none", b"v", HOUR, Present).await,
+        Ok(false)
+    );
+    assert_eq!(load("cond-none").await, None);
+    let large = noise(100 * 1024, 5);
+    assert_eq!(store.save("cond", &large, HOUR, Present).await, Ok(true));
+    assert_eq!(load("cond").await, Some(large));
+
+    // A logout deletes the entry; a request still in flight cannot bring it back.
+    store.delete("cond").await.expect("delete");
+    assert_eq!(store.save("cond", b"stale", HOUR, Present).await, Ok(false));
+    assert_eq!(load("cond").await, None);
+
+    // `Always`: written whatever is there.
+    assert_eq!(store.save("cond", b"a", HOUR, Always).await, Ok(true));
+    assert_eq!(store.save("cond", b"b", HOUR, Always).await, Ok(true));
+    assert_eq!(load("cond").await, Some(b"b".to_vec()));
+
+    // Checked and written in one step: of eight racing `Absent` saves, exactly one wins, and
+    // its value is the one kept.
+    let race = |i: u8| async move { (i, store.save("cond-race", &[i], HOUR, Absent).await) };
+    let results = tokio::join!(
+        race(0),
+        race(1),
+        race(2),
+        race(3),
+        race(4),
+        race(5),
+        race(6),
+        race(7)
+    );
+    let results = [
+        results.0, results.1, results.2, results.3, results.4, results.5, results.6, results.7,
+    ];
+    let winners: Vec<u8> = results
+        .iter()
+        .filter_map(|(i, result)| (*result.as_ref().expect("save")).then_some(*i))
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert_eq!(load("cond-race").await, Some(winners));
+}
+
 async fn refuses_bad_keys<S: SessionStore>(store: &S) {
     for bad in ["has space", "line\r\nbreak", ""] {
-        let refused = store.save(bad, b"v", HOUR).await;
-        assert!(
-            matches!(refused, Err(StoreError::Rejected(_))),
-            "{bad:?}: {refused:?}"
-        );
+        for condition in [Always, Absent, Present] {
+            let refused = store.save(bad, b"v", HOUR, condition).await;
+            assert!(
+                matches!(refused, Err(StoreError::Rejected(_))),
+                "{bad:?} {condition:?}: {refused:?}"
+            );
+        }
         assert!(matches!(
             store.load(bad).await,
             Err(StoreError::Rejected(_))
@@ -159,6 +261,13 @@ async fn refuses_bad_keys<S: SessionStore>(store: &S) {
 #[tokio::test]
 async fn memory_store() {
     suite(&timed(MemoryStore::new())).await;
+}
+
+/// The same cases through the forwarding impl of `Arc`, as the layer holds a store.
+#[tokio::test]
+async fn memory_store_behind_an_arc() {
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    suite(&timed(store)).await;
 }
 
 #[tokio::test]
@@ -199,7 +308,7 @@ async fn memcached_pool_member_killed_loses_only_its_share() {
     let keys: Vec<String> = (0..300).map(|i| format!("spread-{i}")).collect();
     for (i, key) in keys.iter().enumerate() {
         store
-            .save(key, &noise(32, i as u32), HOUR)
+            .save(key, &noise(32, i as u32), HOUR, Always)
             .await
             .expect("save");
     }
@@ -263,7 +372,10 @@ async fn memcached_pool_member_killed_loses_only_its_share() {
         .map(String::as_str)
         .filter(|key| store.inner().server_for(key) != addresses[1])
         .collect();
-    store.save(live[0], b"after", HOUR).await.expect("save");
+    store
+        .save(live[0], b"after", HOUR, Always)
+        .await
+        .expect("save");
     assert_eq!(store.load(live[0]).await, Ok(Some(b"after".to_vec())));
     assert_eq!(
         store
@@ -281,7 +393,8 @@ async fn memcached_pool_member_killed_loses_only_its_share() {
 }
 
 /// A value over memcached's item limit is refused, and the connection stays in step: the next
-/// call on the same (only) connection gets its own answer.
+/// call on the same (only) connection gets its own answer. Memcached also drops what was under
+/// the key (so that no stale value outlives a failed write), whichever command was refused.
 #[tokio::test]
 async fn memcached_refuses_an_oversized_value_and_keeps_serving() {
     let server = Memcached::start();
@@ -290,22 +403,40 @@ async fn memcached_refuses_an_oversized_value_and_keeps_serving() {
             .expect("store")
             .with_pool_size(1),
     );
-    store.save("small", b"ok", HOUR).await.expect("save");
-    let refused = store.save("huge", &noise(1536 * 1024, 3), HOUR).await;
-    assert!(
-        matches!(refused, Err(StoreError::Rejected(_))),
-        "{refused:?}"
-    );
-    assert_eq!(store.load("small").await, Ok(Some(b"ok".to_vec())));
-    assert_eq!(store.load("huge").await, Ok(None));
+    store
+        .save("small", b"ok", HOUR, Always)
+        .await
+        .expect("save");
+    let huge = noise(1536 * 1024, 3);
+    // Each condition is its own command: `set`, `add`, meta `ms … MR`.
+    for condition in [Always, Absent, Present] {
+        let key = format!("huge-{condition:?}");
+        if condition != Absent {
+            store.save(&key, b"old", HOUR, Always).await.expect("save");
+        }
+        let refused = store.save(&key, &huge, HOUR, condition).await;
+        assert!(
+            matches!(refused, Err(StoreError::Rejected(_))),
+            "{condition:?}: {refused:?}"
+        );
+        assert_eq!(
+            store.load("small").await,
+            Ok(Some(b"ok".to_vec())),
+            "{condition:?}"
+        );
+        assert_eq!(store.load(&key).await, Ok(None), "{condition:?}");
+    }
 }
 
 /// A call dropped half way (before or while its reply arrived) must not leave its reply to
 /// answer the next call.
 async fn dropped_calls_leave_no_stale_reply<S: SessionStore>(store: S) {
     let big = noise(900 * 1024, 4);
-    store.save("big", &big, HOUR).await.expect("save");
-    store.save("small", b"mine", HOUR).await.expect("save");
+    store.save("big", &big, HOUR, Always).await.expect("save");
+    store
+        .save("small", b"mine", HOUR, Always)
+        .await
+        .expect("save");
     let mut cut = 0;
     for step in 0..20u64 {
         let load = store.load("big");
@@ -350,7 +481,10 @@ async fn redis_dropped_call_leaves_no_stale_reply() {
 async fn redis_killed_and_restarted() {
     let mut server = Redis::start();
     let store = timed(RedisStore::new(&server.url()).expect("store"));
-    store.save("before", b"v", HOUR).await.expect("save");
+    store
+        .save("before", b"v", HOUR, Always)
+        .await
+        .expect("save");
 
     server.kill();
     for _ in 0..5 {
@@ -370,7 +504,7 @@ async fn redis_killed_and_restarted() {
     server.restart();
     let restarted = Instant::now();
     loop {
-        if store.save("after", b"back", HOUR).await.is_ok() {
+        if store.save("after", b"back", HOUR, Always).await.is_ok() {
             break;
         }
         assert!(
@@ -421,7 +555,7 @@ async fn a_server_that_never_answers_times_out() {
             "{name}"
         );
         assert_eq!(
-            bounded.save("k", b"v", HOUR).await,
+            bounded.save("k", b"v", HOUR, Always).await,
             Err(StoreError::Timeout(limit)),
             "{name}"
         );

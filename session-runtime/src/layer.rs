@@ -18,7 +18,7 @@ use crate::schema::{CookieSession, Downgrade};
 use crate::service::SessionService;
 use crate::state::{BadCookiePolicy, Hook, Shared, Writer};
 use crate::storage::{self, Storage, StoreFailure, StoreMode};
-use crate::store::{SessionStore, StoreError, Timed};
+use crate::store::{Condition, SessionStore, StoreError, Timed};
 
 /// The session middleware: put it on a router and take [`Session<T>`](crate::Session) in
 /// handlers.
@@ -140,7 +140,10 @@ impl<T: CookieSession> SessionLayer<T> {
             .lifetime()
             .absolute
             .unwrap_or(Duration::from_secs(30 * 24 * 60 * 60));
-        revocation.save(&key, &now.to_le_bytes(), ttl).await
+        revocation
+            .save(&key, &now.to_le_bytes(), ttl, Condition::Always)
+            .await
+            .map(drop)
     }
 
     /// The cookie name, `__Host-` prefix included ([`with_cookie_name`](SessionLayerBuilder::with_cookie_name)).

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::clock::Lifetime;
 use crate::envelope::{SUBJECT_LEN, SessionId, SessionMeta};
-use crate::store::{BoxFuture, SessionStore, StoreError};
+use crate::store::{BoxFuture, Condition, SessionStore, StoreError};
 
 /// What happens to a request when the session store cannot be reached (or does not answer in
 /// time).
@@ -221,8 +221,8 @@ impl Pending {
             let mut lines = self.always;
             let mut failed = false;
             if let (Some(store), Some((key, value, ttl))) = (&self.store, &self.save) {
-                match store.save(key, value, *ttl).await {
-                    Ok(()) => lines.extend(self.on_success),
+                match store.save(key, value, *ttl, Condition::Always).await {
+                    Ok(_) => lines.extend(self.on_success),
                     Err(err) => {
                         tracing::error!(
                             error = %err,
@@ -242,7 +242,7 @@ impl Pending {
                 tracing::warn!(error = %err, "an old session entry could not be deleted");
             }
             if let Some((store, key, ttl)) = &self.revoke
-                && let Err(err) = store.save(key, b"1", *ttl).await
+                && let Err(err) = store.save(key, b"1", *ttl, Condition::Always).await
             {
                 tracing::error!(error = %err, "a logged-out session could not be revoked");
                 failed = true;
@@ -252,7 +252,7 @@ impl Pending {
             }
             lines.extend(self.flash_lines);
             if let Some((store, key, ttl)) = &self.taken_flash
-                && let Err(err) = store.save(key, b"1", *ttl).await
+                && let Err(err) = store.save(key, b"1", *ttl, Condition::Always).await
             {
                 // The messages were shown and their cookie removed; only a replay of the old
                 // cookie could show them again.

@@ -12,8 +12,9 @@
 //! serving theirs. Moving its keys to another server at run time would bring old copies back
 //! once it returns, a revoked session among them.
 //!
-//! The client is `async-memcached` over the text protocol (`get` with many keys, `set` with an
-//! expiry, `delete`): made for Tokio, binary-safe, it reads every reply (a refused `set` is an
+//! The client is `async-memcached` over the text protocol (`get` with many keys, `set` and `add`
+//! with an expiry, `delete`, and the meta `ms … MR` for a write only over an existing entry,
+//! as the client has no `replace`): made for Tokio, binary-safe, it reads every reply (a refused `set` is an
 //! error here, where a `noreply` client would report success), and it closes a connection whose
 //! call was dropped half way instead of handing the rest of that reply to the next call, which
 //! is what a timeout does to a call. Each server has a small pool of connections: a call borrows one, and gives
@@ -29,13 +30,13 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use async_memcached::{AsciiProtocol, Client, Error, ErrorKind, Status, Value};
+use async_memcached::{AsciiProtocol, Client, Error, ErrorKind, MetaProtocol, Status, Value};
 use hashring::HashRing;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::{
-    BoxFuture, SessionStore, StoreConfigError, StoreError, check_key, check_prefix, join_all,
-    ttl_secs,
+    BoxFuture, Condition, SessionStore, StoreConfigError, StoreError, check_key, check_prefix,
+    join_all, ttl_secs,
 };
 
 /// Points each server has on the hash ring: enough for shares within a few percent of even.
@@ -53,7 +54,8 @@ const DEFAULT_PREFIX: &str = "session:";
 ///
 /// Connections open on first use, so a store can be built while its servers are down. Values
 /// are stored byte for byte. Memcached keeps items up to 1 MiB by default (its `-I` option);
-/// a larger value is refused with [`StoreError::Rejected`].
+/// a larger value is refused with [`StoreError::Rejected`], and memcached then drops what was
+/// under the key, so that no stale value outlives a failed write.
 ///
 /// Connects over IPv4 only (a limit of the client).
 ///
@@ -137,12 +139,25 @@ impl core::fmt::Debug for Server {
 /// One memcached command.
 enum Command<'a> {
     Get(&'a [String]),
+    /// `set`, `add` or a meta `ms … MR` (memcached's text protocol has `replace` too, which
+    /// the client lacks), by the condition.
     Set {
         key: &'a str,
         value: &'a [u8],
         exptime: i64,
+        condition: Condition,
     },
     Delete(&'a str),
+}
+
+/// What a command that was answered in full returned.
+enum Reply {
+    /// The items a `get` found.
+    Values(Vec<Value>),
+    /// Whether a write was made (`false`: its condition did not hold, `NOT_STORED` / `NS`).
+    Written(bool),
+    /// A `delete` went through (the key is gone, or was not there).
+    Deleted,
 }
 
 /// A connection borrowed from a server's pool, with the permit that counts it.
@@ -272,16 +287,21 @@ impl SessionStore for MemcachedStore {
         key: &'a str,
         value: &'a [u8],
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        condition: Condition,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let wire_key = self.wire_key(key)?;
             let command = Command::Set {
                 key: &wire_key,
                 value,
                 exptime: exptime(ttl, SystemTime::now()),
+                condition,
             };
             let server = &self.servers[self.server_index(key)];
-            server.run(&command).await.map(drop)
+            match server.run(&command).await? {
+                Reply::Written(written) => Ok(written),
+                _ => Err(unexpected(&server.address)),
+            }
         })
     }
 
@@ -307,7 +327,9 @@ impl Server {
 
     /// The values found for `keys`, by wire key.
     async fn get(&self, keys: &[String]) -> Result<HashMap<String, Vec<u8>>, StoreError> {
-        let values = self.run(&Command::Get(keys)).await?;
+        let Reply::Values(values) = self.run(&Command::Get(keys)).await? else {
+            return Err(unexpected(&self.address));
+        };
         Ok(values
             .into_iter()
             .filter_map(|value| {
@@ -318,9 +340,13 @@ impl Server {
     }
 
     /// Runs `command` on a pooled connection. A pooled connection may have died while idle (the
-    /// server restarted): a network failure on one is retried once on a new connection, which
-    /// is safe because every command here is idempotent.
-    async fn run(&self, command: &Command<'_>) -> Result<Vec<Value>, StoreError> {
+    /// server restarted): a network failure on one is retried once on a new connection. That is
+    /// safe for `get`, `set` and `delete`, which are idempotent, and errs on the safe side for a
+    /// conditional write: should the server have run the first one before the connection broke,
+    /// the retry finds the condition unmet and answers `false` for a write that was made (an
+    /// `add` of a fresh session id, which the caller then does not use) or `true` for a
+    /// `Present` write it repeats over itself.
+    async fn run(&self, command: &Command<'_>) -> Result<Reply, StoreError> {
         let mut lease = self.lease().await?;
         let mut result = execute(&mut lease.client, command).await;
         if lease.reused && result.as_ref().is_err_and(is_broken) {
@@ -396,26 +422,47 @@ impl Server {
     }
 }
 
-async fn execute(client: &mut Client, command: &Command<'_>) -> Result<Vec<Value>, Error> {
+async fn execute(client: &mut Client, command: &Command<'_>) -> Result<Reply, Error> {
     match *command {
         Command::Get(keys) => match client.get_multi(keys).await {
             // No key found: the client reports the bare `END` as "not found".
-            Err(Error::Protocol(Status::NotFound)) => Ok(Vec::new()),
-            other => other,
+            Err(Error::Protocol(Status::NotFound)) => Ok(Reply::Values(Vec::new())),
+            other => other.map(Reply::Values),
         },
         Command::Set {
             key,
             value,
             exptime,
-        } => client
-            .set(key, value, Some(exptime), None)
-            .await
-            .map(|()| Vec::new()),
+            condition,
+        } => {
+            let written = match condition {
+                Condition::Always => client.set(key, value, Some(exptime), None).await,
+                Condition::Absent => client.add(key, value, Some(exptime), None).await,
+                // The meta `T` flag reads an expiry past 30 days as a date, as `set` does.
+                Condition::Present => {
+                    let ttl = format!("T{exptime}");
+                    let flags = ["MR", ttl.as_str()];
+                    let set = client.meta_set(key, value, false, None, Some(&flags));
+                    set.await.map(drop)
+                }
+            };
+            match written {
+                Ok(()) => Ok(Reply::Written(true)),
+                // `NOT_STORED` to `add`, `NS` to `ms`: the condition did not hold.
+                Err(Error::Protocol(Status::NotStored)) => Ok(Reply::Written(false)),
+                Err(error) => Err(error),
+            }
+        }
         Command::Delete(key) => match client.delete(key).await {
-            Ok(()) | Err(Error::Protocol(Status::NotFound)) => Ok(Vec::new()),
+            Ok(()) | Err(Error::Protocol(Status::NotFound)) => Ok(Reply::Deleted),
             Err(error) => Err(error),
         },
     }
+}
+
+/// A reply of the wrong kind for its command: a bug here or in the client, not the server.
+fn unexpected(address: &str) -> StoreError {
+    StoreError::Protocol(format!("memcached {address}: a reply of the wrong kind"))
 }
 
 /// A failure that leaves the connection unusable.

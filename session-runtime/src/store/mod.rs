@@ -1,7 +1,7 @@
 //! Server-side session stores: where a session lives when its cookie holds only an id.
 //!
-//! [`SessionStore`] is the one seam every backend implements: load, load many, save with a TTL,
-//! delete, each a single round trip. The runtime derives the keys and hands the backends sealed
+//! [`SessionStore`] is the one seam every backend implements: load, load many, save with a TTL
+//! under a [`Condition`], delete, each a single round trip. The runtime derives the keys and hands the backends sealed
 //! envelopes, so a store only ever sees opaque bytes under opaque keys: nothing in it is
 //! readable without the session keys, which matters for memcached, which has no authentication.
 //!
@@ -90,6 +90,35 @@ pub enum StoreConfigError {
     InvalidPrefix(String),
 }
 
+/// What a save requires of what is already under the key.
+///
+/// The condition is checked and the value written in one step on the server, so two requests
+/// racing on one key cannot both succeed where only one should: a request still running when
+/// the user logs out cannot write back (with [`Present`](Condition::Present)) the session entry
+/// the logout deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Condition {
+    /// Replace whatever is there, or create it (records: revocations, taken flashes, markers).
+    Always,
+    /// Only when nothing is there: a new session id (redis `SET … NX`, memcached `add` / meta `ms … ME`).
+    Absent,
+    /// Only when an entry is there: an existing session (redis `SET … XX`, memcached `replace` / meta `ms … MR`).
+    Present,
+}
+
+impl Condition {
+    /// Whether the condition holds when an entry is (`true`) or is not (`false`) under the key.
+    /// An expired entry is no entry.
+    pub(crate) fn holds(self, present: bool) -> bool {
+        match self {
+            Condition::Always => true,
+            Condition::Absent => !present,
+            Condition::Present => present,
+        }
+    }
+}
+
 /// A server-side session backend: each call is one round trip.
 ///
 /// Keys are printable ASCII (no spaces or control characters), 1 to 64 bytes; the runtime
@@ -119,15 +148,19 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
         Box::pin(async move { join_all(loads).await.into_iter().collect() })
     }
 
-    /// Stores `value` under `key` for `ttl`, replacing what was there.
+    /// Stores `value` under `key` for `ttl` if `condition` holds for what is under `key` now,
+    /// checked and written in the one round trip.
     ///
-    /// The TTL is rounded up to whole seconds, and is at least one second.
+    /// `Ok(true)`: written. `Ok(false)`: the condition did not hold, and nothing was written.
+    /// With [`Condition::Always`] the answer is always `Ok(true)` or an error. The TTL is rounded
+    /// up to whole seconds, and is at least one second.
     fn save<'a>(
         &'a self,
         key: &'a str,
         value: &'a [u8],
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+        condition: Condition,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
     /// Removes `key`. Removing a key that is not there succeeds.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
@@ -150,8 +183,9 @@ impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
         key: &'a str,
         value: &'a [u8],
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        (**self).save(key, value, ttl)
+        condition: Condition,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        (**self).save(key, value, ttl, condition)
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
@@ -171,12 +205,12 @@ impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use session_runtime::{MemoryStore, SessionStore, Timed};
+/// use session_runtime::{Condition, MemoryStore, SessionStore, Timed};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), session_runtime::StoreError> {
 /// let store = Timed::new(MemoryStore::new(), Duration::from_millis(250));
-/// store.save("k1", b"sealed", Duration::from_secs(60)).await?;
+/// store.save("k1", b"sealed", Duration::from_secs(60), Condition::Always).await?;
 /// assert_eq!(store.load("k1").await?.as_deref(), Some(&b"sealed"[..]));
 /// # Ok(())
 /// # }
@@ -233,8 +267,9 @@ impl<S: SessionStore> SessionStore for Timed<S> {
         key: &'a str,
         value: &'a [u8],
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.bounded(self.inner.save(key, value, ttl))
+        condition: Condition,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.bounded(self.inner.save(key, value, ttl, condition))
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
@@ -369,7 +404,8 @@ mod tests {
             _: &'a str,
             _: &'a [u8],
             _: Duration,
-        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            _: Condition,
+        ) -> BoxFuture<'a, Result<bool, StoreError>> {
             Box::pin(core::future::pending())
         }
         fn delete<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
@@ -388,7 +424,9 @@ mod tests {
             Err(StoreError::Timeout(limit))
         );
         assert_eq!(
-            store.save("k", b"v", Duration::from_secs(1)).await,
+            store
+                .save("k", b"v", Duration::from_secs(1), Condition::Always)
+                .await,
             Err(StoreError::Timeout(limit))
         );
         assert_eq!(store.delete("k").await, Err(StoreError::Timeout(limit)));

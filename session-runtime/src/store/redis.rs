@@ -19,7 +19,8 @@ use ::redis::cluster_async::ClusterConnection;
 use ::redis::{Cmd, ErrorKind, FromRedisValue, RedisError, ServerErrorKind};
 
 use super::{
-    BoxFuture, SessionStore, StoreConfigError, StoreError, check_key, check_prefix, ttl_secs,
+    BoxFuture, Condition, SessionStore, StoreConfigError, StoreError, check_key, check_prefix,
+    ttl_secs,
 };
 
 /// The key prefix of a new store.
@@ -31,8 +32,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const RETRY_MIN_DELAY: Duration = Duration::from_millis(50);
 const RETRY_MAX_DELAY: Duration = Duration::from_millis(200);
 
-/// Sessions in one Redis node or a Redis Cluster, with `SET key value EX ttl`, `GET`, `MGET` and
-/// `DEL`.
+/// Sessions in one Redis node or a Redis Cluster, with `SET key value EX ttl [NX|XX]`, `GET`,
+/// `MGET` and `DEL`.
 ///
 /// Values are stored byte for byte. Keys get a prefix (`session:` unless changed).
 ///
@@ -208,16 +209,28 @@ impl SessionStore for RedisStore {
         key: &'a str,
         value: &'a [u8],
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        condition: Condition,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let wire_key = self.wire_key(key)?;
-            let command = ::redis::cmd("SET")
+            let mut command = ::redis::cmd("SET");
+            command
                 .arg(wire_key)
                 .arg(value)
                 .arg("EX")
-                .arg(ttl_secs(ttl))
-                .to_owned();
-            self.query(&command).await
+                .arg(ttl_secs(ttl));
+            match condition {
+                Condition::Always => {}
+                Condition::Absent => {
+                    command.arg("NX");
+                }
+                Condition::Present => {
+                    command.arg("XX");
+                }
+            }
+            // `OK` when written; nil when `NX` or `XX` did not hold.
+            let reply: Option<()> = self.query(&command).await?;
+            Ok(reply.is_some())
         })
     }
 
