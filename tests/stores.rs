@@ -6,6 +6,7 @@
 
 mod servers;
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -74,6 +75,7 @@ async fn suite<S: SessionStore>(store: &S) {
     overwrite(store).await;
     load_many(store).await;
     conditions(store).await;
+    markers(store).await;
     refuses_bad_keys(store).await;
 
     let wait = Duration::from_millis(2100).saturating_sub(ttl_saved.elapsed());
@@ -242,6 +244,29 @@ async fn conditions<S: SessionStore>(store: &S) {
     assert_eq!(load("cond-race").await, Some(winners));
 }
 
+/// A key's marker is a key like any other, the same for the same key each time, read with the
+/// key in one `load_many` and written once with `Absent`, as the runtime does.
+async fn markers<S: SessionStore>(store: &S) {
+    for i in 0..40 {
+        let key = format!("marked-{i}");
+        let marker = store.marker_key(&key);
+        assert_eq!(store.marker_key(&key), marker);
+        assert!(
+            (1..=64).contains(&marker.len()) && marker.bytes().all(|b| b.is_ascii_graphic()),
+            "{marker:?}"
+        );
+        store.save(&key, b"v", HOUR, Always).await.expect("save");
+        let loaded = store.load_many(&[&key, &marker]).await.expect("load_many");
+        assert_eq!(loaded[0].as_deref(), Some(&b"v"[..]));
+        // Keys on one server or in one slot share their marker: an earlier key wrote it.
+        if loaded[1].is_none() {
+            assert_eq!(store.save(&marker, b"1", HOUR, Absent).await, Ok(true));
+        }
+        assert_eq!(store.save(&marker, b"2", HOUR, Absent).await, Ok(false));
+        assert_eq!(store.load(&marker).await, Ok(Some(b"1".to_vec())));
+    }
+}
+
 async fn refuses_bad_keys<S: SessionStore>(store: &S) {
     for bad in ["has space", "line\r\nbreak", ""] {
         for condition in [Always, Absent, Present] {
@@ -390,6 +415,191 @@ async fn memcached_pool_member_killed_loses_only_its_share() {
         store.load_many(&all).await,
         Err(StoreError::Unavailable(_))
     ));
+}
+
+/// One server, one marker for the whole store: the memory store and one Redis node keep the
+/// default, `e:`.
+#[tokio::test]
+async fn single_servers_have_one_marker() {
+    let redis = Redis::start();
+    let stores: [(&str, Arc<dyn SessionStore>); 2] = [
+        ("memory", Arc::new(timed(MemoryStore::new()))),
+        (
+            "redis",
+            Arc::new(timed(RedisStore::new(&redis.url()).expect("store"))),
+        ),
+    ];
+    for (name, store) in stores {
+        for key in ["a", "marked-1", "s:0123456789abcdef"] {
+            assert_eq!(store.marker_key(key), "e:", "{name}");
+        }
+    }
+}
+
+/// One memcached server restarted: its marker is gone, and can be written anew.
+#[tokio::test]
+async fn memcached_restart_loses_the_marker() {
+    let mut server = Memcached::start();
+    let store = timed(MemcachedStore::new([server.address()]).expect("store"));
+    let marker = store.marker_key("marked-1");
+    for i in 0..20 {
+        assert_eq!(
+            store.marker_key(&format!("k{i}")),
+            marker,
+            "one server, one marker"
+        );
+    }
+    assert_eq!(store.save(&marker, b"1", HOUR, Absent).await, Ok(true));
+    assert_eq!(store.save(&marker, b"2", HOUR, Absent).await, Ok(false));
+
+    server.restart();
+    assert_eq!(store.load(&marker).await, Ok(None), "after the restart");
+    assert_eq!(store.save(&marker, b"3", HOUR, Absent).await, Ok(true));
+}
+
+/// One Redis node flushed, then restarted without persistence: each time the marker is gone.
+#[tokio::test]
+async fn redis_flush_and_restart_lose_the_marker() {
+    let mut server = Redis::start();
+    let store = timed(RedisStore::new(&server.url()).expect("store"));
+    let marker = store.marker_key("marked-1");
+    assert_eq!(store.save(&marker, b"1", HOUR, Absent).await, Ok(true));
+    assert_eq!(store.save(&marker, b"2", HOUR, Absent).await, Ok(false));
+
+    server.flushall();
+    assert_eq!(store.load(&marker).await, Ok(None), "after FLUSHALL");
+    assert_eq!(store.save(&marker, b"3", HOUR, Absent).await, Ok(true));
+
+    server.kill();
+    server.restart();
+    let restarted = Instant::now();
+    let loaded = loop {
+        match store.load(&marker).await {
+            Ok(loaded) => break loaded,
+            Err(error) => assert!(
+                restarted.elapsed() < Duration::from_secs(1),
+                "still failing a second after the restart: {error}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(loaded, None, "after the restart");
+}
+
+/// One marker per pool member, living on that member (routed to it, not through the ring):
+/// listed in any order, the pool names the same markers, and a restarted member loses exactly
+/// the markers of the keys it holds.
+#[tokio::test]
+async fn memcached_pool_markers_live_on_the_server_of_their_key() {
+    let mut pool = MemcachedPool::start(3);
+    let addresses = pool.addresses();
+    let direct = MemcachedStore::new(addresses.clone()).expect("store");
+    let reversed = MemcachedStore::new(addresses.iter().rev().cloned()).expect("store");
+    // As the layer holds it: `Arc<dyn SessionStore>` around `Timed`.
+    let store: Arc<dyn SessionStore> = Arc::new(timed(
+        MemcachedStore::new(addresses.clone()).expect("store"),
+    ));
+    let keys: Vec<String> = (0..300).map(|i| format!("marked-{i}")).collect();
+
+    let mut markers: HashMap<&str, String> = HashMap::new();
+    for key in &keys {
+        let marker = store.marker_key(key);
+        assert_eq!(
+            reversed.marker_key(key),
+            marker,
+            "{key}: the order of the list"
+        );
+        let holder = direct.server_for(key);
+        let named = markers.entry(holder).or_insert_with(|| marker.clone());
+        assert_eq!(*named, marker, "{key}: one marker per server");
+    }
+    assert_eq!(markers.len(), 3, "{markers:?}");
+
+    // Written through the pool, each marker is on the server it names, and on no other.
+    for marker in markers.values() {
+        assert_eq!(store.save(marker, b"1", HOUR, Absent).await, Ok(true));
+    }
+    for address in &addresses {
+        let alone = MemcachedStore::new([address.clone()]).expect("store");
+        for (holder, marker) in &markers {
+            let here = alone.load(marker).await.expect("load").is_some();
+            assert_eq!(here, holder == address, "{marker} on {address}");
+        }
+    }
+
+    pool.members[1].restart();
+    let mut gone = 0;
+    for key in &keys {
+        let marker = store.marker_key(key);
+        let lost = store.load(&marker).await.expect("load").is_none();
+        assert_eq!(
+            lost,
+            direct.server_for(key) == addresses[1],
+            "{key}'s marker"
+        );
+        gone += usize::from(lost);
+    }
+    assert!(
+        (50..=250).contains(&gone),
+        "{gone} of 300 keys lost their marker"
+    );
+}
+
+/// One marker per hash slot, in the slot of the key with its prefix: Redis itself says so
+/// (`CLUSTER KEYSLOT`), and `FLUSHALL` on the node that owns a key takes that key's marker,
+/// and only the markers of that node's keys.
+#[tokio::test]
+async fn redis_cluster_markers_share_the_slot_of_their_key() {
+    let cluster = RedisCluster::start();
+    let node = &cluster.nodes[0];
+    let keys: Vec<String> = (0..200).map(|i| format!("marked-{i}")).collect();
+    for prefix in ["other:", "session:"] {
+        let store = timed(
+            RedisStore::cluster(cluster.urls())
+                .expect("store")
+                .with_prefix(prefix)
+                .expect("prefix"),
+        );
+        let mut by_slot: HashMap<u16, String> = HashMap::new();
+        for key in &keys {
+            let marker = store.marker_key(key);
+            let slot = node.keyslot(&format!("{prefix}{key}"));
+            assert_eq!(
+                node.keyslot(&format!("{prefix}{marker}")),
+                slot,
+                "{prefix}{key} and its marker {marker}"
+            );
+            let named = by_slot.entry(slot).or_insert_with(|| marker.clone());
+            assert_eq!(*named, marker, "one marker per slot");
+            store.save(&marker, b"1", HOUR, Always).await.expect("save");
+        }
+        let distinct: HashSet<&String> = by_slot.values().collect();
+        assert_eq!(
+            distinct.len(),
+            by_slot.len(),
+            "a marker per slot, not shared"
+        );
+    }
+
+    let store = timed(RedisStore::cluster(cluster.urls()).expect("store"));
+    let owned = node.owned_slots();
+    node.flushall();
+    let mut gone = 0;
+    for key in &keys {
+        let slot = node.keyslot(&format!("session:{key}"));
+        let lost = store
+            .load(&store.marker_key(key))
+            .await
+            .expect("load")
+            .is_none();
+        let on_flushed_node = owned.iter().any(|range| range.contains(&slot));
+        assert_eq!(lost, on_flushed_node, "{key} in slot {slot}");
+        gone += usize::from(lost);
+    }
+    assert!(
+        (20..=180).contains(&gone),
+        "{gone} of 200 keys lost their marker"
+    );
 }
 
 /// A value over memcached's item limit is refused, and the connection stays in step: the next

@@ -32,6 +32,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use async_memcached::{AsciiProtocol, Client, Error, ErrorKind, MetaProtocol, Status, Value};
 use hashring::HashRing;
+use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::{
@@ -78,6 +79,9 @@ const DEFAULT_PREFIX: &str = "session:";
 pub struct MemcachedStore {
     servers: Vec<Server>,
     ring: HashRing<Point>,
+    /// Each server's marker key, `e:` and a tag of its address, to the server's index: the
+    /// marker lives on the server it names, whatever the ring says of that key.
+    markers: HashMap<String, usize>,
     prefix: String,
 }
 
@@ -119,6 +123,8 @@ impl Hash for RingKey<'_> {
 
 struct Server {
     address: String,
+    /// Its marker key ([`SessionStore::marker_key`]).
+    marker: String,
     /// The address as the client takes it.
     dsn: String,
     /// Bounds the connections open to this server at once, idle or in use.
@@ -195,13 +201,27 @@ impl MemcachedStore {
         }
         let mut ring = HashRing::new();
         ring.batch_add(points);
-        let servers = addresses
+        let servers: Vec<Server> = addresses
             .into_iter()
             .map(|address| Server::new(address, DEFAULT_POOL_SIZE))
             .collect();
+        let mut markers = HashMap::new();
+        for (index, server) in servers.iter().enumerate() {
+            if let Some(other) = markers.insert(server.marker.clone(), index) {
+                // Two addresses whose 64-bit tags agree: not expected to happen, ever.
+                return Err(StoreConfigError::InvalidAddress {
+                    address: server.address.clone(),
+                    reason: format!(
+                        "its marker key is that of {}: list one of them under another name",
+                        servers[other].address
+                    ),
+                });
+            }
+        }
         Ok(MemcachedStore {
             servers,
             ring,
+            markers,
             prefix: DEFAULT_PREFIX.to_owned(),
         })
     }
@@ -223,12 +243,16 @@ impl MemcachedStore {
         self
     }
 
-    /// The server that holds `key`, as given to [`new`](Self::new).
+    /// The server that holds `key`, as given to [`new`](Self::new). A server's marker key
+    /// ([`marker_key`](SessionStore::marker_key)) is held by that server.
     pub fn server_for(&self, key: &str) -> &str {
         &self.servers[self.server_index(key)].address
     }
 
     fn server_index(&self, key: &str) -> usize {
+        if let Some(&server) = self.markers.get(key) {
+            return server;
+        }
         // The ring holds every server's points, so it is never empty.
         self.ring.get(&RingKey(key)).map_or(0, |point| point.server)
     }
@@ -312,12 +336,20 @@ impl SessionStore for MemcachedStore {
             server.run(&Command::Delete(&wire_key)).await.map(drop)
         })
     }
+
+    /// The marker of the server that holds `key`: `e:` and 16 hex digits of the SHA-256 of the
+    /// server's address, so every process listing the same server names the same marker, in
+    /// whatever order the list comes. The calls route it to that server, not through the ring.
+    fn marker_key(&self, key: &str) -> String {
+        self.servers[self.server_index(key)].marker.clone()
+    }
 }
 
 impl Server {
     fn new(address: String, pool_size: usize) -> Self {
         Server {
             dsn: format!("tcp://{address}"),
+            marker: marker_of(&address),
             address,
             permits: Semaphore::new(pool_size),
             idle: Mutex::new(Vec::new()),
@@ -498,6 +530,13 @@ fn exptime(ttl: Duration, now: SystemTime) -> i64 {
     i64::try_from(exptime).unwrap_or(i64::MAX)
 }
 
+/// The marker key of the server at `address`.
+fn marker_of(address: &str) -> String {
+    let digest = Sha256::digest(address.as_bytes());
+    let tag: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("e:{tag}")
+}
+
 fn check_address(address: &str) -> Result<(), StoreConfigError> {
     let invalid = |reason: &str| StoreConfigError::InvalidAddress {
         address: address.to_owned(),
@@ -587,6 +626,44 @@ mod tests {
         "10.0.0.1:11211",
         "10.0.0.2:11211",
     ];
+
+    #[test]
+    fn a_marker_lives_on_the_server_of_its_key_and_is_routed_there_off_the_ring() {
+        let addresses: Vec<String> = (1..=10).map(|i| format!("10.0.0.{i}:11211")).collect();
+        let pool = store(&addresses.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut markers = HashMap::new();
+        for key in keys() {
+            let marker = pool.marker_key(&key);
+            assert_eq!(pool.server_for(&marker), pool.server_for(&key), "{key}");
+            assert!(check_key(&marker).is_ok(), "{marker}");
+            markers.insert(marker, pool.server_for(&key));
+        }
+        assert_eq!(markers.len(), 10, "one marker per server");
+        // Through the ring, most markers would land on another server than the one they name.
+        let off_ring = markers
+            .iter()
+            .filter(|(marker, server)| {
+                let ring = pool.ring.get(&RingKey(marker)).map(|point| point.server);
+                ring.map(|index| pool.servers[index].address.as_str()) != Some(**server)
+            })
+            .count();
+        assert!(off_ring > 0);
+    }
+
+    #[test]
+    fn marker_names_are_the_same_in_every_process() {
+        // Pinned (the first 16 hex digits of `sha256sum` of the address): a change here would
+        // read as every server having lost its data.
+        let pool = store(&["10.0.0.2:11211", "10.0.0.1:11211"]);
+        for key in ["a", "b", "c", "d", "e", "f"] {
+            let expected = match pool.server_for(key) {
+                "10.0.0.1:11211" => "e:b35794b2c78f9dce",
+                "10.0.0.2:11211" => "e:ba81e96c26f59e06",
+                other => panic!("{other}"),
+            };
+            assert_eq!(pool.marker_key(key), expected, "{key}");
+        }
+    }
 
     #[test]
     fn expiry_past_thirty_days_is_sent_as_a_unix_time() {

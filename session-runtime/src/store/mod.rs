@@ -83,9 +83,11 @@ pub enum StoreConfigError {
     /// The same server listed twice would get twice its share of keys.
     #[error("server {0:?} is listed twice: list each server once")]
     DuplicateServer(String),
-    /// A key prefix with a space or control character, or longer than 186 bytes.
+    /// A key prefix with a space or control character, or longer than 186 bytes; on a Redis
+    /// Cluster, also one with a `{` that does not open a whole hash tag.
     #[error(
-        "key prefix {0:?} is not usable: use at most 186 printable ASCII characters, no spaces"
+        "key prefix {0:?} is not usable: use at most 186 printable ASCII characters, no spaces, \
+         and on a Redis Cluster no `{{` but one that opens a whole hash tag, such as `{{shop}}:`"
     )]
     InvalidPrefix(String),
 }
@@ -164,6 +166,22 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
 
     /// Removes `key`. Removing a key that is not there succeeds.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// The key of the marker that tells whether the server holding `key` has lost its data since
+    /// the marker was written.
+    ///
+    /// The runtime reads it in the same [`load_many`](Self::load_many) as `key`, and writes it
+    /// (with [`Condition::Absent`]) when missing. A marker must live where `key` lives, so that
+    /// whatever empties the one (a restart without persistence, `FLUSHALL`, `flush_all`)
+    /// empties the other: `MemcachedStore` names one marker per server, on that server, and
+    /// `RedisStore` on a cluster one per hash slot, in that slot. It is a key like any other
+    /// (printable ASCII, at most 64 bytes), and the same in every process that has the same
+    /// settings.
+    ///
+    /// Default: one marker for the whole store, `"e:"` (right for one server).
+    fn marker_key(&self, _key: &str) -> String {
+        "e:".to_owned()
+    }
 }
 
 impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
@@ -190,6 +208,10 @@ impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         (**self).delete(key)
+    }
+
+    fn marker_key(&self, key: &str) -> String {
+        (**self).marker_key(key)
     }
 }
 
@@ -274,6 +296,10 @@ impl<S: SessionStore> SessionStore for Timed<S> {
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         self.bounded(self.inner.delete(key))
+    }
+
+    fn marker_key(&self, key: &str) -> String {
+        self.inner.marker_key(key)
     }
 }
 

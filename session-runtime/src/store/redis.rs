@@ -11,11 +11,13 @@
 //! again within a fraction of a second. Timing out a call is left to [`Timed`](super::Timed).
 
 use core::time::Duration;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use ::redis::cluster::{ClusterClient, ClusterConfig};
 use ::redis::cluster_async::ClusterConnection;
+use ::redis::cluster_routing::Slot;
 use ::redis::{Cmd, ErrorKind, FromRedisValue, RedisError, ServerErrorKind};
 
 use super::{
@@ -28,6 +30,8 @@ const DEFAULT_PREFIX: &str = "session:";
 /// How long one connection attempt may take before it counts as failed: a server that accepts
 /// but never answers must not hold the shared connection forever.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// The hash slots of a Redis Cluster.
+const SLOTS: usize = 16384;
 /// The pause before the one retry of a failed connection, and its upper bound with jitter.
 const RETRY_MIN_DELAY: Duration = Duration::from_millis(50);
 const RETRY_MAX_DELAY: Duration = Duration::from_millis(200);
@@ -125,8 +129,15 @@ impl RedisStore {
 
     /// Puts `prefix` in front of every key, so several apps can share a server. At most 186
     /// printable ASCII characters without spaces; may be empty.
+    ///
+    /// On a cluster, a `{` in the prefix must open a whole hash tag (`{shop}:`, which puts every
+    /// key in one slot); a lone `{` or an empty `{}` is refused, as it would move the markers
+    /// ([`marker_key`](SessionStore::marker_key)) out of their keys' slots.
     pub fn with_prefix(mut self, prefix: &str) -> Result<Self, StoreConfigError> {
         check_prefix(prefix)?;
+        if matches!(self.target, Target::Cluster(_)) && !keeps_hash_tags(prefix) {
+            return Err(StoreConfigError::InvalidPrefix(prefix.to_owned()));
+        }
         self.prefix = prefix.to_owned();
         Ok(self)
     }
@@ -240,6 +251,49 @@ impl SessionStore for RedisStore {
             self.query(::redis::cmd("DEL").arg(wire_key)).await
         })
     }
+
+    /// One node: the default, `e:`. A cluster: one marker per hash slot, in the slot of `key`
+    /// with its prefix, `e:{tag}`, where the hash tag `tag` is the first of the decimal numbers
+    /// `0`, `1`, … that falls in that slot. A cluster node restarted empty, or flushed, loses
+    /// the markers of its own slots only.
+    fn marker_key(&self, key: &str) -> String {
+        match self.target {
+            Target::Single(_) => "e:".to_owned(),
+            Target::Cluster(_) => {
+                let slot = Slot::for_key(format!("{}{key}", self.prefix));
+                format!("e:{{{}}}", slot_tags()[&slot])
+            }
+        }
+    }
+}
+
+/// For each hash slot, the first decimal number (as text) that falls in it: hashed once per
+/// process, the same in every process, as the slot function is Redis's own (CRC16, exported by
+/// the client).
+fn slot_tags() -> &'static HashMap<Slot, Box<str>> {
+    static TAGS: OnceLock<HashMap<Slot, Box<str>>> = OnceLock::new();
+    TAGS.get_or_init(|| {
+        let mut tags = HashMap::with_capacity(SLOTS);
+        // The last slot is hit at 109 757: a few milliseconds, once.
+        for number in 0u32.. {
+            let tag = number.to_string();
+            tags.entry(Slot::for_key(&tag))
+                .or_insert_with(|| tag.into_boxed_str());
+            if tags.len() == SLOTS {
+                break;
+            }
+        }
+        tags
+    })
+}
+
+/// Whether a cluster key prefix leaves the markers' hash tags in force: it has no `{`, or its
+/// first `{` opens a whole hash tag, which then places every key, markers included.
+fn keeps_hash_tags(prefix: &str) -> bool {
+    match prefix.split_once('{') {
+        None => true,
+        Some((_, rest)) => rest.find('}').is_some_and(|end| end > 0),
+    }
 }
 
 fn invalid(address: &str, error: &RedisError) -> StoreConfigError {
@@ -276,5 +330,69 @@ fn to_store_error(error: &RedisError) -> StoreError {
         Some(code @ "OOM") => StoreError::Rejected(format!("redis: {code} (maxmemory reached)")),
         Some(code) => StoreError::Protocol(format!("redis: {} ({code})", error.category())),
         None => StoreError::Protocol(format!("redis: {}", error.category())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster() -> RedisStore {
+        RedisStore::cluster(["redis://10.0.0.1:6379/"]).expect("cluster")
+    }
+
+    #[test]
+    fn every_slot_has_a_short_tag_that_falls_in_it() {
+        assert!(Slot::new(SLOTS as u16 - 1).is_some() && Slot::new(SLOTS as u16).is_none());
+        let tags = slot_tags();
+        assert_eq!(tags.len(), SLOTS);
+        for (slot, tag) in tags {
+            assert_eq!(Slot::for_key(&**tag), *slot, "{tag}");
+            assert!(
+                tag.len() <= 6 && tag.bytes().all(|b| b.is_ascii_digit()),
+                "{tag}"
+            );
+        }
+        // Pinned: the first numbers are their own slots' first tags (`CLUSTER KEYSLOT 0` is
+        // 13907), and the names must not change between releases.
+        assert_eq!(&*tags[&Slot::for_key("0")], "0");
+        assert_eq!(Slot::new(13907), Some(Slot::for_key("0")));
+    }
+
+    #[test]
+    fn a_cluster_marker_is_in_the_slot_of_the_prefixed_key() {
+        for prefix in ["session:", "", "a}b:", "{shop}:", "x{y}{:"] {
+            let store = cluster().with_prefix(prefix).expect("prefix");
+            for i in 0..500 {
+                let key = format!("s:{i:032x}");
+                let marker = store.marker_key(&key);
+                assert!(check_key(&marker).is_ok(), "{marker}");
+                assert_eq!(
+                    Slot::for_key(format!("{prefix}{marker}")),
+                    Slot::for_key(format!("{prefix}{key}")),
+                    "{prefix}{key}"
+                );
+            }
+        }
+        let single = RedisStore::new("redis://10.0.0.1:6379/").expect("store");
+        assert_eq!(single.marker_key("s:0"), "e:");
+    }
+
+    #[test]
+    fn a_cluster_prefix_may_hold_only_whole_hash_tags() {
+        for bad in ["a{b:", "{}:", "a{:", "x{}y}"] {
+            assert_eq!(
+                cluster().with_prefix(bad).err(),
+                Some(StoreConfigError::InvalidPrefix(bad.to_owned())),
+                "{bad}"
+            );
+            // One node has no slots: any printable prefix does.
+            assert!(
+                RedisStore::new("redis://h/")
+                    .expect("store")
+                    .with_prefix(bad)
+                    .is_ok()
+            );
+        }
     }
 }
