@@ -36,8 +36,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::{
-    BoxFuture, Condition, SessionStore, StoreConfigError, StoreError, check_key, check_prefix,
-    join_all, ttl_secs,
+    BoxFuture, Condition, KeyPrefix, SessionStore, StoreConfigError, StoreError, join_all, ttl_secs,
 };
 
 /// Points each server has on the hash ring: enough for shares within a few percent of even.
@@ -48,8 +47,6 @@ const DEFAULT_POOL_SIZE: usize = 8;
 const RECONNECT_PAUSE: Duration = Duration::from_millis(200);
 /// Memcached reads an expiry above 30 days as a Unix time, not a duration.
 const MAX_RELATIVE_EXPIRY: u64 = 30 * 24 * 60 * 60;
-/// The key prefix of a new store.
-const DEFAULT_PREFIX: &str = "session:";
 
 /// Sessions in one memcached server or a pool of them, spread by consistent hashing.
 ///
@@ -82,14 +79,14 @@ pub struct MemcachedStore {
     /// Each server's marker key, `e:` and a tag of its address, to the server's index: the
     /// marker lives on the server it names, whatever the ring says of that key.
     markers: HashMap<String, usize>,
-    prefix: String,
+    prefix: KeyPrefix,
 }
 
 impl core::fmt::Debug for MemcachedStore {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("MemcachedStore")
             .field("servers", &self.servers)
-            .field("prefix", &self.prefix)
+            .field("prefix", &self.prefix.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -222,15 +219,14 @@ impl MemcachedStore {
             servers,
             ring,
             markers,
-            prefix: DEFAULT_PREFIX.to_owned(),
+            prefix: KeyPrefix::default(),
         })
     }
 
     /// Puts `prefix` in front of every key, so several apps can share servers. At most 186
     /// printable ASCII characters without spaces; may be empty.
     pub fn with_prefix(mut self, prefix: &str) -> Result<Self, StoreConfigError> {
-        check_prefix(prefix)?;
-        self.prefix = prefix.to_owned();
+        self.prefix = KeyPrefix::new(prefix)?;
         Ok(self)
     }
 
@@ -256,17 +252,12 @@ impl MemcachedStore {
         // The ring holds every server's points, so it is never empty.
         self.ring.get(&RingKey(key)).map_or(0, |point| point.server)
     }
-
-    fn wire_key(&self, key: &str) -> Result<String, StoreError> {
-        check_key(key)?;
-        Ok(format!("{}{key}", self.prefix))
-    }
 }
 
 impl SessionStore for MemcachedStore {
     fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
         Box::pin(async move {
-            let wire_keys = [self.wire_key(key)?];
+            let wire_keys = [self.prefix.wire_key(key)?];
             let server = &self.servers[self.server_index(key)];
             let mut values = server.get(&wire_keys).await?;
             Ok(values.remove(&wire_keys[0]))
@@ -278,10 +269,7 @@ impl SessionStore for MemcachedStore {
         keys: &'a [&'a str],
     ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
         Box::pin(async move {
-            let wire_keys = keys
-                .iter()
-                .map(|key| self.wire_key(key))
-                .collect::<Result<Vec<_>, _>>()?;
+            let wire_keys = self.prefix.wire_keys(keys)?;
             // One multi-key `get` per server, all servers at once.
             let mut by_server: Vec<Vec<String>> = vec![Vec::new(); self.servers.len()];
             for (key, wire_key) in keys.iter().zip(&wire_keys) {
@@ -314,7 +302,7 @@ impl SessionStore for MemcachedStore {
         condition: Condition,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let wire_key = self.wire_key(key)?;
+            let wire_key = self.prefix.wire_key(key)?;
             let command = Command::Set {
                 key: &wire_key,
                 value,
@@ -331,7 +319,7 @@ impl SessionStore for MemcachedStore {
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            let wire_key = self.wire_key(key)?;
+            let wire_key = self.prefix.wire_key(key)?;
             let server = &self.servers[self.server_index(key)];
             server.run(&Command::Delete(&wire_key)).await.map(drop)
         })
@@ -564,6 +552,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::check_key;
 
     fn store(servers: &[&str]) -> MemcachedStore {
         MemcachedStore::new(servers.iter().copied()).expect("valid servers")

@@ -184,35 +184,57 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     }
 }
 
+/// Writes out every method of [`SessionStore`] for a store that passes each call on to an inner
+/// store: `forward_store!(self => inner, |call| wrapped)`, where `inner` is the inner store and
+/// `wrapped` what becomes of the future `call` of each call (`call` itself, to pass it on).
+///
+/// The one place that forwards, for `Arc<S>` and [`Timed`]. A macro rather than a blanket impl:
+/// the language allows `impl<F: Forward> SessionStore for F` over a crate-private `Forward`
+/// trait, but the docs would then show one impl for every `F: Forward` instead of `Arc<S>` and
+/// `Timed<S>` as stores. The impls written out are those that do something else per method:
+/// the three backends, the test store that never answers (below), and, outside this crate, the
+/// tests' stores that count loads (tests/store_modes.rs) or record a save
+/// (tests/golden_store.rs), which a crate-private macro cannot reach and which are not worth a
+/// public one.
+macro_rules! forward_store {
+    ($this:ident => $inner:expr, |$call:ident| $wrapped:expr) => {
+        fn load<'a>(&'a $this, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+            let $call = $inner.load(key);
+            $wrapped
+        }
+
+        fn load_many<'a>(
+            &'a $this,
+            keys: &'a [&'a str],
+        ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
+            let $call = $inner.load_many(keys);
+            $wrapped
+        }
+
+        fn save<'a>(
+            &'a $this,
+            key: &'a str,
+            value: &'a [u8],
+            ttl: Duration,
+            condition: Condition,
+        ) -> BoxFuture<'a, Result<bool, StoreError>> {
+            let $call = $inner.save(key, value, ttl, condition);
+            $wrapped
+        }
+
+        fn delete<'a>(&'a $this, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+            let $call = $inner.delete(key);
+            $wrapped
+        }
+
+        fn marker_key(&$this, key: &str) -> String {
+            $inner.marker_key(key)
+        }
+    };
+}
+
 impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
-    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
-        (**self).load(key)
-    }
-
-    fn load_many<'a>(
-        &'a self,
-        keys: &'a [&'a str],
-    ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
-        (**self).load_many(keys)
-    }
-
-    fn save<'a>(
-        &'a self,
-        key: &'a str,
-        value: &'a [u8],
-        ttl: Duration,
-        condition: Condition,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        (**self).save(key, value, ttl, condition)
-    }
-
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        (**self).delete(key)
-    }
-
-    fn marker_key(&self, key: &str) -> String {
-        (**self).marker_key(key)
-    }
+    forward_store!(self => (**self), |call| call);
 }
 
 /// A store whose every call ends within a time limit, with [`StoreError::Timeout`] if the
@@ -273,34 +295,7 @@ impl<S: SessionStore> Timed<S> {
 }
 
 impl<S: SessionStore> SessionStore for Timed<S> {
-    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
-        self.bounded(self.inner.load(key))
-    }
-
-    fn load_many<'a>(
-        &'a self,
-        keys: &'a [&'a str],
-    ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
-        self.bounded(self.inner.load_many(keys))
-    }
-
-    fn save<'a>(
-        &'a self,
-        key: &'a str,
-        value: &'a [u8],
-        ttl: Duration,
-        condition: Condition,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        self.bounded(self.inner.save(key, value, ttl, condition))
-    }
-
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.bounded(self.inner.delete(key))
-    }
-
-    fn marker_key(&self, key: &str) -> String {
-        self.inner.marker_key(key)
-    }
+    forward_store!(self => self.inner, |call| self.bounded(call));
 }
 
 /// Refuses a key the runtime would never derive, before any backend puts it on the wire: a
@@ -314,13 +309,42 @@ pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Checks a backend's key prefix: the same characters as keys, and room left for the longest key.
+/// A backend's key prefix (`session:` unless changed), checked, and the keys it puts on the wire.
 #[cfg(any(feature = "memcached", feature = "redis"))]
-pub(crate) fn check_prefix(prefix: &str) -> Result<(), StoreConfigError> {
-    if prefix.len() > MAX_PREFIX_LEN || !prefix.bytes().all(is_key_byte) {
-        return Err(StoreConfigError::InvalidPrefix(prefix.to_owned()));
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyPrefix(String);
+
+#[cfg(any(feature = "memcached", feature = "redis"))]
+impl KeyPrefix {
+    /// `prefix`, if it has the same characters as keys and leaves room for the longest key.
+    pub(crate) fn new(prefix: &str) -> Result<Self, StoreConfigError> {
+        if prefix.len() > MAX_PREFIX_LEN || !prefix.bytes().all(is_key_byte) {
+            return Err(StoreConfigError::InvalidPrefix(prefix.to_owned()));
+        }
+        Ok(KeyPrefix(prefix.to_owned()))
     }
-    Ok(())
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `key` with the prefix in front, once [`check_key`] let it through.
+    pub(crate) fn wire_key(&self, key: &str) -> Result<String, StoreError> {
+        check_key(key)?;
+        Ok(format!("{}{key}", self.0))
+    }
+
+    /// The wire key of each of `keys`, in order; one refused key refuses them all.
+    pub(crate) fn wire_keys(&self, keys: &[&str]) -> Result<Vec<String>, StoreError> {
+        keys.iter().map(|key| self.wire_key(key)).collect()
+    }
+}
+
+#[cfg(any(feature = "memcached", feature = "redis"))]
+impl Default for KeyPrefix {
+    fn default() -> Self {
+        KeyPrefix("session:".to_owned())
+    }
 }
 
 fn is_key_byte(byte: u8) -> bool {
@@ -392,11 +416,27 @@ mod tests {
     #[test]
     #[cfg(any(feature = "memcached", feature = "redis"))]
     fn prefixes_leave_room_for_the_longest_key() {
-        assert!(check_prefix("").is_ok());
-        assert!(check_prefix("shop:session:").is_ok());
-        assert!(check_prefix(&"p".repeat(MAX_PREFIX_LEN)).is_ok());
-        assert!(check_prefix(&"p".repeat(MAX_PREFIX_LEN + 1)).is_err());
-        assert!(check_prefix("has space").is_err());
+        assert!(KeyPrefix::new("").is_ok());
+        assert!(KeyPrefix::new("shop:session:").is_ok());
+        assert!(KeyPrefix::new(&"p".repeat(MAX_PREFIX_LEN)).is_ok());
+        assert!(KeyPrefix::new(&"p".repeat(MAX_PREFIX_LEN + 1)).is_err());
+        assert!(KeyPrefix::new("has space").is_err());
+    }
+
+    #[test]
+    #[cfg(any(feature = "memcached", feature = "redis"))]
+    fn wire_keys_are_checked_and_prefixed() {
+        let prefix = KeyPrefix::default();
+        assert_eq!(prefix.as_str(), "session:");
+        assert_eq!(prefix.wire_key("s:ab"), Ok("session:s:ab".to_owned()));
+        assert_eq!(
+            prefix.wire_keys(&["a", "b"]),
+            Ok(vec!["session:a".to_owned(), "session:b".to_owned()])
+        );
+        assert!(matches!(
+            prefix.wire_keys(&["a", "b c"]),
+            Err(StoreError::Rejected(_))
+        ));
     }
 
     #[tokio::test]
@@ -437,6 +477,18 @@ mod tests {
         fn delete<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
             Box::pin(core::future::pending())
         }
+        fn marker_key(&self, key: &str) -> String {
+            format!("e:{}", key.len())
+        }
+    }
+
+    #[test]
+    fn wrappers_forward_the_marker_key() {
+        let store = Timed::new(Arc::new(Silent), Duration::from_secs(1));
+        assert_eq!(store.marker_key("abc"), "e:3");
+        let shared: Arc<dyn SessionStore> = Arc::new(store);
+        assert_eq!(shared.marker_key("abcd"), "e:4");
+        assert_eq!(MemoryStore::new().marker_key("abcd"), "e:");
     }
 
     #[tokio::test]

@@ -21,12 +21,9 @@ use ::redis::cluster_routing::Slot;
 use ::redis::{Cmd, ErrorKind, FromRedisValue, RedisError, ServerErrorKind};
 
 use super::{
-    BoxFuture, Condition, SessionStore, StoreConfigError, StoreError, check_key, check_prefix,
-    ttl_secs,
+    BoxFuture, Condition, KeyPrefix, SessionStore, StoreConfigError, StoreError, ttl_secs,
 };
 
-/// The key prefix of a new store.
-const DEFAULT_PREFIX: &str = "session:";
 /// How long one connection attempt may take before it counts as failed: a server that accepts
 /// but never answers must not hold the shared connection forever.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -59,7 +56,7 @@ const RETRY_MAX_DELAY: Duration = Duration::from_millis(200);
 pub struct RedisStore {
     target: Target,
     connection: OnceLock<Result<Connection, StoreError>>,
-    prefix: String,
+    prefix: KeyPrefix,
 }
 
 #[derive(Debug)]
@@ -123,7 +120,7 @@ impl RedisStore {
         RedisStore {
             target,
             connection: OnceLock::new(),
-            prefix: DEFAULT_PREFIX.to_owned(),
+            prefix: KeyPrefix::default(),
         }
     }
 
@@ -134,17 +131,12 @@ impl RedisStore {
     /// key in one slot); a lone `{` or an empty `{}` is refused, as it would move the markers
     /// ([`marker_key`](SessionStore::marker_key)) out of their keys' slots.
     pub fn with_prefix(mut self, prefix: &str) -> Result<Self, StoreConfigError> {
-        check_prefix(prefix)?;
+        let checked = KeyPrefix::new(prefix)?;
         if matches!(self.target, Target::Cluster(_)) && !keeps_hash_tags(prefix) {
             return Err(StoreConfigError::InvalidPrefix(prefix.to_owned()));
         }
-        self.prefix = prefix.to_owned();
+        self.prefix = checked;
         Ok(self)
-    }
-
-    fn wire_key(&self, key: &str) -> Result<String, StoreError> {
-        check_key(key)?;
-        Ok(format!("{}{key}", self.prefix))
     }
 
     /// The shared connection, set up on first use: both kinds spawn their driver task, so this
@@ -184,7 +176,7 @@ impl RedisStore {
 impl SessionStore for RedisStore {
     fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
         Box::pin(async move {
-            let wire_key = self.wire_key(key)?;
+            let wire_key = self.prefix.wire_key(key)?;
             self.query(::redis::cmd("GET").arg(wire_key)).await
         })
     }
@@ -194,10 +186,7 @@ impl SessionStore for RedisStore {
         keys: &'a [&'a str],
     ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
         Box::pin(async move {
-            let wire_keys = keys
-                .iter()
-                .map(|key| self.wire_key(key))
-                .collect::<Result<Vec<_>, _>>()?;
+            let wire_keys = self.prefix.wire_keys(keys)?;
             if wire_keys.is_empty() {
                 // `MGET` with no key is a syntax error.
                 return Ok(Vec::new());
@@ -223,7 +212,7 @@ impl SessionStore for RedisStore {
         condition: Condition,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let wire_key = self.wire_key(key)?;
+            let wire_key = self.prefix.wire_key(key)?;
             let mut command = ::redis::cmd("SET");
             command
                 .arg(wire_key)
@@ -247,7 +236,7 @@ impl SessionStore for RedisStore {
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            let wire_key = self.wire_key(key)?;
+            let wire_key = self.prefix.wire_key(key)?;
             self.query(::redis::cmd("DEL").arg(wire_key)).await
         })
     }
@@ -260,7 +249,7 @@ impl SessionStore for RedisStore {
         match self.target {
             Target::Single(_) => "e:".to_owned(),
             Target::Cluster(_) => {
-                let slot = Slot::for_key(format!("{}{key}", self.prefix));
+                let slot = Slot::for_key(format!("{}{key}", self.prefix.as_str()));
                 format!("e:{{{}}}", slot_tags()[&slot])
             }
         }
@@ -336,6 +325,7 @@ fn to_store_error(error: &RedisError) -> StoreError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::check_key;
 
     fn cluster() -> RedisStore {
         RedisStore::cluster(["redis://10.0.0.1:6379/"]).expect("cluster")
