@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use servers::{BlackHole, Memcached, MemcachedPool, Redis, RedisCluster};
 use session_runtime::Condition::{Absent, Always, Present};
-use session_runtime::{MemcachedStore, MemoryStore, RedisStore, SessionStore, StoreError, Timed};
+use session_runtime::{
+    MemcachedStore, MemoryStore, RedisStore, SessionStore, StoreConfigError, StoreError, Timed,
+};
 
 /// Every store in these tests is bounded by this: a case that hangs fails instead.
 const LIMIT: Duration = Duration::from_millis(500);
@@ -784,4 +786,70 @@ async fn a_server_that_never_answers_times_out() {
             "{name}: four calls took {elapsed:?}"
         );
     }
+}
+
+/// A store address that cannot be used is echoed in the error, which applications log: never
+/// with its credentials, however malformed the URL (an unescaped `#`, `/`, `?` or `@` in the
+/// password, a bad port, host or database, a scheme the client does not take).
+#[test]
+fn config_errors_never_show_credentials() {
+    const SECRET: &str = "s3cr3t";
+    let check = |what: &str, error: StoreConfigError| {
+        for shown in [error.to_string(), format!("{error:?}")] {
+            assert!(
+                !shown.contains(SECRET) && !shown.contains("pa#ss") && !shown.contains("hunter"),
+                "{what}: {shown}"
+            );
+        }
+        // Still says which server: the host stays.
+        assert!(
+            error.to_string().contains("127.0.0.1") || error.to_string().contains(".sock"),
+            "{what}: {error}"
+        );
+    };
+    let redis_urls = [
+        "redis://:pa#ss@127.0.0.1:6379",
+        "redis://hunter:pa#ss@127.0.0.1:6379/",
+        "redis://:s3cr3t/x@127.0.0.1:6379",
+        "redis://:s3cr3t?x@127.0.0.1:6379",
+        "redis://:s3cr3t@s3cr3t@127.0.0.1:6379/not-a-db",
+        "redis://:s3cr3t@127.0.0.1:99999",
+        "redis://:s3cr3t@127.0.0.1:6379/not-a-db",
+        "redis://:s3cr3t@127.0.0.1:6379/?protocol=9",
+        "redis://s3cr3t@127.0.0.1:6379/not-a-db",
+        "rediss://hunter:s3cr3t@127.0.0.1:6379",
+        "http://:s3cr3t@127.0.0.1:6379",
+        "redis+unix:///run/redis.sock?pass=s3cr3t&db=x",
+        "redis+unix:///run/redis.sock?user=hunter&password=s3cr3t&db=x",
+    ];
+    for url in redis_urls {
+        let error = RedisStore::new(url).expect_err(url);
+        check(url, error);
+        let error = RedisStore::cluster(["redis://127.0.0.1:7000/", url]).expect_err(url);
+        check(url, error);
+    }
+    // Each URL is fine, but a cluster's nodes must share one password.
+    let error = RedisStore::cluster([
+        "redis://:s3cr3t@127.0.0.1:7000/",
+        "redis://:hunter2@127.0.0.1:7001/",
+    ])
+    .expect_err("different passwords");
+    check("two passwords", error);
+
+    // Memcached takes no credentials: an address with some is refused, without them.
+    let memcached_addresses = [
+        "hunter:s3cr3t@127.0.0.1:11211",
+        "s3cr3t@127.0.0.1:11211",
+        "memcached://hunter:s3cr3t@127.0.0.1:11211",
+        "hunter:s3cr3t@127.0.0.1",
+        "hunter:pa#ss@127.0.0.1:0",
+    ];
+    for address in memcached_addresses {
+        let error = MemcachedStore::new(["127.0.0.1:11211", address]).expect_err(address);
+        check(address, error);
+    }
+
+    // An accepted store does not show its password either.
+    let store = RedisStore::new("redis://hunter:s3cr3t@127.0.0.1:6379/").expect("store");
+    assert!(!format!("{store:?}").contains(SECRET), "{store:?}");
 }

@@ -36,7 +36,8 @@ use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::{
-    BoxFuture, Condition, KeyPrefix, SessionStore, StoreConfigError, StoreError, join_all, ttl_secs,
+    BoxFuture, Condition, KeyPrefix, SessionStore, StoreConfigError, StoreError, invalid_address,
+    join_all, ttl_secs,
 };
 
 /// Points each server has on the hash ring: enough for shares within a few percent of even.
@@ -526,10 +527,14 @@ fn marker_of(address: &str) -> String {
 }
 
 fn check_address(address: &str) -> Result<(), StoreConfigError> {
-    let invalid = |reason: &str| StoreConfigError::InvalidAddress {
-        address: address.to_owned(),
-        reason: reason.to_owned(),
-    };
+    let invalid = |reason: &str| invalid_address(address, reason);
+    if address.contains('@') {
+        // Nothing to authenticate with: this client speaks memcached's text protocol, which
+        // has no login. Refused before it reaches an error message or a log.
+        return Err(invalid(
+            "memcached takes no user or password: give `host:port`",
+        ));
+    }
     let (host, port) = address
         .rsplit_once(':')
         .ok_or_else(|| invalid("expected `host:port`"))?;
@@ -681,6 +686,7 @@ mod tests {
             "host:99999",
             "a b:1",
             "tcp://h:1",
+            "user:password@h:1",
         ] {
             assert!(
                 matches!(

@@ -75,7 +75,9 @@ pub enum StoreConfigError {
     /// A server address that is not `host:port`, or a URL the client does not accept.
     #[error("server address {address:?} is not usable: {reason}")]
     InvalidAddress {
-        /// The refused address.
+        /// The refused address, with `***` for its credentials: a URL's user and password, and
+        /// the `user`, `username`, `pass` and `password` query parameters. Applications log
+        /// this error.
         address: String,
         /// What is wrong with it.
         reason: String,
@@ -347,6 +349,63 @@ impl Default for KeyPrefix {
     }
 }
 
+/// The settings error for a server `address` that cannot be used, with its credentials
+/// [redacted](redact): applications log these errors.
+#[cfg(any(feature = "memcached", feature = "redis"))]
+pub(crate) fn invalid_address(address: &str, reason: impl fmt::Display) -> StoreConfigError {
+    StoreConfigError::InvalidAddress {
+        address: redact(address),
+        reason: reason.to_string(),
+    }
+}
+
+/// `address` with every credential in it replaced by `***`: all that stands before the last `@`
+/// of the part after `scheme://` (user and password: a password is often written where the
+/// user goes), and the values of `user`, `username`, `pass` and `password` query parameters
+/// (where Redis's Unix-socket URLs take them).
+///
+/// Meant for addresses that did not parse, so it assumes nothing of URL syntax: a password
+/// with an unescaped `#`, `/`, `?` or `@` is still all before the last `@`.
+#[cfg(any(feature = "memcached", feature = "redis"))]
+pub(crate) fn redact(address: &str) -> String {
+    const HIDDEN: &str = "***";
+    let (scheme, rest) = match address.find("://") {
+        Some(end) => address.split_at(end + 3),
+        None => ("", address),
+    };
+    let (userinfo, rest) = match rest.rfind('@') {
+        Some(at) => (true, &rest[at + 1..]),
+        None => (false, rest),
+    };
+    let mut redacted = String::with_capacity(address.len());
+    redacted.push_str(scheme);
+    if userinfo {
+        redacted.push_str(HIDDEN);
+        redacted.push('@');
+    }
+    let Some((base, query)) = rest.split_once('?') else {
+        redacted.push_str(rest);
+        return redacted;
+    };
+    redacted.push_str(base);
+    for (index, pair) in query.split('&').enumerate() {
+        redacted.push(if index == 0 { '?' } else { '&' });
+        match pair.split_once('=') {
+            Some((name, _))
+                if ["user", "username", "pass", "password"]
+                    .iter()
+                    .any(|secret| name.eq_ignore_ascii_case(secret)) =>
+            {
+                redacted.push_str(name);
+                redacted.push('=');
+                redacted.push_str(HIDDEN);
+            }
+            _ => redacted.push_str(pair),
+        }
+    }
+    redacted
+}
+
 fn is_key_byte(byte: u8) -> bool {
     byte.is_ascii_graphic()
 }
@@ -437,6 +496,26 @@ mod tests {
             prefix.wire_keys(&["a", "b c"]),
             Err(StoreError::Rejected(_))
         ));
+    }
+
+    #[test]
+    #[cfg(any(feature = "memcached", feature = "redis"))]
+    fn redact_hides_user_information_and_credential_parameters() {
+        for (address, redacted) in [
+            ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+            ("10.0.0.1:11211", "10.0.0.1:11211"),
+            ("redis://:pa#ss@h:6379", "redis://***@h:6379"),
+            ("redis://u:p@ss/w?rd@h:1/2", "redis://***@h:1/2"),
+            ("redis://secret@h", "redis://***@h"),
+            ("u:p@h:11211", "***@h:11211"),
+            (
+                "redis+unix:///s.sock?db=1&PASS=x&user=u&protocol=3",
+                "redis+unix:///s.sock?db=1&PASS=***&user=***&protocol=3",
+            ),
+            ("redis://h/?password", "redis://h/?password"),
+        ] {
+            assert_eq!(redact(address), redacted, "{address}");
+        }
     }
 
     #[tokio::test]

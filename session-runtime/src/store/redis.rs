@@ -21,7 +21,8 @@ use ::redis::cluster_routing::Slot;
 use ::redis::{Cmd, ErrorKind, FromRedisValue, RedisError, ServerErrorKind};
 
 use super::{
-    BoxFuture, Condition, KeyPrefix, SessionStore, StoreConfigError, StoreError, ttl_secs,
+    BoxFuture, Condition, KeyPrefix, SessionStore, StoreConfigError, StoreError, invalid_address,
+    redact, ttl_secs,
 };
 
 /// How long one connection attempt may take before it counts as failed: a server that accepts
@@ -86,7 +87,7 @@ impl RedisStore {
     ///
     /// Fails when the URL is not one the client accepts; does not connect.
     pub fn new(url: &str) -> Result<Self, StoreConfigError> {
-        let client = ::redis::Client::open(url).map_err(|error| invalid(url, &error))?;
+        let client = ::redis::Client::open(url).map_err(|error| invalid_address(url, error))?;
         Ok(RedisStore::with_target(Target::Single(client)))
     }
 
@@ -104,7 +105,7 @@ impl RedisStore {
             return Err(StoreConfigError::NoServers);
         }
         for node in &nodes {
-            ::redis::Client::open(node.as_str()).map_err(|error| invalid(node, &error))?;
+            ::redis::Client::open(node.as_str()).map_err(|error| invalid_address(node, error))?;
         }
         let client = ClusterClient::builder(nodes.iter().map(String::as_str))
             .retries(2)
@@ -112,7 +113,14 @@ impl RedisStore {
             .max_retry_wait(RETRY_MAX_DELAY.as_millis() as u64)
             .connection_timeout(CONNECT_TIMEOUT)
             .build()
-            .map_err(|error| invalid(&nodes.join(","), &error))?;
+            .map_err(|error| StoreConfigError::InvalidAddress {
+                address: nodes
+                    .iter()
+                    .map(|node| redact(node))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                reason: error.to_string(),
+            })?;
         Ok(RedisStore::with_target(Target::Cluster(Box::new(client))))
     }
 
@@ -282,13 +290,6 @@ fn keeps_hash_tags(prefix: &str) -> bool {
     match prefix.split_once('{') {
         None => true,
         Some((_, rest)) => rest.find('}').is_some_and(|end| end > 0),
-    }
-}
-
-fn invalid(address: &str, error: &RedisError) -> StoreConfigError {
-    StoreConfigError::InvalidAddress {
-        address: address.to_owned(),
-        reason: error.to_string(),
     }
 }
 
