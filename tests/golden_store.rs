@@ -9,7 +9,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use session_runtime::{
-    BoxFuture, ManualClock, MemoryStore, SessionLayer, SessionStore, StoreError,
+    BoxFuture, Condition, ManualClock, MemoryStore, SessionLayer, SessionStore, StoreError,
 };
 use session_tests::{AppV2, golden_key, router, serve};
 use sha2::Digest;
@@ -49,9 +49,10 @@ impl SessionStore for Recording {
         key: &'a str,
         value: &'a [u8],
         _ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        _condition: Condition,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         *self.0.lock().expect("lock") = Some((key.to_owned(), value.to_vec()));
-        Box::pin(async { Ok(()) })
+        Box::pin(async { Ok(true) })
     }
     fn delete<'a>(&'a self, _key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async { Ok(()) })
@@ -106,7 +107,7 @@ async fn the_golden_id_cookie_and_its_store_entry_still_open() {
 
     let memory = Arc::new(MemoryStore::new());
     memory
-        .save(&key, &value, Duration::from_secs(60))
+        .save(&key, &value, Duration::from_secs(60), Condition::Always)
         .await
         .expect("save");
     let (addr, server) = serve(router(layer(Arc::clone(&memory), SEALED_AT + 10))).await;

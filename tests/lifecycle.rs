@@ -41,8 +41,8 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use servers::{Fault, FaultProxy, Memcached, MemcachedPool, Redis, RedisCluster};
 use session_runtime::{
-    BoxFuture, CookieSession, Key, Keys, ManualClock, MemcachedStore, MemoryStore, RedisStore,
-    Session, SessionError, SessionLayer, SessionLayerBuilder, SessionStore, StoreError,
+    BoxFuture, Condition, CookieSession, Key, Keys, ManualClock, MemcachedStore, MemoryStore,
+    RedisStore, Session, SessionError, SessionLayer, SessionLayerBuilder, SessionStore, StoreError,
     StoreFailure,
 };
 use sha2::{Digest, Sha256};
@@ -656,9 +656,10 @@ impl SessionStore for SwitchedMemory {
         key: &'a str,
         value: &'a [u8],
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        condition: Condition,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         match self.current() {
-            Ok(store) => Box::pin(async move { store.save(key, value, ttl).await }),
+            Ok(store) => Box::pin(async move { store.save(key, value, ttl, condition).await }),
             Err(fault) => faulted(fault),
         }
     }

@@ -396,8 +396,9 @@ impl SessionStore for Counting {
         key: &'a str,
         value: &'a [u8],
         ttl: std::time::Duration,
-    ) -> session_runtime::BoxFuture<'a, Result<(), session_runtime::StoreError>> {
-        self.inner.save(key, value, ttl)
+        condition: session_runtime::Condition,
+    ) -> session_runtime::BoxFuture<'a, Result<bool, session_runtime::StoreError>> {
+        self.inner.save(key, value, ttl, condition)
     }
 
     fn delete<'a>(

@@ -6,11 +6,15 @@
 
 mod servers;
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use servers::{BlackHole, Memcached, MemcachedPool, Redis, RedisCluster};
-use session_runtime::{MemcachedStore, MemoryStore, RedisStore, SessionStore, StoreError, Timed};
+use session_runtime::Condition::{Absent, Always, Present};
+use session_runtime::{
+    MemcachedStore, MemoryStore, RedisStore, SessionStore, StoreConfigError, StoreError, Timed,
+};
 
 /// Every store in these tests is bounded by this: a case that hangs fails instead.
 const LIMIT: Duration = Duration::from_millis(500);
@@ -40,23 +44,40 @@ async fn suite<S: SessionStore>(store: &S) {
     // memcached reads as a date unless sent as one) still keeps the value.
     let ttl_saved = Instant::now();
     store
-        .save("ttl-short", b"brief", Duration::from_secs(1))
+        .save("ttl-short", b"brief", Duration::from_secs(1), Always)
         .await
         .expect("save with a 1 s TTL");
     let forty_days = Duration::from_secs(40 * 24 * 3600);
     store
-        .save("ttl-long", b"lasting", forty_days)
+        .save("ttl-long", b"lasting", forty_days, Always)
         .await
         .expect("save with a 40-day TTL");
     assert_eq!(
         store.load("ttl-short").await.expect("load"),
         Some(b"brief".to_vec())
     );
+    // A conditional save that writes sets the new TTL (here past 30 days, sent as a date by
+    // memcached's meta protocol too); one that does not write leaves the old TTL alone.
+    store
+        .save("ttl-renewed", b"v1", Duration::from_secs(1), Always)
+        .await
+        .expect("save");
+    assert_eq!(
+        store.save("ttl-renewed", b"v2", forty_days, Present).await,
+        Ok(true)
+    );
+    store
+        .save("ttl-kept", b"v1", Duration::from_secs(1), Always)
+        .await
+        .expect("save");
+    assert_eq!(store.save("ttl-kept", b"v2", HOUR, Absent).await, Ok(false));
 
     round_trip(store).await;
     missing_and_delete(store).await;
     overwrite(store).await;
     load_many(store).await;
+    conditions(store).await;
+    markers(store).await;
     refuses_bad_keys(store).await;
 
     let wait = Duration::from_millis(2100).saturating_sub(ttl_saved.elapsed());
@@ -66,6 +87,28 @@ async fn suite<S: SessionStore>(store: &S) {
         store.load("ttl-long").await.expect("load"),
         Some(b"lasting".to_vec()),
         "a 40-day TTL"
+    );
+    assert_eq!(
+        store.load("ttl-renewed").await.expect("load"),
+        Some(b"v2".to_vec()),
+        "a `Present` save's 40-day TTL"
+    );
+    assert_eq!(
+        store.load("ttl-kept").await.expect("load"),
+        None,
+        "a refused `Absent` save renewed the TTL"
+    );
+    // An expired entry is no entry, whether or not the backend has swept it yet.
+    assert_eq!(
+        store.save("ttl-short", b"again", HOUR, Present).await,
+        Ok(false),
+        "`Present` over an expired entry"
+    );
+    assert_eq!(store.load("ttl-short").await.expect("load"), None);
+    assert_eq!(
+        store.save("ttl-short", b"again", HOUR, Absent).await,
+        Ok(true),
+        "`Absent` over an expired entry"
     );
 }
 
@@ -80,7 +123,7 @@ async fn round_trip<S: SessionStore>(store: &S) {
         ("large", noise(100 * 1024, 1)),
     ];
     for (key, value) in &values {
-        store.save(key, value, HOUR).await.expect("save");
+        store.save(key, value, HOUR, Always).await.expect("save");
     }
     for (key, value) in &values {
         let loaded = store.load(key).await.expect("load");
@@ -94,17 +137,23 @@ async fn missing_and_delete<S: SessionStore>(store: &S) {
         .delete("never-saved")
         .await
         .expect("deleting a missing key succeeds");
-    store.save("doomed", b"v", HOUR).await.expect("save");
+    store
+        .save("doomed", b"v", HOUR, Always)
+        .await
+        .expect("save");
     store.delete("doomed").await.expect("delete");
     assert_eq!(store.load("doomed").await.expect("load"), None, "deleted");
 }
 
 async fn overwrite<S: SessionStore>(store: &S) {
     store
-        .save("over", &noise(5000, 2), HOUR)
+        .save("over", &noise(5000, 2), HOUR, Always)
         .await
         .expect("save");
-    store.save("over", b"short", HOUR).await.expect("overwrite");
+    store
+        .save("over", b"short", HOUR, Always)
+        .await
+        .expect("overwrite");
     assert_eq!(
         store.load("over").await.expect("load"),
         Some(b"short".to_vec())
@@ -117,7 +166,7 @@ async fn load_many<S: SessionStore>(store: &S) {
     for (i, key) in keys.iter().enumerate() {
         if i % 3 != 0 {
             store
-                .save(key, &noise(64, i as u32), HOUR)
+                .save(key, &noise(64, i as u32), HOUR, Always)
                 .await
                 .expect("save");
         }
@@ -142,13 +191,93 @@ async fn load_many<S: SessionStore>(store: &S) {
     );
 }
 
+/// Conditional writes: `Ok(false)` and nothing written when the condition does not hold.
+async fn conditions<S: SessionStore>(store: &S) {
+    let load = |key| async move { store.load(key).await.expect("load") };
+
+    // `Absent`: a new session id takes its key only when no entry has it.
+    assert_eq!(store.save("cond", b"first", HOUR, Absent).await, Ok(true));
+    assert_eq!(store.save("cond", b"second", HOUR, Absent).await, Ok(false));
+    assert_eq!(load("cond").await, Some(b"first".to_vec()));
+
+    // `Present`: an existing session is replaced, a missing one is not created.
+    assert_eq!(store.save("cond", b"third", HOUR, Present).await, Ok(true));
+    assert_eq!(load("cond").await, Some(b"third".to_vec()));
+    assert_eq!(
+        store.save("cond-none", b"v", HOUR, Present).await,
+        Ok(false)
+    );
+    assert_eq!(load("cond-none").await, None);
+    let large = noise(100 * 1024, 5);
+    assert_eq!(store.save("cond", &large, HOUR, Present).await, Ok(true));
+    assert_eq!(load("cond").await, Some(large));
+
+    // A logout deletes the entry; a request still in flight cannot bring it back.
+    store.delete("cond").await.expect("delete");
+    assert_eq!(store.save("cond", b"stale", HOUR, Present).await, Ok(false));
+    assert_eq!(load("cond").await, None);
+
+    // `Always`: written whatever is there.
+    assert_eq!(store.save("cond", b"a", HOUR, Always).await, Ok(true));
+    assert_eq!(store.save("cond", b"b", HOUR, Always).await, Ok(true));
+    assert_eq!(load("cond").await, Some(b"b".to_vec()));
+
+    // Checked and written in one step: of eight racing `Absent` saves, exactly one wins, and
+    // its value is the one kept.
+    let race = |i: u8| async move { (i, store.save("cond-race", &[i], HOUR, Absent).await) };
+    let results = tokio::join!(
+        race(0),
+        race(1),
+        race(2),
+        race(3),
+        race(4),
+        race(5),
+        race(6),
+        race(7)
+    );
+    let results = [
+        results.0, results.1, results.2, results.3, results.4, results.5, results.6, results.7,
+    ];
+    let winners: Vec<u8> = results
+        .iter()
+        .filter_map(|(i, result)| (*result.as_ref().expect("save")).then_some(*i))
+        .collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert_eq!(load("cond-race").await, Some(winners));
+}
+
+/// A key's marker is a key like any other, the same for the same key each time, read with the
+/// key in one `load_many` and written once with `Absent`, as the runtime does.
+async fn markers<S: SessionStore>(store: &S) {
+    for i in 0..40 {
+        let key = format!("marked-{i}");
+        let marker = store.marker_key(&key);
+        assert_eq!(store.marker_key(&key), marker);
+        assert!(
+            (1..=64).contains(&marker.len()) && marker.bytes().all(|b| b.is_ascii_graphic()),
+            "{marker:?}"
+        );
+        store.save(&key, b"v", HOUR, Always).await.expect("save");
+        let loaded = store.load_many(&[&key, &marker]).await.expect("load_many");
+        assert_eq!(loaded[0].as_deref(), Some(&b"v"[..]));
+        // Keys on one server or in one slot share their marker: an earlier key wrote it.
+        if loaded[1].is_none() {
+            assert_eq!(store.save(&marker, b"1", HOUR, Absent).await, Ok(true));
+        }
+        assert_eq!(store.save(&marker, b"2", HOUR, Absent).await, Ok(false));
+        assert_eq!(store.load(&marker).await, Ok(Some(b"1".to_vec())));
+    }
+}
+
 async fn refuses_bad_keys<S: SessionStore>(store: &S) {
     for bad in ["has space", "line\r\nbreak", ""] {
-        let refused = store.save(bad, b"v", HOUR).await;
-        assert!(
-            matches!(refused, Err(StoreError::Rejected(_))),
-            "{bad:?}: {refused:?}"
-        );
+        for condition in [Always, Absent, Present] {
+            let refused = store.save(bad, b"v", HOUR, condition).await;
+            assert!(
+                matches!(refused, Err(StoreError::Rejected(_))),
+                "{bad:?} {condition:?}: {refused:?}"
+            );
+        }
         assert!(matches!(
             store.load(bad).await,
             Err(StoreError::Rejected(_))
@@ -159,6 +288,13 @@ async fn refuses_bad_keys<S: SessionStore>(store: &S) {
 #[tokio::test]
 async fn memory_store() {
     suite(&timed(MemoryStore::new())).await;
+}
+
+/// The same cases through the forwarding impl of `Arc`, as the layer holds a store.
+#[tokio::test]
+async fn memory_store_behind_an_arc() {
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new());
+    suite(&timed(store)).await;
 }
 
 #[tokio::test]
@@ -199,7 +335,7 @@ async fn memcached_pool_member_killed_loses_only_its_share() {
     let keys: Vec<String> = (0..300).map(|i| format!("spread-{i}")).collect();
     for (i, key) in keys.iter().enumerate() {
         store
-            .save(key, &noise(32, i as u32), HOUR)
+            .save(key, &noise(32, i as u32), HOUR, Always)
             .await
             .expect("save");
     }
@@ -263,7 +399,10 @@ async fn memcached_pool_member_killed_loses_only_its_share() {
         .map(String::as_str)
         .filter(|key| store.inner().server_for(key) != addresses[1])
         .collect();
-    store.save(live[0], b"after", HOUR).await.expect("save");
+    store
+        .save(live[0], b"after", HOUR, Always)
+        .await
+        .expect("save");
     assert_eq!(store.load(live[0]).await, Ok(Some(b"after".to_vec())));
     assert_eq!(
         store
@@ -280,8 +419,193 @@ async fn memcached_pool_member_killed_loses_only_its_share() {
     ));
 }
 
+/// One server, one marker for the whole store: the memory store and one Redis node keep the
+/// default, `e:`.
+#[tokio::test]
+async fn single_servers_have_one_marker() {
+    let redis = Redis::start();
+    let stores: [(&str, Arc<dyn SessionStore>); 2] = [
+        ("memory", Arc::new(timed(MemoryStore::new()))),
+        (
+            "redis",
+            Arc::new(timed(RedisStore::new(&redis.url()).expect("store"))),
+        ),
+    ];
+    for (name, store) in stores {
+        for key in ["a", "marked-1", "s:0123456789abcdef"] {
+            assert_eq!(store.marker_key(key), "e:", "{name}");
+        }
+    }
+}
+
+/// One memcached server restarted: its marker is gone, and can be written anew.
+#[tokio::test]
+async fn memcached_restart_loses_the_marker() {
+    let mut server = Memcached::start();
+    let store = timed(MemcachedStore::new([server.address()]).expect("store"));
+    let marker = store.marker_key("marked-1");
+    for i in 0..20 {
+        assert_eq!(
+            store.marker_key(&format!("k{i}")),
+            marker,
+            "one server, one marker"
+        );
+    }
+    assert_eq!(store.save(&marker, b"1", HOUR, Absent).await, Ok(true));
+    assert_eq!(store.save(&marker, b"2", HOUR, Absent).await, Ok(false));
+
+    server.restart();
+    assert_eq!(store.load(&marker).await, Ok(None), "after the restart");
+    assert_eq!(store.save(&marker, b"3", HOUR, Absent).await, Ok(true));
+}
+
+/// One Redis node flushed, then restarted without persistence: each time the marker is gone.
+#[tokio::test]
+async fn redis_flush_and_restart_lose_the_marker() {
+    let mut server = Redis::start();
+    let store = timed(RedisStore::new(&server.url()).expect("store"));
+    let marker = store.marker_key("marked-1");
+    assert_eq!(store.save(&marker, b"1", HOUR, Absent).await, Ok(true));
+    assert_eq!(store.save(&marker, b"2", HOUR, Absent).await, Ok(false));
+
+    server.flushall();
+    assert_eq!(store.load(&marker).await, Ok(None), "after FLUSHALL");
+    assert_eq!(store.save(&marker, b"3", HOUR, Absent).await, Ok(true));
+
+    server.kill();
+    server.restart();
+    let restarted = Instant::now();
+    let loaded = loop {
+        match store.load(&marker).await {
+            Ok(loaded) => break loaded,
+            Err(error) => assert!(
+                restarted.elapsed() < Duration::from_secs(1),
+                "still failing a second after the restart: {error}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(loaded, None, "after the restart");
+}
+
+/// One marker per pool member, living on that member (routed to it, not through the ring):
+/// listed in any order, the pool names the same markers, and a restarted member loses exactly
+/// the markers of the keys it holds.
+#[tokio::test]
+async fn memcached_pool_markers_live_on_the_server_of_their_key() {
+    let mut pool = MemcachedPool::start(3);
+    let addresses = pool.addresses();
+    let direct = MemcachedStore::new(addresses.clone()).expect("store");
+    let reversed = MemcachedStore::new(addresses.iter().rev().cloned()).expect("store");
+    // As the layer holds it: `Arc<dyn SessionStore>` around `Timed`.
+    let store: Arc<dyn SessionStore> = Arc::new(timed(
+        MemcachedStore::new(addresses.clone()).expect("store"),
+    ));
+    let keys: Vec<String> = (0..300).map(|i| format!("marked-{i}")).collect();
+
+    let mut markers: HashMap<&str, String> = HashMap::new();
+    for key in &keys {
+        let marker = store.marker_key(key);
+        assert_eq!(
+            reversed.marker_key(key),
+            marker,
+            "{key}: the order of the list"
+        );
+        let holder = direct.server_for(key);
+        let named = markers.entry(holder).or_insert_with(|| marker.clone());
+        assert_eq!(*named, marker, "{key}: one marker per server");
+    }
+    assert_eq!(markers.len(), 3, "{markers:?}");
+
+    // Written through the pool, each marker is on the server it names, and on no other.
+    for marker in markers.values() {
+        assert_eq!(store.save(marker, b"1", HOUR, Absent).await, Ok(true));
+    }
+    for address in &addresses {
+        let alone = MemcachedStore::new([address.clone()]).expect("store");
+        for (holder, marker) in &markers {
+            let here = alone.load(marker).await.expect("load").is_some();
+            assert_eq!(here, holder == address, "{marker} on {address}");
+        }
+    }
+
+    pool.members[1].restart();
+    assert_markers_lost(&store, &keys, |key| direct.server_for(key) == addresses[1]).await;
+}
+
+/// Asserts that the marker of each of `keys` is gone exactly when `lost_here(key)` says its
+/// server lost its data, and that this is neither none of the keys nor all of them.
+async fn assert_markers_lost<S: SessionStore + ?Sized>(
+    store: &S,
+    keys: &[String],
+    lost_here: impl Fn(&str) -> bool,
+) {
+    let mut gone = 0;
+    for key in keys {
+        let lost = store
+            .load(&store.marker_key(key))
+            .await
+            .expect("load")
+            .is_none();
+        assert_eq!(lost, lost_here(key), "{key}'s marker");
+        gone += usize::from(lost);
+    }
+    assert!(
+        0 < gone && gone < keys.len(),
+        "{gone} of {} keys lost their marker",
+        keys.len()
+    );
+}
+
+/// One marker per hash slot, in the slot of the key with its prefix: Redis itself says so
+/// (`CLUSTER KEYSLOT`), and `FLUSHALL` on the node that owns a key takes that key's marker,
+/// and only the markers of that node's keys.
+#[tokio::test]
+async fn redis_cluster_markers_share_the_slot_of_their_key() {
+    let cluster = RedisCluster::start();
+    let node = &cluster.nodes[0];
+    let keys: Vec<String> = (0..200).map(|i| format!("marked-{i}")).collect();
+    for prefix in ["other:", "session:"] {
+        let store = timed(
+            RedisStore::cluster(cluster.urls())
+                .expect("store")
+                .with_prefix(prefix)
+                .expect("prefix"),
+        );
+        let mut by_slot: HashMap<u16, String> = HashMap::new();
+        for key in &keys {
+            let marker = store.marker_key(key);
+            let slot = node.keyslot(&format!("{prefix}{key}"));
+            assert_eq!(
+                node.keyslot(&format!("{prefix}{marker}")),
+                slot,
+                "{prefix}{key} and its marker {marker}"
+            );
+            let named = by_slot.entry(slot).or_insert_with(|| marker.clone());
+            assert_eq!(*named, marker, "one marker per slot");
+            store.save(&marker, b"1", HOUR, Always).await.expect("save");
+        }
+        let distinct: HashSet<&String> = by_slot.values().collect();
+        assert_eq!(
+            distinct.len(),
+            by_slot.len(),
+            "a marker per slot, not shared"
+        );
+    }
+
+    let store = timed(RedisStore::cluster(cluster.urls()).expect("store"));
+    let owned = node.owned_slots();
+    node.flushall();
+    assert_markers_lost(&store, &keys, |key| {
+        let slot = node.keyslot(&format!("session:{key}"));
+        owned.iter().any(|range| range.contains(&slot))
+    })
+    .await;
+}
+
 /// A value over memcached's item limit is refused, and the connection stays in step: the next
-/// call on the same (only) connection gets its own answer.
+/// call on the same (only) connection gets its own answer. Memcached also drops what was under
+/// the key (so that no stale value outlives a failed write), whichever command was refused.
 #[tokio::test]
 async fn memcached_refuses_an_oversized_value_and_keeps_serving() {
     let server = Memcached::start();
@@ -290,22 +614,40 @@ async fn memcached_refuses_an_oversized_value_and_keeps_serving() {
             .expect("store")
             .with_pool_size(1),
     );
-    store.save("small", b"ok", HOUR).await.expect("save");
-    let refused = store.save("huge", &noise(1536 * 1024, 3), HOUR).await;
-    assert!(
-        matches!(refused, Err(StoreError::Rejected(_))),
-        "{refused:?}"
-    );
-    assert_eq!(store.load("small").await, Ok(Some(b"ok".to_vec())));
-    assert_eq!(store.load("huge").await, Ok(None));
+    store
+        .save("small", b"ok", HOUR, Always)
+        .await
+        .expect("save");
+    let huge = noise(1536 * 1024, 3);
+    // Each condition is its own command: `set`, `add`, meta `ms … MR`.
+    for condition in [Always, Absent, Present] {
+        let key = format!("huge-{condition:?}");
+        if condition != Absent {
+            store.save(&key, b"old", HOUR, Always).await.expect("save");
+        }
+        let refused = store.save(&key, &huge, HOUR, condition).await;
+        assert!(
+            matches!(refused, Err(StoreError::Rejected(_))),
+            "{condition:?}: {refused:?}"
+        );
+        assert_eq!(
+            store.load("small").await,
+            Ok(Some(b"ok".to_vec())),
+            "{condition:?}"
+        );
+        assert_eq!(store.load(&key).await, Ok(None), "{condition:?}");
+    }
 }
 
 /// A call dropped half way (before or while its reply arrived) must not leave its reply to
 /// answer the next call.
 async fn dropped_calls_leave_no_stale_reply<S: SessionStore>(store: S) {
     let big = noise(900 * 1024, 4);
-    store.save("big", &big, HOUR).await.expect("save");
-    store.save("small", b"mine", HOUR).await.expect("save");
+    store.save("big", &big, HOUR, Always).await.expect("save");
+    store
+        .save("small", b"mine", HOUR, Always)
+        .await
+        .expect("save");
     let mut cut = 0;
     for step in 0..20u64 {
         let load = store.load("big");
@@ -350,7 +692,10 @@ async fn redis_dropped_call_leaves_no_stale_reply() {
 async fn redis_killed_and_restarted() {
     let mut server = Redis::start();
     let store = timed(RedisStore::new(&server.url()).expect("store"));
-    store.save("before", b"v", HOUR).await.expect("save");
+    store
+        .save("before", b"v", HOUR, Always)
+        .await
+        .expect("save");
 
     server.kill();
     for _ in 0..5 {
@@ -370,7 +715,7 @@ async fn redis_killed_and_restarted() {
     server.restart();
     let restarted = Instant::now();
     loop {
-        if store.save("after", b"back", HOUR).await.is_ok() {
+        if store.save("after", b"back", HOUR, Always).await.is_ok() {
             break;
         }
         assert!(
@@ -421,7 +766,7 @@ async fn a_server_that_never_answers_times_out() {
             "{name}"
         );
         assert_eq!(
-            bounded.save("k", b"v", HOUR).await,
+            bounded.save("k", b"v", HOUR, Always).await,
             Err(StoreError::Timeout(limit)),
             "{name}"
         );
@@ -441,4 +786,70 @@ async fn a_server_that_never_answers_times_out() {
             "{name}: four calls took {elapsed:?}"
         );
     }
+}
+
+/// A store address that cannot be used is echoed in the error, which applications log: never
+/// with its credentials, however malformed the URL (an unescaped `#`, `/`, `?` or `@` in the
+/// password, a bad port, host or database, a scheme the client does not take).
+#[test]
+fn config_errors_never_show_credentials() {
+    const SECRET: &str = "s3cr3t";
+    let check = |what: &str, error: StoreConfigError| {
+        for shown in [error.to_string(), format!("{error:?}")] {
+            assert!(
+                !shown.contains(SECRET) && !shown.contains("pa#ss") && !shown.contains("hunter"),
+                "{what}: {shown}"
+            );
+        }
+        // Still says which server: the host stays.
+        assert!(
+            error.to_string().contains("127.0.0.1") || error.to_string().contains(".sock"),
+            "{what}: {error}"
+        );
+    };
+    let redis_urls = [
+        "redis://:pa#ss@127.0.0.1:6379",
+        "redis://hunter:pa#ss@127.0.0.1:6379/",
+        "redis://:s3cr3t/x@127.0.0.1:6379",
+        "redis://:s3cr3t?x@127.0.0.1:6379",
+        "redis://:s3cr3t@s3cr3t@127.0.0.1:6379/not-a-db",
+        "redis://:s3cr3t@127.0.0.1:99999",
+        "redis://:s3cr3t@127.0.0.1:6379/not-a-db",
+        "redis://:s3cr3t@127.0.0.1:6379/?protocol=9",
+        "redis://s3cr3t@127.0.0.1:6379/not-a-db",
+        "rediss://hunter:s3cr3t@127.0.0.1:6379",
+        "http://:s3cr3t@127.0.0.1:6379",
+        "redis+unix:///run/redis.sock?pass=s3cr3t&db=x",
+        "redis+unix:///run/redis.sock?user=hunter&password=s3cr3t&db=x",
+    ];
+    for url in redis_urls {
+        let error = RedisStore::new(url).expect_err(url);
+        check(url, error);
+        let error = RedisStore::cluster(["redis://127.0.0.1:7000/", url]).expect_err(url);
+        check(url, error);
+    }
+    // Each URL is fine, but a cluster's nodes must share one password.
+    let error = RedisStore::cluster([
+        "redis://:s3cr3t@127.0.0.1:7000/",
+        "redis://:hunter2@127.0.0.1:7001/",
+    ])
+    .expect_err("different passwords");
+    check("two passwords", error);
+
+    // Memcached takes no credentials: an address with some is refused, without them.
+    let memcached_addresses = [
+        "hunter:s3cr3t@127.0.0.1:11211",
+        "s3cr3t@127.0.0.1:11211",
+        "memcached://hunter:s3cr3t@127.0.0.1:11211",
+        "hunter:s3cr3t@127.0.0.1",
+        "hunter:pa#ss@127.0.0.1:0",
+    ];
+    for address in memcached_addresses {
+        let error = MemcachedStore::new(["127.0.0.1:11211", address]).expect_err(address);
+        check(address, error);
+    }
+
+    // An accepted store does not show its password either.
+    let store = RedisStore::new("redis://hunter:s3cr3t@127.0.0.1:6379/").expect("store");
+    assert!(!format!("{store:?}").contains(SECRET), "{store:?}");
 }

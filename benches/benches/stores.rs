@@ -38,7 +38,7 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, Request, StatusCode};
 use rustix::time::{ClockId, clock_gettime};
 use session_runtime::{
-    MemcachedStore, MemoryStore, RedisStore, SessionLayerBuilder, SessionStore, Timed,
+    Condition, MemcachedStore, MemoryStore, RedisStore, SessionLayerBuilder, SessionStore, Timed,
 };
 use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
@@ -127,9 +127,12 @@ where
 fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: &dyn SessionStore) {
     let value = &value();
     rt.block_on(async {
-        store.save(KEY, value, TTL).await.expect("save");
         store
-            .save(GENERATION, &1u32.to_le_bytes(), TTL)
+            .save(KEY, value, TTL, Condition::Always)
+            .await
+            .expect("save");
+        store
+            .save(GENERATION, &1u32.to_le_bytes(), TTL, Condition::Always)
             .await
             .expect("save");
         assert_eq!(store.load(KEY).await.expect("load").as_ref(), Some(value));
@@ -138,7 +141,10 @@ fn bench_store(c: &mut Criterion, rt: &Runtime, name: &str, store: &dyn SessionS
         store.load(KEY).await.expect("load").expect("present")
     });
     bench_both(c, rt, "store_save", name, || async move {
-        store.save(KEY, value, TTL).await.expect("save")
+        store
+            .save(KEY, value, TTL, Condition::Always)
+            .await
+            .expect("save")
     });
     bench_both(c, rt, "store_load_many_2", name, || async move {
         store
@@ -347,8 +353,8 @@ async fn store_write(State(store): State<Arc<dyn SessionStore>>, headers: Header
     let Ok(Some(value)) = store.load(&key).await else {
         return StatusCode::INTERNAL_SERVER_ERROR;
     };
-    match store.save(&key, &value, TTL).await {
-        Ok(()) => StatusCode::OK,
+    match store.save(&key, &value, TTL, Condition::Always).await {
+        Ok(_) => StatusCode::OK,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -32,7 +32,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use common::*;
 use session_runtime::{
-    MemcachedStore, MemoryStore, RedisStore, Session, SessionLayer, SessionLayerBuilder,
+    Condition, MemcachedStore, MemoryStore, RedisStore, Session, SessionLayer, SessionLayerBuilder,
     SessionStore, Timed,
 };
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config, Expiration, KeysInterface};
@@ -195,10 +195,15 @@ async fn store_floor_write(
         Err(_) => return StatusCode::SERVICE_UNAVAILABLE,
     };
     match store
-        .save(&key, &value, Duration::from_secs(FLOOR_TTL_SECS))
+        .save(
+            &key,
+            &value,
+            Duration::from_secs(FLOOR_TTL_SECS),
+            Condition::Always,
+        )
         .await
     {
-        Ok(()) => StatusCode::OK,
+        Ok(_) => StatusCode::OK,
         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }

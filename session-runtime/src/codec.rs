@@ -67,6 +67,8 @@ pub struct Opened<T> {
     pub chunks: u8,
     /// The subject tag sealed with it, if the application named one.
     pub(crate) subject: Option<Subject>,
+    /// The place in the key set of the key that opened it (0: the primary).
+    pub(crate) key_index: usize,
 }
 
 /// The Set-Cookie header values for one write: the chunks, then removals of every chunk name
@@ -407,6 +409,7 @@ impl Codec {
                 meta,
                 subject,
                 fallback_key: opened.fallback_key,
+                key_index: opened.key_index,
             };
             return Ok((unsealed, payload));
         }
@@ -421,6 +424,7 @@ impl Codec {
             },
             chunks,
             subject,
+            key_index: opened.key_index,
         };
         Ok((Unsealed::Value(opened), payload))
     }
@@ -580,6 +584,7 @@ pub(crate) enum Unsealed<T> {
         meta: SessionMeta,
         subject: Option<Subject>,
         fallback_key: bool,
+        key_index: usize,
     },
 }
 

@@ -245,6 +245,8 @@ pub(crate) struct OpenedEnvelope<'a> {
     /// Where `payload` starts in the envelope buffer.
     pub(crate) payload_at: usize,
     pub(crate) fallback_key: bool,
+    /// The place in the key set of the key that opened it (0: the primary).
+    pub(crate) key_index: usize,
 }
 
 /// Opens the envelope in `buf` in place: checks the format and chunk count, finds the key by id,
@@ -279,20 +281,21 @@ pub(crate) fn open<'a>(
     // the ciphertext is kept for the second try.
     let saved = (candidates > 1).then(|| body.to_vec());
     let mut opened_with = None;
-    for (key, fallback) in keys.candidates(key_id) {
+    for (key, index) in keys.candidates(key_id) {
         if key
             .cipher
             .decrypt_inout_detached(&nonce, ad.as_slice(), (&mut *body).into(), &tag)
             .is_ok()
         {
-            opened_with = Some(fallback);
+            opened_with = Some(index);
             break;
         }
         if let Some(saved) = &saved {
             body.copy_from_slice(saved);
         }
     }
-    let fallback_key = opened_with.ok_or(OpenError::Tampered)?;
+    let key_index = opened_with.ok_or(OpenError::Tampered)?;
+    let fallback_key = key_index > 0;
 
     let body: &'a [u8] = body;
     let (mut header, flags) = Header::read(body).ok_or(OpenError::Malformed)?;
@@ -344,6 +347,7 @@ pub(crate) fn open<'a>(
         payload,
         payload_at,
         fallback_key,
+        key_index,
     })
 }
 

@@ -400,35 +400,40 @@ impl Keys {
         &self.derived[0]
     }
 
-    /// A keyed tag of `data` under `label` for each key of the set, primary first:
-    /// HMAC-SHA256 under a key derived from the master key, cut to 16 bytes. Store keys derived
-    /// from names (a subject) use these, so that applications that do not share a key never
-    /// meet in a shared store, and whoever reads the store cannot confirm a guessed name.
+    /// A keyed tag of `data` under `label` for the key at `index` in the set (0: the primary;
+    /// the primary's when there is no such key): HMAC-SHA256 under a key derived from the
+    /// master key, cut to 16 bytes. Store keys derived from names (a subject) use these, so
+    /// that applications that do not share a key never meet in a shared store, and whoever
+    /// reads the store cannot confirm a guessed name.
+    pub(crate) fn tag(&self, index: usize, label: &[u8], data: &[u8]) -> [u8; 16] {
+        let key = self.derived.get(index).unwrap_or(&self.derived[0]);
+        let mut input = Vec::with_capacity(label.len() + 1 + data.len());
+        input.extend_from_slice(label);
+        input.push(0);
+        input.extend_from_slice(data);
+        // HKDF-Extract is HMAC-SHA256(salt, input): the tag key as the HMAC key.
+        let (mac, _) = Hkdf::<Sha256>::extract(Some(&*key.tag_key), &input);
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&mac[..16]);
+        tag
+    }
+
+    /// [`tag`](Self::tag) under every key of the set, primary first.
     pub(crate) fn tags<'a>(
         &'a self,
         label: &'a [u8],
         data: &'a [u8],
     ) -> impl Iterator<Item = [u8; 16]> + 'a {
-        self.derived.iter().map(move |key| {
-            let mut input = Vec::with_capacity(label.len() + 1 + data.len());
-            input.extend_from_slice(label);
-            input.push(0);
-            input.extend_from_slice(data);
-            // HKDF-Extract is HMAC-SHA256(salt, input): the tag key as the HMAC key.
-            let (mac, _) = Hkdf::<Sha256>::extract(Some(&*key.tag_key), &input);
-            let mut tag = [0u8; 16];
-            tag.copy_from_slice(&mac[..16]);
-            tag
-        })
+        (0..self.derived.len()).map(move |index| self.tag(index, label, data))
     }
 
-    /// Keys whose id matches, primary first, each with "is it a fallback".
-    pub(crate) fn candidates(&self, id: u8) -> impl Iterator<Item = (&DerivedKey, bool)> {
+    /// Keys whose id matches, primary first, each with its place in the set (0: the primary).
+    pub(crate) fn candidates(&self, id: u8) -> impl Iterator<Item = (&DerivedKey, usize)> {
         self.derived
             .iter()
             .enumerate()
             .filter(move |(_, k)| k.id == id)
-            .map(|(i, k)| (k, i > 0))
+            .map(|(i, k)| (k, i))
     }
 }
 
@@ -646,7 +651,7 @@ mod tests {
         assert_eq!(keys.primary_id(), b.id());
         let found: Vec<bool> = keys
             .candidates(a.id())
-            .map(|(_, fallback)| fallback)
+            .map(|(_, index)| index > 0)
             .collect();
         assert!(found.contains(&true));
         assert_eq!(Keys::new(a.clone()).primary_id(), a.id());

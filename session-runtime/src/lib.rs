@@ -42,7 +42,9 @@ pub use store::MemcachedStore;
 #[cfg(feature = "redis")]
 pub use store::RedisStore;
 pub use store::persistence::{RevocationLoss, StoreFailure};
-pub use store::{BoxFuture, MemoryStore, SessionStore, StoreConfigError, StoreError, Timed};
+pub use store::{
+    BoxFuture, Condition, MemoryStore, SessionStore, StoreConfigError, StoreError, Timed,
+};
 
 /// Everything generated code needs, behind one path so the derive never names a crate the
 /// user did not depend on. Not public API: it may change in any release.

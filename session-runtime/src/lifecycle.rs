@@ -51,9 +51,9 @@ use crate::flash::{self, FlashMessage, FlashState, Level};
 use crate::key::Keys;
 use crate::schema::{CookieSession, decode_exact};
 use crate::store::persistence::{
-    self, Checked, Condition, Ended, Persistence, Plan, Retire, Save, StoreFailure, StoreMode,
+    self, Checked, Ended, Persistence, Plan, Retire, Save, StoreFailure, StoreMode,
 };
-use crate::store::{BoxFuture, StoreError};
+use crate::store::{BoxFuture, Condition, StoreError};
 
 /// What the layer does with an incoming session cookie that does not open: tampered, truncated,
 /// sealed under an unknown key, or written by a newer schema.
@@ -463,6 +463,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                     meta: opened.meta,
                     subject: opened.subject,
                     in_store: false,
+                    key_index: opened.key_index,
                 };
                 (checked, Some(opened))
             }
@@ -470,12 +471,14 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 meta,
                 subject,
                 fallback_key,
+                key_index,
             } if persistence.mode().is_some() => {
                 id_fallback = fallback_key;
                 let checked = Checked {
                     meta,
                     subject,
                     in_store: true,
+                    key_index,
                 };
                 (checked, None)
             }
@@ -997,7 +1000,10 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         }
         // Records of a session issued under a server's marker are trusted; a marker written
         // after it would end it. A new id, or a subject named now, needs them in place.
-        plan.ensure_markers = (!same_id || plan.learn_generation.is_some())
+        // A session re-sealed under the primary key from a fallback is read under the primary's
+        // tag from now on: that server's marker too.
+        let rekeyed = incoming.is_some_and(|(_, _, reseal)| reseal.fallback_key);
+        plan.ensure_markers = (!same_id || plan.learn_generation.is_some() || rekeyed)
             && (core.persistence.revocation_list()
                 || (current.subject.is_some() && core.persistence.generations().is_some()));
 

@@ -177,24 +177,27 @@ pub struct Memcached {
 
 impl Memcached {
     pub fn start() -> Self {
-        let binary = require("memcached");
         let dir = TempDir::new("memcached");
         let mut last_error = String::new();
         for _ in 0..START_ATTEMPTS {
             let port = free_port();
-            let mut command = Command::new(&binary);
-            command.args(["-l", "127.0.0.1", "-U", "0", "-m", "64", "-t", "2"]);
-            command.args(["-p", &port.to_string()]);
-            // memcached refuses to run as root unless told which user to be; as anyone else
-            // the switch is ignored.
-            command.args(["-u", "root"]);
-            let mut process = Process::spawn("memcached", command, dir.path().join("log"));
+            let mut process = spawn_memcached(port, &dir);
             match wait_ready(&mut process, port, memcached_ready) {
                 Ok(()) => return Memcached { port, process, dir },
                 Err(error) => last_error = error,
             }
         }
         panic!("memcached did not start: {last_error}");
+    }
+
+    /// Kills the server and starts a new one on the same port, as a crash and restart do: every
+    /// item is gone. Returns once it answers `version`.
+    pub fn restart(&mut self) {
+        self.process.kill();
+        self.process = spawn_memcached(self.port, &self.dir);
+        if let Err(error) = wait_ready(&mut self.process, self.port, memcached_ready) {
+            panic!("memcached did not restart on port {}: {error}", self.port);
+        }
     }
 
     /// `127.0.0.1:port`, as `MemcachedStore` takes it.
@@ -210,19 +213,16 @@ impl Memcached {
     pub fn port(&self) -> u16 {
         self.port
     }
+}
 
-    /// Kills the server and starts a new one on the same port (its data is gone), returning once
-    /// it answers `version`.
-    pub fn restart(&mut self) {
-        self.process.kill();
-        let mut command = Command::new(require("memcached"));
-        command.args(["-l", "127.0.0.1", "-U", "0", "-m", "64", "-t", "2"]);
-        command.args(["-p", &self.port.to_string(), "-u", "root"]);
-        self.process = Process::spawn("memcached", command, self.dir.path().join("log"));
-        if let Err(error) = wait_ready(&mut self.process, self.port, memcached_ready) {
-            panic!("memcached did not restart on port {}: {error}", self.port);
-        }
-    }
+fn spawn_memcached(port: u16, dir: &TempDir) -> Process {
+    let mut command = Command::new(require("memcached"));
+    command.args(["-l", "127.0.0.1", "-U", "0", "-m", "64", "-t", "2"]);
+    command.args(["-p", &port.to_string()]);
+    // memcached refuses to run as root unless told which user to be; as anyone else the switch
+    // is ignored.
+    command.args(["-u", "root"]);
+    Process::spawn("memcached", command, dir.path().join("log"))
 }
 
 /// Several memcached servers, for a pool.
@@ -306,6 +306,51 @@ impl Redis {
     /// Kills the server (SIGKILL to its PID). Its data is gone: nothing is persisted.
     pub fn kill(&mut self) {
         self.process.kill();
+    }
+
+    /// `FLUSHALL`: every key of this node is gone, as after a restart without persistence.
+    pub fn flushall(&self) {
+        let reply = ask(self.port, "FLUSHALL\r\n");
+        assert_eq!(
+            reply.as_deref(),
+            Some("+OK\r\n"),
+            "FLUSHALL on {}",
+            self.port
+        );
+    }
+
+    /// `CLUSTER KEYSLOT key`, as this node computes it.
+    pub fn keyslot(&self, key: &str) -> u16 {
+        assert!(!key.contains(char::is_whitespace), "{key:?}");
+        let reply = ask(self.port, &format!("CLUSTER KEYSLOT {key}\r\n")).unwrap_or_default();
+        reply
+            .strip_prefix(':')
+            .and_then(|slot| slot.trim_end().parse().ok())
+            .unwrap_or_else(|| panic!("CLUSTER KEYSLOT {key} answered {reply:?}"))
+    }
+
+    /// The slots this cluster node serves, from its own line of `CLUSTER NODES`.
+    pub fn owned_slots(&self) -> Vec<std::ops::RangeInclusive<u16>> {
+        let nodes = bulk_reply(self.port, "CLUSTER NODES\r\n").expect("CLUSTER NODES");
+        let myself = nodes
+            .lines()
+            .find(|line| {
+                line.split(' ')
+                    .nth(2)
+                    .is_some_and(|flags| flags.contains("myself"))
+            })
+            .unwrap_or_else(|| panic!("no `myself` line in CLUSTER NODES: {nodes}"));
+        // `<id> <addr> <flags> <primary> <ping> <pong> <epoch> <state> <slot or range>...`
+        myself
+            .split(' ')
+            .skip(8)
+            .filter(|range| !range.starts_with('['))
+            .map(|range| {
+                let (first, last) = range.split_once('-').unwrap_or((range, range));
+                let parse = |slot: &str| slot.parse::<u16>().expect("a slot number");
+                parse(first)..=parse(last)
+            })
+            .collect()
     }
 
     /// Starts the server again on the same port (after [`kill`](Self::kill)), and returns once
@@ -447,10 +492,15 @@ impl RedisCluster {
     }
 }
 
-/// `CLUSTER INFO` of the node on `port`, read as a RESP bulk string.
+/// `CLUSTER INFO` of the node on `port`.
 fn cluster_info(port: u16) -> Option<String> {
+    bulk_reply(port, "CLUSTER INFO\r\n")
+}
+
+/// Sends one inline command and reads its reply as a RESP bulk string.
+fn bulk_reply(port: u16, line: &str) -> Option<String> {
     let mut stream = connect(port)?;
-    stream.write_all(b"CLUSTER INFO\r\n").ok()?;
+    stream.write_all(line.as_bytes()).ok()?;
     let mut reader = BufReader::new(stream);
     let mut header = String::new();
     reader.read_line(&mut header).ok()?;

@@ -12,8 +12,9 @@
 //! serving theirs. Moving its keys to another server at run time would bring old copies back
 //! once it returns, a revoked session among them.
 //!
-//! The client is `async-memcached` over the text protocol (`get` with many keys, `set` with an
-//! expiry, `delete`): made for Tokio, binary-safe, it reads every reply (a refused `set` is an
+//! The client is `async-memcached` over the text protocol (`get` with many keys, `set` and `add`
+//! with an expiry, `delete`, and the meta `ms … MR` for a write only over an existing entry,
+//! as the client has no `replace`): made for Tokio, binary-safe, it reads every reply (a refused `set` is an
 //! error here, where a `noreply` client would report success), and it closes a connection whose
 //! call was dropped half way instead of handing the rest of that reply to the next call, which
 //! is what a timeout does to a call. Each server has a small pool of connections: a call borrows one, and gives
@@ -29,13 +30,14 @@ use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use async_memcached::{AsciiProtocol, Client, Error, ErrorKind, Status, Value};
+use async_memcached::{AsciiProtocol, Client, Error, ErrorKind, MetaProtocol, Status, Value};
 use hashring::HashRing;
+use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use super::{
-    BoxFuture, SessionStore, StoreConfigError, StoreError, check_key, check_prefix, join_all,
-    ttl_secs,
+    BoxFuture, Condition, KeyPrefix, SessionStore, StoreConfigError, StoreError, invalid_address,
+    join_all, ttl_secs,
 };
 
 /// Points each server has on the hash ring: enough for shares within a few percent of even.
@@ -46,14 +48,13 @@ const DEFAULT_POOL_SIZE: usize = 8;
 const RECONNECT_PAUSE: Duration = Duration::from_millis(200);
 /// Memcached reads an expiry above 30 days as a Unix time, not a duration.
 const MAX_RELATIVE_EXPIRY: u64 = 30 * 24 * 60 * 60;
-/// The key prefix of a new store.
-const DEFAULT_PREFIX: &str = "session:";
 
 /// Sessions in one memcached server or a pool of them, spread by consistent hashing.
 ///
 /// Connections open on first use, so a store can be built while its servers are down. Values
 /// are stored byte for byte. Memcached keeps items up to 1 MiB by default (its `-I` option);
-/// a larger value is refused with [`StoreError::Rejected`].
+/// a larger value is refused with [`StoreError::Rejected`], and memcached then drops what was
+/// under the key, so that no stale value outlives a failed write.
 ///
 /// Connects over IPv4 only (a limit of the client).
 ///
@@ -76,14 +77,17 @@ const DEFAULT_PREFIX: &str = "session:";
 pub struct MemcachedStore {
     servers: Vec<Server>,
     ring: HashRing<Point>,
-    prefix: String,
+    /// Each server's marker key, `e:` and a tag of its address, to the server's index: the
+    /// marker lives on the server it names, whatever the ring says of that key.
+    markers: HashMap<String, usize>,
+    prefix: KeyPrefix,
 }
 
 impl core::fmt::Debug for MemcachedStore {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("MemcachedStore")
             .field("servers", &self.servers)
-            .field("prefix", &self.prefix)
+            .field("prefix", &self.prefix.as_str())
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +121,8 @@ impl Hash for RingKey<'_> {
 
 struct Server {
     address: String,
+    /// Its marker key ([`SessionStore::marker_key`]).
+    marker: String,
     /// The address as the client takes it.
     dsn: String,
     /// Bounds the connections open to this server at once, idle or in use.
@@ -137,12 +143,25 @@ impl core::fmt::Debug for Server {
 /// One memcached command.
 enum Command<'a> {
     Get(&'a [String]),
+    /// `set`, `add` or a meta `ms … MR` (memcached's text protocol has `replace` too, which
+    /// the client lacks), by the condition.
     Set {
         key: &'a str,
         value: &'a [u8],
         exptime: i64,
+        condition: Condition,
     },
     Delete(&'a str),
+}
+
+/// What a command that was answered in full returned.
+enum Reply {
+    /// The items a `get` found.
+    Values(Vec<Value>),
+    /// Whether a write was made (`false`: its condition did not hold, `NOT_STORED` / `NS`).
+    Written(bool),
+    /// A `delete` went through (the key is gone, or was not there).
+    Deleted,
 }
 
 /// A connection borrowed from a server's pool, with the permit that counts it.
@@ -180,22 +199,35 @@ impl MemcachedStore {
         }
         let mut ring = HashRing::new();
         ring.batch_add(points);
-        let servers = addresses
+        let servers: Vec<Server> = addresses
             .into_iter()
             .map(|address| Server::new(address, DEFAULT_POOL_SIZE))
             .collect();
+        let mut markers = HashMap::new();
+        for (index, server) in servers.iter().enumerate() {
+            if let Some(other) = markers.insert(server.marker.clone(), index) {
+                // Two addresses whose 64-bit tags agree: not expected to happen, ever.
+                return Err(StoreConfigError::InvalidAddress {
+                    address: server.address.clone(),
+                    reason: format!(
+                        "its marker key is that of {}: list one of them under another name",
+                        servers[other].address
+                    ),
+                });
+            }
+        }
         Ok(MemcachedStore {
             servers,
             ring,
-            prefix: DEFAULT_PREFIX.to_owned(),
+            markers,
+            prefix: KeyPrefix::default(),
         })
     }
 
     /// Puts `prefix` in front of every key, so several apps can share servers. At most 186
     /// printable ASCII characters without spaces; may be empty.
     pub fn with_prefix(mut self, prefix: &str) -> Result<Self, StoreConfigError> {
-        check_prefix(prefix)?;
-        self.prefix = prefix.to_owned();
+        self.prefix = KeyPrefix::new(prefix)?;
         Ok(self)
     }
 
@@ -208,26 +240,25 @@ impl MemcachedStore {
         self
     }
 
-    /// The server that holds `key`, as given to [`new`](Self::new).
+    /// The server that holds `key`, as given to [`new`](Self::new). A server's marker key
+    /// ([`marker_key`](SessionStore::marker_key)) is held by that server.
     pub fn server_for(&self, key: &str) -> &str {
         &self.servers[self.server_index(key)].address
     }
 
     fn server_index(&self, key: &str) -> usize {
+        if let Some(&server) = self.markers.get(key) {
+            return server;
+        }
         // The ring holds every server's points, so it is never empty.
         self.ring.get(&RingKey(key)).map_or(0, |point| point.server)
-    }
-
-    fn wire_key(&self, key: &str) -> Result<String, StoreError> {
-        check_key(key)?;
-        Ok(format!("{}{key}", self.prefix))
     }
 }
 
 impl SessionStore for MemcachedStore {
     fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
         Box::pin(async move {
-            let wire_keys = [self.wire_key(key)?];
+            let wire_keys = [self.prefix.wire_key(key)?];
             let server = &self.servers[self.server_index(key)];
             let mut values = server.get(&wire_keys).await?;
             Ok(values.remove(&wire_keys[0]))
@@ -239,10 +270,7 @@ impl SessionStore for MemcachedStore {
         keys: &'a [&'a str],
     ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
         Box::pin(async move {
-            let wire_keys = keys
-                .iter()
-                .map(|key| self.wire_key(key))
-                .collect::<Result<Vec<_>, _>>()?;
+            let wire_keys = self.prefix.wire_keys(keys)?;
             // One multi-key `get` per server, all servers at once.
             let mut by_server: Vec<Vec<String>> = vec![Vec::new(); self.servers.len()];
             for (key, wire_key) in keys.iter().zip(&wire_keys) {
@@ -272,25 +300,37 @@ impl SessionStore for MemcachedStore {
         key: &'a str,
         value: &'a [u8],
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        condition: Condition,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
-            let wire_key = self.wire_key(key)?;
+            let wire_key = self.prefix.wire_key(key)?;
             let command = Command::Set {
                 key: &wire_key,
                 value,
                 exptime: exptime(ttl, SystemTime::now()),
+                condition,
             };
             let server = &self.servers[self.server_index(key)];
-            server.run(&command).await.map(drop)
+            match server.run(&command).await? {
+                Reply::Written(written) => Ok(written),
+                _ => Err(unexpected(&server.address)),
+            }
         })
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
-            let wire_key = self.wire_key(key)?;
+            let wire_key = self.prefix.wire_key(key)?;
             let server = &self.servers[self.server_index(key)];
             server.run(&Command::Delete(&wire_key)).await.map(drop)
         })
+    }
+
+    /// The marker of the server that holds `key`: `e:` and 16 hex digits of the SHA-256 of the
+    /// server's address, so every process listing the same server names the same marker, in
+    /// whatever order the list comes. The calls route it to that server, not through the ring.
+    fn marker_key(&self, key: &str) -> String {
+        self.servers[self.server_index(key)].marker.clone()
     }
 }
 
@@ -298,6 +338,7 @@ impl Server {
     fn new(address: String, pool_size: usize) -> Self {
         Server {
             dsn: format!("tcp://{address}"),
+            marker: marker_of(&address),
             address,
             permits: Semaphore::new(pool_size),
             idle: Mutex::new(Vec::new()),
@@ -307,7 +348,9 @@ impl Server {
 
     /// The values found for `keys`, by wire key.
     async fn get(&self, keys: &[String]) -> Result<HashMap<String, Vec<u8>>, StoreError> {
-        let values = self.run(&Command::Get(keys)).await?;
+        let Reply::Values(values) = self.run(&Command::Get(keys)).await? else {
+            return Err(unexpected(&self.address));
+        };
         Ok(values
             .into_iter()
             .filter_map(|value| {
@@ -318,9 +361,13 @@ impl Server {
     }
 
     /// Runs `command` on a pooled connection. A pooled connection may have died while idle (the
-    /// server restarted): a network failure on one is retried once on a new connection, which
-    /// is safe because every command here is idempotent.
-    async fn run(&self, command: &Command<'_>) -> Result<Vec<Value>, StoreError> {
+    /// server restarted): a network failure on one is retried once on a new connection. That is
+    /// safe for `get`, `set` and `delete`, which are idempotent, and errs on the safe side for a
+    /// conditional write: should the server have run the first one before the connection broke,
+    /// the retry finds the condition unmet and answers `false` for a write that was made (an
+    /// `add` of a fresh session id, which the caller then does not use) or `true` for a
+    /// `Present` write it repeats over itself.
+    async fn run(&self, command: &Command<'_>) -> Result<Reply, StoreError> {
         let mut lease = self.lease().await?;
         let mut result = execute(&mut lease.client, command).await;
         if lease.reused && result.as_ref().is_err_and(is_broken) {
@@ -396,26 +443,47 @@ impl Server {
     }
 }
 
-async fn execute(client: &mut Client, command: &Command<'_>) -> Result<Vec<Value>, Error> {
+async fn execute(client: &mut Client, command: &Command<'_>) -> Result<Reply, Error> {
     match *command {
         Command::Get(keys) => match client.get_multi(keys).await {
             // No key found: the client reports the bare `END` as "not found".
-            Err(Error::Protocol(Status::NotFound)) => Ok(Vec::new()),
-            other => other,
+            Err(Error::Protocol(Status::NotFound)) => Ok(Reply::Values(Vec::new())),
+            other => other.map(Reply::Values),
         },
         Command::Set {
             key,
             value,
             exptime,
-        } => client
-            .set(key, value, Some(exptime), None)
-            .await
-            .map(|()| Vec::new()),
+            condition,
+        } => {
+            let written = match condition {
+                Condition::Always => client.set(key, value, Some(exptime), None).await,
+                Condition::Absent => client.add(key, value, Some(exptime), None).await,
+                // The meta `T` flag reads an expiry past 30 days as a date, as `set` does.
+                Condition::Present => {
+                    let ttl = format!("T{exptime}");
+                    let flags = ["MR", ttl.as_str()];
+                    let set = client.meta_set(key, value, false, None, Some(&flags));
+                    set.await.map(drop)
+                }
+            };
+            match written {
+                Ok(()) => Ok(Reply::Written(true)),
+                // `NOT_STORED` to `add`, `NS` to `ms`: the condition did not hold.
+                Err(Error::Protocol(Status::NotStored)) => Ok(Reply::Written(false)),
+                Err(error) => Err(error),
+            }
+        }
         Command::Delete(key) => match client.delete(key).await {
-            Ok(()) | Err(Error::Protocol(Status::NotFound)) => Ok(Vec::new()),
+            Ok(()) | Err(Error::Protocol(Status::NotFound)) => Ok(Reply::Deleted),
             Err(error) => Err(error),
         },
     }
+}
+
+/// A reply of the wrong kind for its command: a bug here or in the client, not the server.
+fn unexpected(address: &str) -> StoreError {
+    StoreError::Protocol(format!("memcached {address}: a reply of the wrong kind"))
 }
 
 /// A failure that leaves the connection unusable.
@@ -451,11 +519,22 @@ fn exptime(ttl: Duration, now: SystemTime) -> i64 {
     i64::try_from(exptime).unwrap_or(i64::MAX)
 }
 
+/// The marker key of the server at `address`.
+fn marker_of(address: &str) -> String {
+    let digest = Sha256::digest(address.as_bytes());
+    let tag: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("e:{tag}")
+}
+
 fn check_address(address: &str) -> Result<(), StoreConfigError> {
-    let invalid = |reason: &str| StoreConfigError::InvalidAddress {
-        address: address.to_owned(),
-        reason: reason.to_owned(),
-    };
+    let invalid = |reason: &str| invalid_address(address, reason);
+    if address.contains('@') {
+        // Nothing to authenticate with: this client speaks memcached's text protocol, which
+        // has no login. Refused before it reaches an error message or a log.
+        return Err(invalid(
+            "memcached takes no user or password: give `host:port`",
+        ));
+    }
     let (host, port) = address
         .rsplit_once(':')
         .ok_or_else(|| invalid("expected `host:port`"))?;
@@ -478,6 +557,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::check_key;
 
     fn store(servers: &[&str]) -> MemcachedStore {
         MemcachedStore::new(servers.iter().copied()).expect("valid servers")
@@ -542,6 +622,44 @@ mod tests {
     ];
 
     #[test]
+    fn a_marker_lives_on_the_server_of_its_key_and_is_routed_there_off_the_ring() {
+        let addresses: Vec<String> = (1..=10).map(|i| format!("10.0.0.{i}:11211")).collect();
+        let pool = store(&addresses.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut markers = HashMap::new();
+        for key in keys() {
+            let marker = pool.marker_key(&key);
+            assert_eq!(pool.server_for(&marker), pool.server_for(&key), "{key}");
+            assert!(check_key(&marker).is_ok(), "{marker}");
+            markers.insert(marker, pool.server_for(&key));
+        }
+        assert_eq!(markers.len(), 10, "one marker per server");
+        // Through the ring, most markers would land on another server than the one they name.
+        let off_ring = markers
+            .iter()
+            .filter(|(marker, server)| {
+                let ring = pool.ring.get(&RingKey(marker)).map(|point| point.server);
+                ring.map(|index| pool.servers[index].address.as_str()) != Some(**server)
+            })
+            .count();
+        assert!(off_ring > 0);
+    }
+
+    #[test]
+    fn marker_names_are_the_same_in_every_process() {
+        // Pinned (the first 16 hex digits of `sha256sum` of the address): a change here would
+        // read as every server having lost its data.
+        let pool = store(&["10.0.0.2:11211", "10.0.0.1:11211"]);
+        for key in ["a", "b", "c", "d", "e", "f"] {
+            let expected = match pool.server_for(key) {
+                "10.0.0.1:11211" => "e:b35794b2c78f9dce",
+                "10.0.0.2:11211" => "e:ba81e96c26f59e06",
+                other => panic!("{other}"),
+            };
+            assert_eq!(pool.marker_key(key), expected, "{key}");
+        }
+    }
+
+    #[test]
     fn expiry_past_thirty_days_is_sent_as_a_unix_time() {
         let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         assert_eq!(exptime(Duration::from_millis(1500), now), 2);
@@ -568,6 +686,7 @@ mod tests {
             "host:99999",
             "a b:1",
             "tcp://h:1",
+            "user:password@h:1",
         ] {
             assert!(
                 matches!(

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
-use super::{BoxFuture, SessionStore, StoreError, check_key, ttl_secs};
+use super::{BoxFuture, Condition, SessionStore, StoreError, check_key, ttl_secs};
 
 /// Entry limit of [`MemoryStore::new`].
 const DEFAULT_MAX_ENTRIES: usize = 10_000;
@@ -149,8 +149,9 @@ impl MemoryStore {
         key: &str,
         value: &[u8],
         ttl: Duration,
+        condition: Condition,
         now: Instant,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         check_key(key)?;
         let size = key.len() + value.len();
         if size > self.max_bytes {
@@ -161,6 +162,14 @@ impl MemoryStore {
         }
         let expires = now + Duration::from_secs(ttl_secs(ttl));
         let mut state = self.state();
+        // Checked under the same lock as the write, so no other save comes between.
+        let present = state
+            .entries
+            .get(key)
+            .is_some_and(|entry| entry.expires > now);
+        if !condition.holds(present) {
+            return Ok(false);
+        }
         state.remove(key);
         while state.pop_first_by(Some(now)) {}
         while state.entries.len() >= self.max_entries || state.bytes + size > self.max_bytes {
@@ -180,7 +189,7 @@ impl MemoryStore {
                 seq,
             },
         );
-        Ok(())
+        Ok(true)
     }
 
     fn delete_now(&self, key: &str) -> Result<(), StoreError> {
@@ -215,13 +224,12 @@ impl SessionStore for MemoryStore {
         key: &'a str,
         value: &'a [u8],
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(core::future::ready(self.save_now(
-            key,
-            value,
-            ttl,
-            Instant::now(),
-        )))
+        condition: Condition,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let now = Instant::now();
+        Box::pin(core::future::ready(
+            self.save_now(key, value, ttl, condition, now),
+        ))
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
@@ -232,6 +240,7 @@ impl SessionStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Condition::Always;
 
     const MINUTE: Duration = Duration::from_secs(60);
 
@@ -250,14 +259,16 @@ mod tests {
         let store = MemoryStore::new().with_max_entries(3);
         let t0 = Instant::now();
         store
-            .save_now("a", b"1", MINUTE * 3, t0)
-            .expect("memory store");
-        store.save_now("b", b"2", MINUTE, t0).expect("memory store");
-        store
-            .save_now("c", b"3", MINUTE * 2, t0)
+            .save_now("a", b"1", MINUTE * 3, Always, t0)
             .expect("memory store");
         store
-            .save_now("d", b"4", MINUTE * 4, t0)
+            .save_now("b", b"2", MINUTE, Always, t0)
+            .expect("memory store");
+        store
+            .save_now("c", b"3", MINUTE * 2, Always, t0)
+            .expect("memory store");
+        store
+            .save_now("d", b"4", MINUTE * 4, Always, t0)
             .expect("memory store");
         assert_eq!(store.len(), 3);
         assert_eq!(store.load_now("b", t0).expect("memory store"), None);
@@ -277,13 +288,13 @@ mod tests {
         for (i, key) in ["k1", "k2", "k3", "k4"].into_iter().enumerate() {
             let ttl = MINUTE * (i as u32 + 1);
             store
-                .save_now(key, &[0u8; 18], ttl, t0)
+                .save_now(key, &[0u8; 18], ttl, Always, t0)
                 .expect("memory store");
         }
         assert_eq!(store.bytes(), 80);
         // 50 bytes need room: k1 and k2 (the two closest to expiry) go.
         store
-            .save_now("k5", &[1u8; 48], MINUTE * 9, t0)
+            .save_now("k5", &[1u8; 48], MINUTE * 9, Always, t0)
             .expect("memory store");
         assert_eq!(store.bytes(), 90);
         assert_eq!(store.load_now("k1", t0).expect("memory store"), None);
@@ -297,9 +308,9 @@ mod tests {
         let store = MemoryStore::new().with_max_bytes(64);
         let t0 = Instant::now();
         store
-            .save_now("keep", b"v", MINUTE, t0)
+            .save_now("keep", b"v", MINUTE, Always, t0)
             .expect("memory store");
-        let refused = store.save_now("big", &[0u8; 64], MINUTE, t0);
+        let refused = store.save_now("big", &[0u8; 64], MINUTE, Always, t0);
         assert!(
             matches!(refused, Err(StoreError::Rejected(_))),
             "{refused:?}"
@@ -314,17 +325,17 @@ mod tests {
         let t0 = Instant::now();
         for i in 0..100 {
             store
-                .save_now(&format!("old{i}"), b"v", Duration::from_secs(1), t0)
+                .save_now(&format!("old{i}"), b"v", Duration::from_secs(1), Always, t0)
                 .expect("memory store");
         }
         store
-            .save_now("live", b"v", MINUTE, t0)
+            .save_now("live", b"v", MINUTE, Always, t0)
             .expect("memory store");
         let later = t0 + Duration::from_secs(2);
         assert_eq!(store.load_now("old7", later).expect("memory store"), None);
         assert_eq!(store.len(), 100);
         store
-            .save_now("new", b"v", MINUTE, later)
+            .save_now("new", b"v", MINUTE, Always, later)
             .expect("memory store");
         assert_eq!(store.len(), 2);
         consistent(&store);
@@ -335,10 +346,10 @@ mod tests {
         let store = MemoryStore::new();
         let t0 = Instant::now();
         store
-            .save_now("k", &[0u8; 10], Duration::from_secs(1), t0)
+            .save_now("k", &[0u8; 10], Duration::from_secs(1), Always, t0)
             .expect("memory store");
         store
-            .save_now("k", &[1u8; 4], MINUTE, t0)
+            .save_now("k", &[1u8; 4], MINUTE, Always, t0)
             .expect("memory store");
         assert_eq!(store.bytes(), 5);
         let later = t0 + Duration::from_secs(5);

@@ -1,7 +1,7 @@
 //! Server-side session stores: where a session lives when its cookie holds only an id.
 //!
-//! [`SessionStore`] is the one seam every backend implements: load, load many, save with a TTL,
-//! delete, each a single round trip. The runtime derives the keys and hands the backends sealed
+//! [`SessionStore`] is the one seam every backend implements: load, load many, save with a TTL
+//! under a [`Condition`], delete, each a single round trip. The runtime derives the keys and hands the backends sealed
 //! envelopes, so a store only ever sees opaque bytes under opaque keys: nothing in it is
 //! readable without the session keys, which matters for memcached, which has no authentication.
 //!
@@ -77,7 +77,9 @@ pub enum StoreConfigError {
     /// A server address that is not `host:port`, or a URL the client does not accept.
     #[error("server address {address:?} is not usable: {reason}")]
     InvalidAddress {
-        /// The refused address.
+        /// The refused address, with `***` for its credentials: a URL's user and password, and
+        /// the `user`, `username`, `pass` and `password` query parameters. Applications log
+        /// this error.
         address: String,
         /// What is wrong with it.
         reason: String,
@@ -85,11 +87,42 @@ pub enum StoreConfigError {
     /// The same server listed twice would get twice its share of keys.
     #[error("server {0:?} is listed twice: list each server once")]
     DuplicateServer(String),
-    /// A key prefix with a space or control character, or longer than 186 bytes.
+    /// A key prefix with a space or control character, or longer than 186 bytes; on a Redis
+    /// Cluster, also one with a `{` that does not open a whole hash tag.
     #[error(
-        "key prefix {0:?} is not usable: use at most 186 printable ASCII characters, no spaces"
+        "key prefix {0:?} is not usable: use at most 186 printable ASCII characters, no spaces, \
+         and on a Redis Cluster no `{{` but one that opens a whole hash tag, such as `{{shop}}:`"
     )]
     InvalidPrefix(String),
+}
+
+/// What a save requires of what is already under the key.
+///
+/// The condition is checked and the value written in one step on the server, so two requests
+/// racing on one key cannot both succeed where only one should: a request still running when
+/// the user logs out cannot write back (with [`Present`](Condition::Present)) the session entry
+/// the logout deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Condition {
+    /// Replace whatever is there, or create it (records: revocations, taken flashes, markers).
+    Always,
+    /// Only when nothing is there: a new session id (redis `SET … NX`, memcached `add` / meta `ms … ME`).
+    Absent,
+    /// Only when an entry is there: an existing session (redis `SET … XX`, memcached `replace` / meta `ms … MR`).
+    Present,
+}
+
+impl Condition {
+    /// Whether the condition holds when an entry is (`true`) or is not (`false`) under the key.
+    /// An expired entry is no entry.
+    pub(crate) fn holds(self, present: bool) -> bool {
+        match self {
+            Condition::Always => true,
+            Condition::Absent => !present,
+            Condition::Present => present,
+        }
+    }
 }
 
 /// A server-side session backend: each call is one round trip.
@@ -121,44 +154,91 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
         Box::pin(async move { join_all(loads).await.into_iter().collect() })
     }
 
-    /// Stores `value` under `key` for `ttl`, replacing what was there.
+    /// Stores `value` under `key` for `ttl` if `condition` holds for what is under `key` now,
+    /// checked and written in the one round trip.
     ///
-    /// The TTL is rounded up to whole seconds, and is at least one second.
+    /// `Ok(true)`: written. `Ok(false)`: the condition did not hold, and nothing was written.
+    /// With [`Condition::Always`] the answer is always `Ok(true)` or an error. The TTL is rounded
+    /// up to whole seconds, and is at least one second.
     fn save<'a>(
         &'a self,
         key: &'a str,
         value: &'a [u8],
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
+        condition: Condition,
+    ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
     /// Removes `key`. Removing a key that is not there succeeds.
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+
+    /// The key of the marker that tells whether the server holding `key` has lost its data since
+    /// the marker was written.
+    ///
+    /// The runtime reads it in the same [`load_many`](Self::load_many) as `key`, and writes it
+    /// (with [`Condition::Absent`]) when missing. A marker must live where `key` lives, so that
+    /// whatever empties the one (a restart without persistence, `FLUSHALL`, `flush_all`)
+    /// empties the other: `MemcachedStore` names one marker per server, on that server, and
+    /// `RedisStore` on a cluster one per hash slot, in that slot. It is a key like any other
+    /// (printable ASCII, at most 64 bytes), and the same in every process that has the same
+    /// settings.
+    ///
+    /// Default: one marker for the whole store, `"e:"` (right for one server).
+    fn marker_key(&self, _key: &str) -> String {
+        "e:".to_owned()
+    }
+}
+
+/// Writes out every method of [`SessionStore`] for a store that passes each call on to an inner
+/// store: `forward_store!(self => inner, |call| wrapped)`, where `inner` is the inner store and
+/// `wrapped` what becomes of the future `call` of each call (`call` itself, to pass it on).
+///
+/// The one place that forwards, for `Arc<S>` and [`Timed`]. A macro rather than a blanket impl:
+/// the language allows `impl<F: Forward> SessionStore for F` over a crate-private `Forward`
+/// trait, but the docs would then show one impl for every `F: Forward` instead of `Arc<S>` and
+/// `Timed<S>` as stores. The impls written out are those that do something else per method:
+/// the three backends, the test store that never answers (below), and, outside this crate, the
+/// tests' stores that count loads (tests/store_modes.rs) or record a save
+/// (tests/golden_store.rs), which a crate-private macro cannot reach and which are not worth a
+/// public one.
+macro_rules! forward_store {
+    ($this:ident => $inner:expr, |$call:ident| $wrapped:expr) => {
+        fn load<'a>(&'a $this, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+            let $call = $inner.load(key);
+            $wrapped
+        }
+
+        fn load_many<'a>(
+            &'a $this,
+            keys: &'a [&'a str],
+        ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
+            let $call = $inner.load_many(keys);
+            $wrapped
+        }
+
+        fn save<'a>(
+            &'a $this,
+            key: &'a str,
+            value: &'a [u8],
+            ttl: Duration,
+            condition: Condition,
+        ) -> BoxFuture<'a, Result<bool, StoreError>> {
+            let $call = $inner.save(key, value, ttl, condition);
+            $wrapped
+        }
+
+        fn delete<'a>(&'a $this, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+            let $call = $inner.delete(key);
+            $wrapped
+        }
+
+        fn marker_key(&$this, key: &str) -> String {
+            $inner.marker_key(key)
+        }
+    };
 }
 
 impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
-    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
-        (**self).load(key)
-    }
-
-    fn load_many<'a>(
-        &'a self,
-        keys: &'a [&'a str],
-    ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
-        (**self).load_many(keys)
-    }
-
-    fn save<'a>(
-        &'a self,
-        key: &'a str,
-        value: &'a [u8],
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        (**self).save(key, value, ttl)
-    }
-
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        (**self).delete(key)
-    }
+    forward_store!(self => (**self), |call| call);
 }
 
 /// A store whose every call ends within a time limit, with [`StoreError::Timeout`] if the
@@ -173,12 +253,12 @@ impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use session_runtime::{MemoryStore, SessionStore, Timed};
+/// use session_runtime::{Condition, MemoryStore, SessionStore, Timed};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), session_runtime::StoreError> {
 /// let store = Timed::new(MemoryStore::new(), Duration::from_millis(250));
-/// store.save("k1", b"sealed", Duration::from_secs(60)).await?;
+/// store.save("k1", b"sealed", Duration::from_secs(60), Condition::Always).await?;
 /// assert_eq!(store.load("k1").await?.as_deref(), Some(&b"sealed"[..]));
 /// # Ok(())
 /// # }
@@ -219,29 +299,7 @@ impl<S: SessionStore> Timed<S> {
 }
 
 impl<S: SessionStore> SessionStore for Timed<S> {
-    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
-        self.bounded(self.inner.load(key))
-    }
-
-    fn load_many<'a>(
-        &'a self,
-        keys: &'a [&'a str],
-    ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
-        self.bounded(self.inner.load_many(keys))
-    }
-
-    fn save<'a>(
-        &'a self,
-        key: &'a str,
-        value: &'a [u8],
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.bounded(self.inner.save(key, value, ttl))
-    }
-
-    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
-        self.bounded(self.inner.delete(key))
-    }
+    forward_store!(self => self.inner, |call| self.bounded(call));
 }
 
 /// Refuses a key the runtime would never derive, before any backend puts it on the wire: a
@@ -255,13 +313,99 @@ pub(crate) fn check_key(key: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Checks a backend's key prefix: the same characters as keys, and room left for the longest key.
+/// A backend's key prefix (`session:` unless changed), checked, and the keys it puts on the wire.
 #[cfg(any(feature = "memcached", feature = "redis"))]
-pub(crate) fn check_prefix(prefix: &str) -> Result<(), StoreConfigError> {
-    if prefix.len() > MAX_PREFIX_LEN || !prefix.bytes().all(is_key_byte) {
-        return Err(StoreConfigError::InvalidPrefix(prefix.to_owned()));
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyPrefix(String);
+
+#[cfg(any(feature = "memcached", feature = "redis"))]
+impl KeyPrefix {
+    /// `prefix`, if it has the same characters as keys and leaves room for the longest key.
+    pub(crate) fn new(prefix: &str) -> Result<Self, StoreConfigError> {
+        if prefix.len() > MAX_PREFIX_LEN || !prefix.bytes().all(is_key_byte) {
+            return Err(StoreConfigError::InvalidPrefix(prefix.to_owned()));
+        }
+        Ok(KeyPrefix(prefix.to_owned()))
     }
-    Ok(())
+
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `key` with the prefix in front, once [`check_key`] let it through.
+    pub(crate) fn wire_key(&self, key: &str) -> Result<String, StoreError> {
+        check_key(key)?;
+        Ok(format!("{}{key}", self.0))
+    }
+
+    /// The wire key of each of `keys`, in order; one refused key refuses them all.
+    pub(crate) fn wire_keys(&self, keys: &[&str]) -> Result<Vec<String>, StoreError> {
+        keys.iter().map(|key| self.wire_key(key)).collect()
+    }
+}
+
+#[cfg(any(feature = "memcached", feature = "redis"))]
+impl Default for KeyPrefix {
+    fn default() -> Self {
+        KeyPrefix("session:".to_owned())
+    }
+}
+
+/// The settings error for a server `address` that cannot be used, with its credentials
+/// [redacted](redact): applications log these errors.
+#[cfg(any(feature = "memcached", feature = "redis"))]
+pub(crate) fn invalid_address(address: &str, reason: impl fmt::Display) -> StoreConfigError {
+    StoreConfigError::InvalidAddress {
+        address: redact(address),
+        reason: reason.to_string(),
+    }
+}
+
+/// `address` with every credential in it replaced by `***`: all that stands before the last `@`
+/// of the part after `scheme://` (user and password: a password is often written where the
+/// user goes), and the values of `user`, `username`, `pass` and `password` query parameters
+/// (where Redis's Unix-socket URLs take them).
+///
+/// Meant for addresses that did not parse, so it assumes nothing of URL syntax: a password
+/// with an unescaped `#`, `/`, `?` or `@` is still all before the last `@`.
+#[cfg(any(feature = "memcached", feature = "redis"))]
+pub(crate) fn redact(address: &str) -> String {
+    const HIDDEN: &str = "***";
+    let (scheme, rest) = match address.find("://") {
+        Some(end) => address.split_at(end + 3),
+        None => ("", address),
+    };
+    let (userinfo, rest) = match rest.rfind('@') {
+        Some(at) => (true, &rest[at + 1..]),
+        None => (false, rest),
+    };
+    let mut redacted = String::with_capacity(address.len());
+    redacted.push_str(scheme);
+    if userinfo {
+        redacted.push_str(HIDDEN);
+        redacted.push('@');
+    }
+    let Some((base, query)) = rest.split_once('?') else {
+        redacted.push_str(rest);
+        return redacted;
+    };
+    redacted.push_str(base);
+    for (index, pair) in query.split('&').enumerate() {
+        redacted.push(if index == 0 { '?' } else { '&' });
+        match pair.split_once('=') {
+            Some((name, _))
+                if ["user", "username", "pass", "password"]
+                    .iter()
+                    .any(|secret| name.eq_ignore_ascii_case(secret)) =>
+            {
+                redacted.push_str(name);
+                redacted.push('=');
+                redacted.push_str(HIDDEN);
+            }
+            _ => redacted.push_str(pair),
+        }
+    }
+    redacted
 }
 
 fn is_key_byte(byte: u8) -> bool {
@@ -333,11 +477,47 @@ mod tests {
     #[test]
     #[cfg(any(feature = "memcached", feature = "redis"))]
     fn prefixes_leave_room_for_the_longest_key() {
-        assert!(check_prefix("").is_ok());
-        assert!(check_prefix("shop:session:").is_ok());
-        assert!(check_prefix(&"p".repeat(MAX_PREFIX_LEN)).is_ok());
-        assert!(check_prefix(&"p".repeat(MAX_PREFIX_LEN + 1)).is_err());
-        assert!(check_prefix("has space").is_err());
+        assert!(KeyPrefix::new("").is_ok());
+        assert!(KeyPrefix::new("shop:session:").is_ok());
+        assert!(KeyPrefix::new(&"p".repeat(MAX_PREFIX_LEN)).is_ok());
+        assert!(KeyPrefix::new(&"p".repeat(MAX_PREFIX_LEN + 1)).is_err());
+        assert!(KeyPrefix::new("has space").is_err());
+    }
+
+    #[test]
+    #[cfg(any(feature = "memcached", feature = "redis"))]
+    fn wire_keys_are_checked_and_prefixed() {
+        let prefix = KeyPrefix::default();
+        assert_eq!(prefix.as_str(), "session:");
+        assert_eq!(prefix.wire_key("s:ab"), Ok("session:s:ab".to_owned()));
+        assert_eq!(
+            prefix.wire_keys(&["a", "b"]),
+            Ok(vec!["session:a".to_owned(), "session:b".to_owned()])
+        );
+        assert!(matches!(
+            prefix.wire_keys(&["a", "b c"]),
+            Err(StoreError::Rejected(_))
+        ));
+    }
+
+    #[test]
+    #[cfg(any(feature = "memcached", feature = "redis"))]
+    fn redact_hides_user_information_and_credential_parameters() {
+        for (address, redacted) in [
+            ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+            ("10.0.0.1:11211", "10.0.0.1:11211"),
+            ("redis://:pa#ss@h:6379", "redis://***@h:6379"),
+            ("redis://u:p@ss/w?rd@h:1/2", "redis://***@h:1/2"),
+            ("redis://secret@h", "redis://***@h"),
+            ("u:p@h:11211", "***@h:11211"),
+            (
+                "redis+unix:///s.sock?db=1&PASS=x&user=u&protocol=3",
+                "redis+unix:///s.sock?db=1&PASS=***&user=***&protocol=3",
+            ),
+            ("redis://h/?password", "redis://h/?password"),
+        ] {
+            assert_eq!(redact(address), redacted, "{address}");
+        }
     }
 
     #[tokio::test]
@@ -371,12 +551,25 @@ mod tests {
             _: &'a str,
             _: &'a [u8],
             _: Duration,
-        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            _: Condition,
+        ) -> BoxFuture<'a, Result<bool, StoreError>> {
             Box::pin(core::future::pending())
         }
         fn delete<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
             Box::pin(core::future::pending())
         }
+        fn marker_key(&self, key: &str) -> String {
+            format!("e:{}", key.len())
+        }
+    }
+
+    #[test]
+    fn wrappers_forward_the_marker_key() {
+        let store = Timed::new(Arc::new(Silent), Duration::from_secs(1));
+        assert_eq!(store.marker_key("abc"), "e:3");
+        let shared: Arc<dyn SessionStore> = Arc::new(store);
+        assert_eq!(shared.marker_key("abcd"), "e:4");
+        assert_eq!(MemoryStore::new().marker_key("abcd"), "e:");
     }
 
     #[tokio::test]
@@ -390,7 +583,9 @@ mod tests {
             Err(StoreError::Timeout(limit))
         );
         assert_eq!(
-            store.save("k", b"v", Duration::from_secs(1)).await,
+            store
+                .save("k", b"v", Duration::from_secs(1), Condition::Always)
+                .await,
             Err(StoreError::Timeout(limit))
         );
         assert_eq!(store.delete("k").await, Err(StoreError::Timeout(limit)));

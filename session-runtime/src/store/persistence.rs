@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
 
-use super::{SessionStore, StoreError, join_all};
+use super::{Condition, SessionStore, StoreError, join_all};
 use crate::clock::Lifetime;
 use crate::envelope::{SUBJECT_LEN, SessionId, SessionMeta, Subject};
 use crate::key::Keys;
@@ -104,6 +104,9 @@ pub(crate) struct Checked {
     pub(crate) subject: Option<Subject>,
     /// The session itself is in the store (an id cookie): read its entry too.
     pub(crate) in_store: bool,
+    /// The place in the key set of the key that opened it: its subject's record is read
+    /// under that key's tag.
+    pub(crate) key_index: usize,
 }
 
 /// What the store said about a request's session.
@@ -191,15 +194,13 @@ impl Persistence {
         now: u32,
     ) -> Result<Found, StoreError> {
         let data = self.data().filter(|_| session.in_store);
-        let generations = session
-            .subject
-            .as_ref()
-            .and(self.generations())
-            .map(|store| {
-                (
-                    store,
-                    generation_keys(keys, &session.subject.expect("checked").tag),
-                )
+        // The subject's record under the tag of the key that opened the session.
+        let generations = self
+            .generations()
+            .zip(session.subject)
+            .map(|(store, subject)| {
+                let key = generation_key(keys, session.key_index, &subject.tag);
+                (store, vec![key])
             });
         let revoked = self
             .revocation
@@ -316,7 +317,10 @@ impl Persistence {
             refreshed: now,
         }
         .bytes();
-        match put(&**store, marker, &value, MARKER_TTL, Condition::Absent).await {
+        match store
+            .save(marker, &value, MARKER_TTL, Condition::Absent)
+            .await
+        {
             Ok(_) => {
                 tracing::warn!(
                     marker,
@@ -343,7 +347,10 @@ impl Persistence {
             ..marker
         }
         .bytes();
-        if let Err(err) = put(&**store, key, &value, MARKER_TTL, Condition::Present).await {
+        if let Err(err) = store
+            .save(key, &value, MARKER_TTL, Condition::Present)
+            .await
+        {
             tracing::warn!(error = %err, "a revocation store marker could not be refreshed");
         }
     }
@@ -361,12 +368,12 @@ impl Persistence {
     ) -> u32 {
         let mut wanted: Vec<(Arc<dyn SessionStore>, String)> = Vec::new();
         if let Some(store) = &self.revocation {
-            wanted.push((Arc::clone(store), marker(&**store, &revoked_key(&meta.id))));
+            wanted.push((Arc::clone(store), store.marker_key(&revoked_key(&meta.id))));
         }
         if let (Some(subject), Some(store)) = (subject, self.generations()) {
-            for key in generation_keys(keys, &subject.tag) {
-                wanted.push((Arc::clone(store), marker(&**store, &key)));
-            }
+            // Sealed under the primary key: its tag is where the session's record is read.
+            let key = generation_key(keys, 0, &subject.tag);
+            wanted.push((Arc::clone(store), store.marker_key(&key)));
         }
         let mut since = 0;
         {
@@ -386,7 +393,10 @@ impl Persistence {
         }
         .bytes();
         for (store, marker) in wanted {
-            match put(&*store, &marker, &value, MARKER_TTL, Condition::Absent).await {
+            match store
+                .save(&marker, &value, MARKER_TTL, Condition::Absent)
+                .await
+            {
                 // Written now, or found there (its time unknown until read: now is no later).
                 Ok(_) => {
                     self.known(&marker, now);
@@ -410,14 +420,13 @@ impl Persistence {
         let Some(store) = self.generations() else {
             return Ok(None);
         };
-        let keys = generation_keys(keys, subject);
-        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let found = store.load_many(&refs).await?;
-        Ok(found
-            .iter()
-            .flatten()
-            .filter_map(|v| Generation::read(v))
-            .max_by_key(|g| g.since)
+        // Sealed under the primary key: its tag is where the session's record will be read.
+        let key = generation_key(keys, 0, subject);
+        Ok(store
+            .load(&key)
+            .await?
+            .as_deref()
+            .and_then(Generation::read)
             .map(|g| g.generation))
     }
 
@@ -448,7 +457,7 @@ impl Persistence {
             .saturating_add(lifetime.max_skew)
             .saturating_add(Duration::from_secs(1));
         for key in generation_keys(keys, subject) {
-            put(&**store, &key, &record, ttl, Condition::Always).await?;
+            store.save(&key, &record, ttl, Condition::Always).await?;
         }
         Ok(())
     }
@@ -462,7 +471,8 @@ impl Persistence {
             })?;
         }
         if let (Some((key, ttl)), Some(store)) = (&retire.revoke, &self.revocation) {
-            put(&**store, key, b"1", *ttl, Condition::Always)
+            store
+                .save(key, b"1", *ttl, Condition::Always)
                 .await
                 .inspect_err(|err| {
                     tracing::error!(error = %err, "a logged-out session could not be revoked");
@@ -477,7 +487,9 @@ impl Persistence {
         let Some(store) = self.data() else {
             return Ok(false);
         };
-        put(&**store, &save.key, sealed, save.ttl, save.condition).await
+        store
+            .save(&save.key, sealed, save.ttl, save.condition)
+            .await
     }
 
     /// Deletes an entry the session no longer uses (it moved back into its cookies); a failure
@@ -493,7 +505,7 @@ impl Persistence {
     /// Records a taken flash cookie; a failure only lets a replayed copy show again.
     pub(crate) async fn record_flash(&self, key: &str, ttl: Duration) {
         if let Some(store) = self.flash_record()
-            && let Err(err) = put(&**store, key, b"1", ttl, Condition::Always).await
+            && let Err(err) = store.save(key, b"1", ttl, Condition::Always).await
         {
             tracing::warn!(error = %err, "a taken flash could not be recorded");
         }
@@ -575,7 +587,7 @@ impl Ask {
         let mut markers: Vec<String> = Vec::new();
         for (key, role) in &self.keys {
             if matches!(role, Role::Record | Role::Generation) {
-                let marker = marker(&*self.store, key);
+                let marker = self.store.marker_key(key);
                 if !markers.contains(&marker) {
                     markers.push(marker);
                 }
@@ -683,11 +695,18 @@ pub(crate) fn taken_flash_key(id: &SessionId) -> String {
     hex_key("f:", &tag(b"session-runtime v1 taken flash", &id.0))
 }
 
+const GENERATION_LABEL: &[u8] = b"session-runtime v2 subject generation";
+
 /// The generation keys of a subject tag, one per key of the set (primary first): keyed tags.
 pub(crate) fn generation_keys(keys: &Keys, subject: &[u8; SUBJECT_LEN]) -> Vec<String> {
-    keys.tags(b"session-runtime v2 subject generation", subject)
+    keys.tags(GENERATION_LABEL, subject)
         .map(|tag| hex_key("g:", &tag))
         .collect()
+}
+
+/// The generation key of a subject tag under the key at `index` in the set.
+pub(crate) fn generation_key(keys: &Keys, index: usize, subject: &[u8; SUBJECT_LEN]) -> String {
+    hex_key("g:", &keys.tag(index, GENERATION_LABEL, subject))
 }
 
 /// The subject tag sealed into a session's header: a one-way hash of what the application
@@ -786,27 +805,4 @@ mod tests {
         assert!(!record.revokes(&later, sealed(None)));
         assert_eq!(Generation::read(&record.bytes()), Some(record));
     }
-}
-
-// TEMPORARY: the conditional save and the per-server markers land with the store branch.
-/// What a save requires of what is already under the key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Condition {
-    Always,
-    Absent,
-    Present,
-}
-
-async fn put(
-    store: &dyn SessionStore,
-    key: &str,
-    value: &[u8],
-    ttl: Duration,
-    _condition: Condition,
-) -> Result<bool, StoreError> {
-    store.save(key, value, ttl).await.map(|()| true)
-}
-
-fn marker(_store: &dyn SessionStore, _key: &str) -> String {
-    "e:".to_owned()
 }
