@@ -11,8 +11,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::HeaderValue;
-use http::header::InvalidHeaderValue;
+use bytes::Bytes;
 
 use crate::config::{Config, ConfigError, MAX_CHUNKS, MAX_SET_COOKIE_LEN};
 use crate::envelope::{PREFIX_LEN, Prefix, base64_len};
@@ -91,13 +90,31 @@ fn chunk_name(name: &str, index: u8) -> String {
     }
 }
 
-/// A line built by [`Chunker`] as a header value: its exact-size buffer becomes the value's
-/// without a copy.
-/// One Set-Cookie line, as the adapters send it.
-pub(crate) type SetCookie = HeaderValue;
+/// One Set-Cookie header value, as bytes: the core knows no HTTP crate, so each framework's
+/// adapter makes its own header value of it (for the `http` crate,
+/// `HeaderValue::from_maybe_shared`, without a copy). Cheap to clone: the removal lines are
+/// shared, not copied, per response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SetCookie(Bytes);
 
-fn header_value(line: Vec<u8>) -> Result<HeaderValue, InvalidHeaderValue> {
-    HeaderValue::try_from(line)
+impl SetCookie {
+    /// A line built here: names and attributes were checked when the chunker was built, values
+    /// are base64url.
+    fn built(line: Vec<u8>) -> Self {
+        SetCookie(Bytes::from(line))
+    }
+
+    /// The line's bytes, for the adapter.
+    pub(crate) fn into_bytes(self) -> Bytes {
+        self.0
+    }
+}
+
+/// What a header value may hold: visible ASCII, spaces and tabs (RFC 9110 field-value, without
+/// the obsolete non-ASCII bytes).
+fn is_header_value(line: &[u8]) -> bool {
+    line.iter()
+        .all(|&b| b == b'\t' || (b' '..=b'~').contains(&b))
 }
 
 /// The cookie names, attributes and sizes of one cookie configuration, rendered once.
@@ -107,7 +124,7 @@ pub(crate) struct Chunker {
     attributes: String,
     /// One `name=; Max-Age=0; …` line per chunk name, as shareable header values: appending
     /// them per response is a reference-count increment, not a copy.
-    removals: Vec<HeaderValue>,
+    removals: Vec<SetCookie>,
     /// Cookie-value characters per cookie, a multiple of 4.
     capacity: usize,
     max_line: usize,
@@ -124,10 +141,14 @@ impl Chunker {
             .iter()
             .map(|n| {
                 let line = format!("{n}={removal_attributes}");
-                HeaderValue::try_from(line.clone()).map_err(|_| ConfigError::InvalidAttribute {
-                    attribute: "Set-Cookie",
-                    value: line,
-                })
+                if is_header_value(line.as_bytes()) {
+                    Ok(SetCookie::built(line.into_bytes()))
+                } else {
+                    Err(ConfigError::InvalidAttribute {
+                        attribute: "Set-Cookie",
+                        value: line,
+                    })
+                }
             })
             .collect::<Result<_, _>>()?;
         let longest_name = names.last().map_or(0, String::len);
@@ -188,15 +209,13 @@ impl Chunker {
         });
     }
 
-    /// The Set-Cookie lines of chunks `0..count`, as header values.
-    pub(crate) fn header_values(
-        &self,
-        envelope: &[u8],
-        count: u8,
-    ) -> Result<Vec<HeaderValue>, InvalidHeaderValue> {
-        let mut lines = Vec::with_capacity(usize::from(count) + self.removals_from(count).len());
-        self.each_line(envelope, count, |line| lines.push(header_value(line)));
-        lines.into_iter().collect()
+    /// The Set-Cookie lines of chunks `0..count`, then the removals of the names above them.
+    pub(crate) fn lines(&self, envelope: &[u8], count: u8) -> Vec<SetCookie> {
+        let removals = self.removals_from(count);
+        let mut lines = Vec::with_capacity(usize::from(count) + removals.len());
+        self.each_line(envelope, count, |line| lines.push(SetCookie::built(line)));
+        lines.extend_from_slice(removals);
+        lines
     }
 
     /// Builds the line of each chunk `0..count`, each in one allocation of its exact size.
@@ -226,7 +245,7 @@ impl Chunker {
 
     /// Removal lines for every chunk name from `from` on: a write of `from` chunks expires the
     /// names above it, so a stale chunk of an earlier, larger write cannot linger.
-    pub(crate) fn removals_from(&self, from: u8) -> &[HeaderValue] {
+    pub(crate) fn removals_from(&self, from: u8) -> &[SetCookie] {
         self.removals.get(usize::from(from)..).unwrap_or(&[])
     }
 }

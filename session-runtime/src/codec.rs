@@ -27,10 +27,9 @@
 use std::cell::Cell;
 use std::ops::Range;
 
-use http::HeaderValue;
 use zeroize::Zeroize as _;
 
-use crate::chunk::{self, Chunker, Gathered};
+use crate::chunk::{self, Chunker, Gathered, SetCookie};
 use crate::clock::Lifetime;
 use crate::config::{Config, ConfigError, Padding};
 use crate::envelope::{self, FLAG_PADDED, FLAG_STORED, Header, SessionMeta, Subject, TAG_LEN};
@@ -183,28 +182,19 @@ impl Codec {
         headers.extend(
             removals
                 .iter()
-                .filter_map(|v| v.to_str().ok().map(str::to_owned)),
+                .map(|line| String::from_utf8_lossy(&line.clone().into_bytes()).into_owned()),
         );
         Ok(SetCookies { headers, chunks })
     }
 
     /// The Set-Cookie lines of a sealed envelope in `chunks` cookies, then removals of the
     /// chunk names above them.
-    pub(crate) fn lines(
-        &self,
-        sealed: &[u8],
-        chunks: u8,
-    ) -> Result<Vec<HeaderValue>, SessionError> {
-        let mut lines = self
-            .chunker
-            .header_values(sealed, chunks)
-            .map_err(|_| not_a_header_value())?;
-        lines.extend_from_slice(self.chunker.removals_from(chunks));
-        Ok(lines)
+    pub(crate) fn lines(&self, sealed: &[u8], chunks: u8) -> Vec<SetCookie> {
+        self.chunker.lines(sealed, chunks)
     }
 
     /// Removals of every chunk name: the response to a logout or a bad cookie.
-    pub(crate) fn removals(&self) -> &[HeaderValue] {
+    pub(crate) fn removals(&self) -> &[SetCookie] {
         self.chunker.removals_from(0)
     }
 
@@ -451,12 +441,6 @@ pub struct Inspected {
     pub has_subject: bool,
     /// Bytes of payload.
     pub payload_len: usize,
-}
-
-fn not_a_header_value() -> SessionError {
-    // Names and attributes are validated visible ASCII and values base64url, so every line is a
-    // header value; should one ever not be, nothing is sent rather than half a session.
-    SessionError::Encode("a Set-Cookie line is not a header value".into())
 }
 
 /// Appends the postcard encoding of `value` to `buf`, in place: no buffer of its own, and on

@@ -237,7 +237,7 @@ impl FlashState {
         let mut scratch = Scratch::take();
         let sealed = SessionMeta::new(now)
             .and_then(|meta| codec.seal_into(&bag, &meta, scratch.sealing()))
-            .and_then(|chunks| codec.lines(scratch.sealed(), chunks));
+            .map(|chunks| codec.lines(scratch.sealed(), chunks));
         match sealed {
             Ok(lines) => (lines, consumed),
             Err(err) => {

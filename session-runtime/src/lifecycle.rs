@@ -1130,7 +1130,7 @@ impl Sealing {
                 .writer
                 .seal(codec, value, &self.meta, self.subject, Form::Cookie, buf),
         };
-        match sealed.and_then(|chunks| codec.lines(scratch.sealed(), chunks)) {
+        match sealed.map(|chunks| codec.lines(scratch.sealed(), chunks)) {
             Ok(lines) => {
                 let used = crate::envelope::base64_len(scratch.sealed().len());
                 let total = codec.capacity_total();
@@ -1179,7 +1179,7 @@ impl Sealing {
         let mut id = Vec::with_capacity(96);
         core.writer
             .seal(codec, value, &self.meta, self.subject, Form::Id, &mut id)?;
-        Ok((entry, codec.lines(&id, 1)?))
+        Ok((entry, codec.lines(&id, 1)))
     }
 }
 

@@ -140,7 +140,13 @@ fn done<B: Default>(mut response: Response<B>, before: usize, finished: Finished
         response.headers_mut().remove(CONTENT_TYPE);
     }
     for line in finished.lines {
-        response.headers_mut().append(SET_COOKIE, line);
+        // The core's lines are valid header values (checked when the layer was built).
+        match HeaderValue::from_maybe_shared(line.into_bytes()) {
+            Ok(value) => {
+                response.headers_mut().append(SET_COOKIE, value);
+            }
+            Err(_) => tracing::error!("a session Set-Cookie line is not a header value; dropped"),
+        }
     }
     if response.headers().len() > before {
         keep_out_of_shared_caches(response.headers_mut());
