@@ -12,14 +12,23 @@ use crate::{Failure, Outcome, Schema};
 /// (docs/FORMAT.md, "Sizes"). A test seals real sessions to keep this figure honest.
 pub(crate) const ENVELOPE_OVERHEAD: usize = 58;
 
-/// Characters of cookie value a payload of `payload` bytes seals to, without padding.
+/// Bytes a subject tag and its generation add to the header when a handler names a subject
+/// (`set_subject`): every budget counts them, since any handler may (docs/FORMAT.md).
+pub(crate) const SUBJECT_RESERVE: usize = 24;
+
+/// Characters of cookie value a payload of `payload` bytes seals to, without padding or subject.
 pub(crate) fn sealed_len(payload: usize) -> usize {
     ((ENVELOPE_OVERHEAD + payload) * 4).div_ceil(3)
 }
 
-/// The largest payload that seals into `chars` characters.
+/// Characters a payload of `payload` bytes may seal to, a subject included: what budgets count.
+pub(crate) fn worst_sealed_len(payload: usize) -> usize {
+    sealed_len(payload + SUBJECT_RESERVE)
+}
+
+/// The largest payload that seals into `chars` characters, a subject included.
 fn largest_payload(chars: usize) -> usize {
-    (chars * 3 / 4).saturating_sub(ENVELOPE_OVERHEAD)
+    (chars * 3 / 4).saturating_sub(ENVELOPE_OVERHEAD + SUBJECT_RESERVE)
 }
 
 pub(crate) fn sizes(options: &SizesOptions, schema: Option<&Schema>) -> Outcome {
@@ -52,7 +61,8 @@ fn per_cookie_capacity(name: &str, max_cookies: u8) -> Result<usize, Failure> {
 fn cookies(out: &mut String, max_cookies: u8, per_cookie: usize) {
     let _ = writeln!(
         out,
-        "envelope: {ENVELOPE_OVERHEAD} bytes around the payload; P bytes of payload seal to ⌈({ENVELOPE_OVERHEAD} + P) · 4 / 3⌉ characters\n"
+        "envelope: {ENVELOPE_OVERHEAD} bytes around the payload, and {SUBJECT_RESERVE} more with a subject (set_subject), which every budget counts; P bytes of payload seal to at most ⌈({} + P) · 4 / 3⌉ characters\n",
+        ENVELOPE_OVERHEAD + SUBJECT_RESERVE
     );
     let _ = writeln!(
         out,
@@ -90,7 +100,7 @@ fn versions(out: &mut String, schema: &Schema, per_cookie: usize, max_cookies: u
         };
         let (payload, sealed, share, cookies) = match row.max_encoded_len {
             Some(max) => {
-                let sealed = sealed_len(max);
+                let sealed = worst_sealed_len(max);
                 let share = row.budget.sealed_chars().map_or("-".to_owned(), |b| {
                     format!("{}%", (sealed * 100).div_ceil(b))
                 });
@@ -129,8 +139,8 @@ mod tests {
     fn largest_payload_is_the_inverse_of_sealed_len() {
         for chars in [100, 3840, 4012, 8024, 61_440] {
             let p = largest_payload(chars);
-            assert!(sealed_len(p) <= chars, "{chars}");
-            assert!(sealed_len(p + 1) > chars, "{chars}");
+            assert!(worst_sealed_len(p) <= chars, "{chars}");
+            assert!(worst_sealed_len(p + 1) > chars, "{chars}");
         }
     }
 }

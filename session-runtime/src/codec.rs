@@ -127,7 +127,7 @@ impl Codec {
         let Some(max_payload) = T::MAX_ENCODED_LEN else {
             return Ok(());
         };
-        let worst = self.value_len(max_payload);
+        let worst = self.worst_value_len(max_payload);
         let available = self.capacity_total();
         if worst > available {
             return Err(ConfigError::SchemaTooLarge {
@@ -161,9 +161,14 @@ impl Codec {
     /// The sealed value length in characters, padding included, for a payload of
     /// `payload_len` bytes.
     pub fn value_len(&self, payload_len: usize) -> usize {
-        // Room for a subject and its generation, whichever handler names one.
-        let envelope = envelope::OVERHEAD + envelope::MAX_HEADER_EXTRA + payload_len;
+        let envelope = envelope::OVERHEAD + payload_len;
         envelope::base64_len(self.padding.padded_envelope_len(envelope))
+    }
+
+    /// [`value_len`](Self::value_len) with room for a subject tag and its generation: what a
+    /// budget counts, since any handler may name a subject.
+    pub(crate) fn worst_value_len(&self, payload_len: usize) -> usize {
+        self.value_len(envelope::MAX_HEADER_EXTRA + payload_len)
     }
 
     /// Seals `value` with `meta`'s id and timestamps under the primary key, into Set-Cookie
@@ -585,6 +590,67 @@ mod tests {
     #[session(crate = crate, version = 1)]
     struct Note {
         text: String,
+    }
+
+    /// A session with a subject and its generation (header flag bits 2 and 3), frozen in
+    /// `tests/golden/subject-generation.cookie` under the golden key (`0..32` XOR `0x5a`,
+    /// tests/src/fixtures.rs) at `NOW`. Written when missing with `GOLDEN_BLESS=1`; every later
+    /// build must open it as sealed.
+    #[test]
+    fn the_golden_subject_generation_cookie_opens() {
+        let key: Vec<u8> = (0u8..32).map(|b| b ^ 0x5a).collect();
+        let keys = Keys::new(Key::from_bytes(&key).expect("the golden key"));
+        let config = Config {
+            secure: false,
+            ..Config::new("session")
+        };
+        let lifetime = Lifetime {
+            idle: None,
+            absolute: None,
+            ..Lifetime::default()
+        };
+        let codec = Codec::new(keys, &config, lifetime).expect("codec");
+        let meta = SessionMeta {
+            id: crate::envelope::SessionId([0x42; 16]),
+            issued_at: NOW,
+            last_access: NOW,
+        };
+        let subject = Subject {
+            tag: [0x17; crate::envelope::SUBJECT_LEN],
+            generation: Some(0x0102_0304_0506_0708),
+        };
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/golden/subject-generation.cookie");
+        if !path.exists() && std::env::var_os("GOLDEN_BLESS").is_some() {
+            let mut buf = Vec::new();
+            let value = Note {
+                text: "signed in".into(),
+            };
+            let chunks = codec
+                .seal_form(&value, &meta, Some(subject), Form::Cookie, &mut buf)
+                .expect("seal");
+            let line = codec.lines(&buf, chunks).remove(0).into_bytes();
+            let pair = String::from_utf8_lossy(&line);
+            let pair = pair.split(';').next().expect("name=value");
+            std::fs::write(&path, format!("{pair}\n")).expect("write the golden cookie");
+        }
+        let header = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (bless with GOLDEN_BLESS=1)", path.display()));
+        let mut gatherer = codec.chunker().gatherer();
+        for (name, value) in chunk::cookie_pairs([header.trim().as_bytes()]) {
+            gatherer.offer(name, value);
+        }
+        let gathered = gatherer.finish().expect("gathered").expect("a session");
+        let mut buf = Vec::new();
+        let Unsealed::Value(opened) = codec
+            .open_gathered::<Note>(&gathered, NOW + 60, &mut buf)
+            .expect("the golden cookie opens")
+        else {
+            panic!("a session cookie, not an id cookie");
+        };
+        assert_eq!(opened.value.text, "signed in");
+        assert_eq!(opened.meta, meta);
+        assert_eq!(opened.subject, Some(subject));
     }
 
     fn codec(max_cookies: u8) -> Codec {

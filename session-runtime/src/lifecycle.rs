@@ -119,21 +119,6 @@ impl<T: CookieSession> Writer<T> {
             downgrade: None,
         }
     }
-
-    fn seal(
-        &self,
-        codec: &Codec,
-        value: &T,
-        meta: &SessionMeta,
-        subject: Option<Subject>,
-        form: Form,
-        buf: &mut Vec<u8>,
-    ) -> Result<u8, SessionError> {
-        match &self.downgrade {
-            Some(seal) => seal(codec, value, meta, subject, form, buf),
-            None => codec.seal_form(value, meta, subject, form, buf),
-        }
-    }
 }
 
 /// What the request came with. Set once, when the session is opened; never changed by the
@@ -1126,9 +1111,7 @@ impl Sealing {
             (Some(payload), None) => {
                 codec.seal_encoded(T::VERSION, payload, &self.meta, self.subject, buf)
             }
-            _ => core
-                .writer
-                .seal(codec, value, &self.meta, self.subject, Form::Cookie, buf),
+            _ => self.seal(core, value, Form::Cookie, buf),
         };
         match sealed.map(|chunks| codec.lines(scratch.sealed(), chunks)) {
             Ok(lines) => {
@@ -1166,20 +1149,28 @@ impl Sealing {
     ) -> Result<(Vec<u8>, Vec<SetCookie>), SessionError> {
         let codec = &core.codec;
         let mut entry = Vec::with_capacity(256);
-        core.writer.seal(
-            codec,
-            value,
-            &self.meta,
-            self.subject,
-            Form::Stored,
-            &mut entry,
-        )?;
+        self.seal(core, value, Form::Stored, &mut entry)?;
         // The id cookie carries the last access too: sent with every save, so a busy user's
         // id cookie never reaches its idle timeout.
         let mut id = Vec::with_capacity(96);
-        core.writer
-            .seal(codec, value, &self.meta, self.subject, Form::Id, &mut id)?;
+        self.seal(core, value, Form::Id, &mut id)?;
         Ok((entry, codec.lines(&id, 1)))
+    }
+
+    /// Seals `value` in `form` as the version the layer writes: the current schema, or the
+    /// previous one through the down-migration during a rolling deploy.
+    fn seal<T: CookieSession>(
+        &self,
+        core: &Core<T>,
+        value: &T,
+        form: Form,
+        buf: &mut Vec<u8>,
+    ) -> Result<u8, SessionError> {
+        let codec = &core.codec;
+        match &core.writer.downgrade {
+            Some(seal) => seal(codec, value, &self.meta, self.subject, form, buf),
+            None => codec.seal_form(value, &self.meta, self.subject, form, buf),
+        }
     }
 }
 
@@ -1328,11 +1319,11 @@ fn encode_fitting<T: CookieSession>(
         None => codec.capacity_total(),
     };
     // Within its bounds, a schema whose worst case fits needs no measuring.
-    let measured = T::MAX_ENCODED_LEN.is_none_or(|max| codec.value_len(max) > limit);
+    let measured = T::MAX_ENCODED_LEN.is_none_or(|max| codec.worst_value_len(max) > limit);
     if let Err(err) = encode_into(value, buf) {
         return if measured { Err(err) } else { Ok(false) };
     }
-    let size = codec.value_len(buf.len());
+    let size = codec.worst_value_len(buf.len());
     if measured && size > limit {
         return Err(SessionError::TooLarge {
             size,
