@@ -569,7 +569,7 @@ fn keys_go_to_standard_output_only_when_asked() {
     assert!(!stderr(&out).contains(&printed[0].to_base64()));
     assert_eq!(
         keys_in(&std::fs::read_to_string(&file).expect("untouched")),
-        [primary.clone()]
+        std::slice::from_ref(&primary)
     );
 
     let out = tool(
