@@ -1,10 +1,19 @@
-//! `session-tool`: generate a key, read what a sealed session cookie says about itself, and see
-//! how close each schema comes to its cookie budget.
+//! `session-tool`: generate a key, read what a sealed session cookie says about itself, see
+//! how close each schema comes to its cookie budget, log a subject out everywhere, and keep
+//! key-set files.
 //!
 //! ```text
 //! session-tool keygen
 //! session-tool inspect [--cookie HEADER] [--name NAME] [--key-env VAR] [--show-id]
 //! session-tool sizes [--name NAME] [--max-cookies N]
+//! session-tool revoke SUBJECT [--key-env VAR] [--timeout SECONDS]
+//! session-tool keys new FILE
+//! session-tool keys rotate FILE [-o PATH] [--drop-oldest | --keep N]
+//! session-tool keys add FILE [-o PATH]
+//! session-tool keys promote FILE [-o PATH] [--drop-oldest | --keep N]
+//! session-tool keys prune FILE [-o PATH] (--drop-oldest | --keep N)
+//! session-tool completions SHELL
+//! session-tool help [COMMAND]
 //! ```
 //!
 //! `inspect` reads the key from an environment variable (`SESSION_KEY` unless `--key-env`
@@ -12,6 +21,22 @@
 //! [`Keys::from_env_named`](session_runtime::Keys::from_env_named) reads them), never from the
 //! command line, where it would land in the shell history and the process list. It prints key
 //! ids, never keys, and shortens the session id unless `--show-id` asks for all of it.
+//!
+//! `revoke` ends every session of a subject (what the application passed to
+//! `Session::set_subject`), as [`SessionLayer::revoke_all`](session_runtime::SessionLayer::revoke_all)
+//! does, reading the application's own settings: the keys from `SESSION_KEY` and
+//! `SESSION_KEY_OLD`, the store and lifetime from `SESSION_STORE`, `SESSION_STORE_PREFIX`,
+//! `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT`, through
+//! [`StoreSettings::from_env`](session_runtime::StoreSettings::from_env), as an application
+//! built with [`with_store_settings`](session_runtime::SessionLayerBuilder::with_store_settings)
+//! does. With `SESSION_STORE=cookie` (or unset) it is an error: revocation needs a store.
+//!
+//! `keys` writes key-set files: one base64 key a line, `#` comments and blank lines ignored,
+//! the primary first, then the fallbacks. `rotate` puts a fresh key first and keeps the old
+//! primary as the first fallback; `add`, `promote` and `prune` are the three steps of a
+//! rotation across instances that deploy one after another (`session-tool keys --help`).
+//! Files are replaced atomically, with mode 0600 on Unix; `-` stands for standard input and
+//! output.
 //!
 //! The installed binary knows no schema: it shows the sealed header and the payload's size. To
 //! see the payload itself and the sizes of your own schema, add a small binary to your crate:
@@ -28,12 +53,16 @@
 //! }
 //! ```
 //!
-//! Exit codes: 0 on success, 1 when the cookie does not open (or holds no session), 2 for a
-//! usage or configuration error (an unknown option, a missing or invalid key).
+//! Exit codes: 0 on success; 1 when the cookie does not open (or holds no session), or the
+//! store or a file write failed; 2 for a usage or configuration error (an unknown option, a
+//! missing or invalid key, a store that cannot be used). Errors are one line on standard
+//! error, except clap's usage errors, which show the usage too.
 
 mod args;
 mod inspect;
+mod keys;
 mod payload;
+mod revoke;
 mod sizes;
 mod time;
 
@@ -43,7 +72,9 @@ use std::process::ExitCode;
 
 use session_runtime::{CookieSession, Key, SchemaVersion};
 
-use crate::args::{Args, Command};
+use clap::{CommandFactory, Parser};
+
+use crate::args::{Cli, Command};
 
 /// Runs the tool for schema `T`: `inspect` also opens the payload into `T` (migrating an older
 /// version) and prints it with `{:?}`, and `sizes` reports `T`'s worst case against its budget.
@@ -125,6 +156,10 @@ enum Failure {
     },
     /// A usage or configuration error: exit code 2.
     Usage(String),
+    /// A command line clap refused, already formatted with its usage: exit code 2.
+    Parse(String),
+    /// The store or a file write failed: exit code 1.
+    Failed(String),
 }
 
 fn exit(outcome: Outcome) -> ExitCode {
@@ -132,6 +167,11 @@ fn exit(outcome: Outcome) -> ExitCode {
         Ok(out) => (out, None, 0),
         Err(Failure::NotOpened { shown, reason }) => (shown, Some(reason), 1),
         Err(Failure::Usage(message)) => (String::new(), Some(message), 2),
+        Err(Failure::Failed(message)) => (String::new(), Some(message), 1),
+        Err(Failure::Parse(message)) => {
+            let _ = std::io::stderr().lock().write_all(message.as_bytes());
+            (String::new(), None, 2)
+        }
     };
     // A closed pipe (`session-tool inspect | head`) is not worth a panic.
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
@@ -146,14 +186,24 @@ fn execute(
     schema: Option<&Schema>,
     stdin: &mut dyn Read,
 ) -> Outcome {
-    let args = Args::parse(args.into_iter().skip(1)).map_err(Failure::Usage)?;
-    match args.command {
-        Command::Help => Ok(args::USAGE.to_owned()),
-        Command::Keygen => {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        // `--help`, `help`, `--version`: asked for, so on standard output.
+        Err(e) if e.exit_code() == 0 => return Ok(e.render().to_string()),
+        Err(e) => return Err(Failure::Parse(e.render().to_string())),
+    };
+    match cli.command {
+        None => Ok(Cli::command().render_long_help().to_string()),
+        Some(Command::Keygen) => {
             let key = Key::try_generate().map_err(|e| Failure::Usage(e.to_string()))?;
             Ok(format!("{}\n", key.to_base64()))
         }
-        Command::Inspect(options) => {
+        Some(Command::Inspect { key: Some(_), .. }) => Err(Failure::Usage(
+            "keys are not taken on the command line (they would stay in the shell history and \
+             the process list): put the key in an environment variable and pass --key-env VAR"
+                .into(),
+        )),
+        Some(Command::Inspect { options, key: None }) => {
             let keys = session_runtime::Keys::from_env_named(
                 &options.key_env,
                 &format!("{}_OLD", options.key_env),
@@ -165,7 +215,14 @@ fn execute(
             };
             inspect::inspect(&keys, &options, &header, schema)
         }
-        Command::Sizes(options) => sizes::sizes(&options, schema),
+        Some(Command::Sizes(options)) => sizes::sizes(&options, schema),
+        Some(Command::Revoke(options)) => revoke::revoke(&options),
+        Some(Command::Keys(command)) => keys::keys(&command, stdin),
+        Some(Command::Completions { shell }) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "session-tool", &mut script);
+            String::from_utf8(script).map_err(|e| Failure::Failed(e.to_string()))
+        }
     }
 }
 

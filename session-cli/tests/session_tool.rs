@@ -23,6 +23,7 @@ fn tool(args: &[&str], env: &[(&str, String)], stdin: Option<&str>) -> Output {
         .args(args)
         .env_remove("SESSION_KEY")
         .env_remove("SESSION_KEY_OLD")
+        .env_remove("SESSION_STORE")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -310,4 +311,287 @@ fn sizes_match_what_the_runtime_seals() {
 fn postcard_varint_len(n: usize) -> usize {
     let bits = usize::BITS - n.leading_zeros();
     bits.div_ceil(7).max(1) as usize
+}
+
+#[test]
+fn help_lists_every_command_and_the_environment() {
+    for args in [&["--help"][..], &["help"], &[]] {
+        let out = tool(args, &[], None);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let text = stdout(&out);
+        for command in [
+            "keygen",
+            "inspect",
+            "sizes",
+            "revoke",
+            "keys",
+            "completions",
+        ] {
+            assert!(
+                text.contains(&format!("\n  {command} ")),
+                "{command} in\n{text}"
+            );
+        }
+        for variable in [
+            "SESSION_STORE ",
+            "SESSION_STORE_PREFIX",
+            "SESSION_IDLE_TIMEOUT",
+            "SESSION_ABSOLUTE_TIMEOUT",
+        ] {
+            assert!(text.contains(variable), "{variable} in\n{text}");
+        }
+    }
+    let out = tool(&["help", "revoke"], &[], None);
+    assert!(stdout(&out).contains("Usage: session-tool revoke [OPTIONS] <SUBJECT>"));
+    let out = tool(&["keys", "--help"], &[], None);
+    let text = stdout(&out);
+    assert!(
+        text.contains("Rotating keys without logging anyone out")
+            && text.contains("one absolute timeout"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_bad_argument_is_a_usage_error_with_a_hint() {
+    let out = tool(&["inspect", "--show-idd"], &[], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty());
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: unexpected argument '--show-idd' found"),
+        "{err}"
+    );
+    assert!(
+        err.contains("a similar argument exists: '--show-id'"),
+        "{err}"
+    );
+    assert!(err.contains("Usage: session-tool inspect"), "{err}");
+
+    let out = tool(&["sizes", "--max-cookies", "40"], &[], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--max-cookies takes 1 to 16, not `40`"));
+
+    let out = tool(&["frobnicate"], &[], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unrecognized subcommand 'frobnicate'"));
+}
+
+#[test]
+fn completions_for_bash_are_a_script() {
+    let out = tool(&["completions", "bash"], &[], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let script = stdout(&out);
+    assert!(script.contains("_session__tool() {"), "{script}");
+    assert!(
+        script.contains("complete -F _session__tool ") && script.contains(" session-tool\n"),
+        "{script}"
+    );
+    for word in ["revoke", "rotate", "--max-cookies", "--drop-oldest"] {
+        assert!(script.contains(word), "{word}");
+    }
+    // bash itself parses it (`-n`: read, do not run).
+    let mut bash = Command::new("bash")
+        .arg("-n")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bash runs");
+    bash.stdin
+        .take()
+        .expect("stdin")
+        .write_all(script.as_bytes())
+        .expect("write the script");
+    let checked = bash.wait_with_output().expect("bash -n");
+    assert!(checked.status.success(), "{}", stderr(&checked));
+    let out = tool(&["completions", "tcsh"], &[], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("invalid value 'tcsh'"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A directory of its own under the temporary directory, removed on drop.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(label: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "session-tool-{label}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("scratch directory");
+        Scratch(path)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The keys of a key-set file's text, in order.
+fn keys_in(text: &str) -> Vec<Key> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| Key::from_base64(l).expect("a key"))
+        .collect()
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn keys_new_then_rotate_keeps_the_order_and_drops_the_oldest() {
+    let dir = Scratch::new("keys");
+    let file = dir.0.join("keys.txt");
+    let path = file.to_str().expect("UTF-8 path");
+
+    let out = tool(&["keys", "new", path], &[], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&file).expect("written");
+    let first = keys_in(&text);
+    assert_eq!(first.len(), 1, "{text}");
+    assert!(
+        text.starts_with("# "),
+        "a comment says what the file is: {text}"
+    );
+    assert!(!stdout(&out).contains(&first[0].to_base64()));
+    assert!(stdout(&out).contains(&format!("primary key id {}", first[0].id())));
+    #[cfg(unix)]
+    assert_eq!(mode(&file), 0o600);
+
+    // Never over an existing set.
+    let out = tool(&["keys", "new", path], &[], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("exists"), "{}", stderr(&out));
+    assert_eq!(
+        keys_in(&std::fs::read_to_string(&file).expect("kept")),
+        first
+    );
+
+    // A file written by hand: comments, blank lines, the standard alphabet with padding.
+    let old = Key::generate();
+    let standard = format!("{}=", old.to_base64().replace('-', "+").replace('_', "/"));
+    std::fs::write(
+        &file,
+        format!(
+            "# the shop's keys\n\n{}\n  # rotated in March\n{standard}\n\n",
+            first[0].to_base64()
+        ),
+    )
+    .expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let out = tool(&["keys", "rotate", path], &[], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&file).expect("rotated");
+    let rotated = keys_in(&text);
+    assert_eq!(rotated.len(), 3, "{text}");
+    assert_eq!(rotated[1..], [first[0].clone(), old.clone()], "{text}");
+    assert!(!first.contains(&rotated[0]) && rotated[0] != old);
+    assert!(text.starts_with("# the shop's keys\n"), "{text}");
+    assert!(!stdout(&out).contains(&rotated[0].to_base64()));
+    #[cfg(unix)]
+    assert_eq!(
+        mode(&file),
+        0o600,
+        "replaced by a file of the owner's alone"
+    );
+
+    let out = tool(&["keys", "rotate", path, "--drop-oldest"], &[], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let dropped = keys_in(&std::fs::read_to_string(&file).expect("rotated"));
+    assert_eq!(
+        dropped[1..],
+        rotated[..2],
+        "the new primary, then all but the oldest"
+    );
+
+    let out = tool(&["keys", "rotate", path, "--keep", "1"], &[], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let kept = keys_in(&std::fs::read_to_string(&file).expect("rotated"));
+    assert_eq!(kept[1..], dropped[..1]);
+
+    // The three steps of a rolling rotation.
+    for step in [&["keys", "add", path][..], &["keys", "promote", path]] {
+        let out = tool(step, &[], None);
+        assert!(out.status.success(), "{step:?}: {}", stderr(&out));
+    }
+    let promoted = keys_in(&std::fs::read_to_string(&file).expect("promoted"));
+    assert_eq!(promoted.len(), 3);
+    assert_eq!(
+        promoted[1..],
+        kept[..],
+        "the old primary first among the fallbacks"
+    );
+    let out = tool(&["keys", "prune", path, "--keep", "0"], &[], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        keys_in(&std::fs::read_to_string(&file).expect("pruned")),
+        promoted[..1]
+    );
+
+    // No temporary file is left beside it.
+    let names: Vec<_> = std::fs::read_dir(&dir.0)
+        .expect("list")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names, ["keys.txt"]);
+}
+
+#[test]
+fn keys_go_to_standard_output_only_when_asked() {
+    let dir = Scratch::new("stdout");
+    let file = dir.0.join("keys.txt");
+    let path = file.to_str().expect("UTF-8 path");
+    let primary = Key::generate();
+    std::fs::write(&file, format!("{}\n", primary.to_base64())).expect("write");
+
+    let out = tool(&["keys", "rotate", path, "-o", "-"], &[], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = keys_in(&stdout(&out));
+    assert_eq!(printed.len(), 2);
+    assert_eq!(printed[1], primary);
+    assert!(!stderr(&out).contains(&printed[0].to_base64()));
+    assert_eq!(
+        keys_in(&std::fs::read_to_string(&file).expect("untouched")),
+        std::slice::from_ref(&primary)
+    );
+
+    let out = tool(
+        &["keys", "rotate", "-"],
+        &[],
+        Some(&format!("# from stdin\n{}\n", primary.to_base64())),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("# from stdin\n"), "{text}");
+    assert_eq!(keys_in(&text)[1..], [primary]);
+
+    let out = tool(&["keys", "new", "-"], &[], None);
+    assert!(out.status.success());
+    assert_eq!(keys_in(&stdout(&out)).len(), 1);
+
+    // A refused line is named by its number, never shown.
+    let out = tool(&["keys", "rotate", "-"], &[], Some("# x\nnot-a-key\n"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("-, line 2: "), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("not-a-key"), "{}", stderr(&out));
 }

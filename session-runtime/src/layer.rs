@@ -18,7 +18,7 @@ use crate::lifecycle::{BadCookiePolicy, Core, Hook, Writer};
 use crate::schema::{CookieSession, Downgrade};
 use crate::service::SessionService;
 use crate::store::persistence::{Persistence, RevocationLoss, StoreFailure, StoreMode};
-use crate::store::{SessionStore, StoreError, Timed};
+use crate::store::{SessionStore, StoreError, StoreSettings, StoreSettingsError, Timed};
 
 /// The session middleware: put it on a router and take [`Session<T>`](crate::Session) in
 /// handlers.
@@ -434,6 +434,26 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
     pub fn with_revocation(mut self, store: impl SessionStore) -> Self {
         self.revocation = Some(Arc::new(store));
         self
+    }
+
+    /// Applies [`StoreSettings`] (read with [`StoreSettings::from_env`]): the idle and absolute
+    /// timeouts, and the store they name, if any, with [`with_store`](Self::with_store), so
+    /// every session lives in it. For the other modes, build the store with
+    /// [`StoreSettings::build_store`] and pass it to
+    /// [`with_overflow_store`](Self::with_overflow_store) or
+    /// [`with_revocation`](Self::with_revocation) instead.
+    ///
+    /// # Errors
+    /// As [`StoreSettings::build_store`]: a store whose feature is off, or whose servers or
+    /// prefix are refused.
+    pub fn with_store_settings(self, settings: &StoreSettings) -> Result<Self, StoreSettingsError> {
+        let builder = self
+            .with_idle_timeout(settings.idle_timeout)
+            .with_absolute_timeout(settings.absolute_timeout);
+        Ok(match settings.build_store()? {
+            Some(store) => builder.with_store(store),
+            None => builder,
+        })
     }
 
     /// The time limit of every store call (default 500 ms): a store that does not answer in

@@ -43,7 +43,8 @@ pub use store::MemcachedStore;
 pub use store::RedisStore;
 pub use store::persistence::{RevocationLoss, StoreFailure};
 pub use store::{
-    BoxFuture, Condition, MemoryStore, SessionStore, StoreConfigError, StoreError, Timed,
+    BoxFuture, Condition, MemoryStore, SessionStore, StoreAddress, StoreConfigError, StoreError,
+    StoreSettings, StoreSettingsError, Timed,
 };
 
 /// Everything generated code needs, behind one path so the derive never names a crate the

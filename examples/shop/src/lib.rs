@@ -14,8 +14,8 @@ use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use session_runtime::{
-    Clock, CookieSession, Keys, Level, MemcachedStore, MemoryStore, RedisStore, Session,
-    SessionError, SessionLayer, SessionLayerBuilder, SessionMeta,
+    Clock, CookieSession, Keys, Level, Session, SessionError, SessionLayer, SessionLayerBuilder,
+    SessionMeta, StoreSettings,
 };
 
 use crate::schema::{Line, Shop, ShopV1};
@@ -32,66 +32,19 @@ pub fn settings<T: CookieSession>(keys: Keys) -> SessionLayerBuilder<T> {
         .with_max_cookies(3)
 }
 
-/// Where the shop keeps its sessions, from `SESSION_STORE`.
-#[derive(Debug)]
-pub enum StoreChoice {
-    /// In the cookies (the default): no server.
-    Cookie,
-    /// In this process's memory (development: sessions end with the process).
-    Memory,
-    /// In a memcached pool: `memcached://host:port,host:port`.
-    Memcached(Vec<String>),
-    /// In Redis: `redis://host:port[/db]`, or a cluster: `redis-cluster://host:port,host:port`.
-    Redis(String),
-    /// In a Redis Cluster, given some of its nodes.
-    RedisCluster(Vec<String>),
-}
-
-impl StoreChoice {
-    /// Parses a `SESSION_STORE` value: `cookie`, `memory`, `memcached://h:p,…`, `redis://…` or
-    /// `redis-cluster://h:p,…`.
-    pub fn parse(value: &str) -> Result<Self, String> {
-        let list = |rest: &str| rest.split(',').map(|s| s.trim().to_owned()).collect();
-        match value.trim() {
-            "" | "cookie" => Ok(StoreChoice::Cookie),
-            "memory" => Ok(StoreChoice::Memory),
-            v if v.starts_with("memcached://") => Ok(StoreChoice::Memcached(list(&v[12..]))),
-            v if v.starts_with("redis-cluster://") => Ok(StoreChoice::RedisCluster(
-                list(&v[16..])
-                    .into_iter()
-                    .map(|n: String| format!("redis://{n}"))
-                    .collect(),
-            )),
-            v if v.starts_with("redis://") => Ok(StoreChoice::Redis(v.to_owned())),
-            other => Err(format!(
-                "SESSION_STORE={other:?}: use cookie, memory, memcached://host:port,..., redis://host:port or redis-cluster://host:port,..."
-            )),
-        }
-    }
-}
-
 /// The whole shop: its routes behind the session layer, sealing under `keys`, sessions in their
 /// cookies.
 pub fn app(keys: Keys) -> Router {
-    app_with_store(keys, &StoreChoice::Cookie).expect("the cookie store needs no server")
+    app_with_store(keys, &StoreSettings::default()).expect("the cookie store needs no server")
 }
 
-/// The shop with its sessions where `store` says.
-pub fn app_with_store(keys: Keys, store: &StoreChoice) -> Result<Router, String> {
-    let builder = settings::<Shop>(keys.clone());
-    let builder = match store {
-        StoreChoice::Cookie => builder,
-        StoreChoice::Memory => builder.with_store(MemoryStore::new()),
-        StoreChoice::Memcached(servers) => {
-            builder.with_store(MemcachedStore::new(servers.clone()).map_err(|e| e.to_string())?)
-        }
-        StoreChoice::Redis(url) => {
-            builder.with_store(RedisStore::new(url).map_err(|e| e.to_string())?)
-        }
-        StoreChoice::RedisCluster(nodes) => {
-            builder.with_store(RedisStore::cluster(nodes).map_err(|e| e.to_string())?)
-        }
-    };
+/// The shop with its sessions where `store` says, for as long as it says: the settings the
+/// binary reads with [`StoreSettings::from_env`] (`SESSION_STORE`, `SESSION_STORE_PREFIX`,
+/// `SESSION_IDLE_TIMEOUT`, `SESSION_ABSOLUTE_TIMEOUT`), as `session-tool revoke` does.
+pub fn app_with_store(keys: Keys, store: &StoreSettings) -> Result<Router, String> {
+    let builder = settings::<Shop>(keys.clone())
+        .with_store_settings(store)
+        .map_err(|e| e.to_string())?;
     let layer = builder
         .build()
         .map_err(|e| format!("the shop's session settings: {e}"))?;
@@ -201,31 +154,4 @@ async fn legacy_cookie(keys: Keys) -> impl IntoResponse {
         }
     }
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::StoreChoice;
-
-    #[test]
-    fn session_store_values_parse() {
-        assert!(matches!(StoreChoice::parse(""), Ok(StoreChoice::Cookie)));
-        assert!(matches!(
-            StoreChoice::parse("memory"),
-            Ok(StoreChoice::Memory)
-        ));
-        assert!(matches!(
-            StoreChoice::parse("memcached://127.0.0.1:11211, 127.0.0.1:11212"),
-            Ok(StoreChoice::Memcached(s)) if s == ["127.0.0.1:11211", "127.0.0.1:11212"]
-        ));
-        assert!(matches!(
-            StoreChoice::parse("redis-cluster://127.0.0.1:7000,127.0.0.1:7001"),
-            Ok(StoreChoice::RedisCluster(n)) if n == ["redis://127.0.0.1:7000", "redis://127.0.0.1:7001"]
-        ));
-        assert!(matches!(
-            StoreChoice::parse("redis://127.0.0.1:6379/2"),
-            Ok(StoreChoice::Redis(_))
-        ));
-        assert!(StoreChoice::parse("mongodb://x").is_err());
-    }
 }

@@ -12,11 +12,14 @@
 //! sessions across restarts; without it a key is generated and a warning logged. `PORT` changes
 //! the port. `SESSION_STORE` picks where sessions live: `cookie` (the default, no server),
 //! `memory`, `memcached://host:port,host:port`, `redis://host:port` or
-//! `redis-cluster://host:port,host:port`.
+//! `redis-cluster://host:port,host:port`; `SESSION_STORE_PREFIX` the key prefix in the store,
+//! `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT` the timeouts in seconds (default 1800
+//! and 43200). These are read by `session_runtime::StoreSettings::from_env`, as
+//! `session-tool revoke` reads them to log a user out of the shop everywhere.
 
 use std::net::SocketAddr;
 
-use session_runtime::Keys;
+use session_runtime::{Keys, StoreSettings};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -36,9 +39,9 @@ async fn main() -> std::io::Result<()> {
             std::process::exit(1);
         }
     };
-    let store = std::env::var("SESSION_STORE").unwrap_or_default();
-    let app = match example_shop::StoreChoice::parse(&store)
-        .and_then(|choice| example_shop::app_with_store(keys, &choice))
+    let app = match StoreSettings::from_env()
+        .map_err(|e| e.to_string())
+        .and_then(|settings| example_shop::app_with_store(keys, &settings))
     {
         Ok(app) => app,
         Err(err) => {

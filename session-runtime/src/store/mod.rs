@@ -26,6 +26,9 @@ pub use memory::MemoryStore;
 
 pub(crate) mod persistence;
 
+mod settings;
+pub use settings::{StoreAddress, StoreSettings, StoreSettingsError};
+
 #[cfg(feature = "memcached")]
 mod memcached;
 #[cfg(feature = "memcached")]
@@ -367,8 +370,8 @@ pub(crate) fn invalid_address(address: &str, reason: impl fmt::Display) -> Store
 /// (where Redis's Unix-socket URLs take them).
 ///
 /// Meant for addresses that did not parse, so it assumes nothing of URL syntax: a password
-/// with an unescaped `#`, `/`, `?` or `@` is still all before the last `@`.
-#[cfg(any(feature = "memcached", feature = "redis"))]
+/// with an unescaped `#`, `/`, `?` or `@` is still all before the last `@`. Also used without
+/// a server-store feature, by the settings' errors for an unknown `SESSION_STORE`.
 pub(crate) fn redact(address: &str) -> String {
     const HIDDEN: &str = "***";
     let (scheme, rest) = match address.find("://") {
@@ -501,7 +504,6 @@ mod tests {
     }
 
     #[test]
-    #[cfg(any(feature = "memcached", feature = "redis"))]
     fn redact_hides_user_information_and_credential_parameters() {
         for (address, redacted) in [
             ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
