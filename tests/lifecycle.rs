@@ -28,7 +28,6 @@
 
 mod servers;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -45,6 +44,7 @@ use session_runtime::{
     RedisStore, Session, SessionError, SessionLayer, SessionLayerBuilder, SessionStore, StoreError,
     StoreFailure,
 };
+use session_tests::CookieJar as Jar;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::sync::{Notify, OwnedMutexGuard, Semaphore, watch};
@@ -365,33 +365,6 @@ fn router<T: Schema>(app: App<T>) -> Router {
 
 // ---------------------------------------------------------------------------------------------
 // The client side: a cookie jar kept by hand, so a cell can record and replay it.
-
-#[derive(Clone, Default, Debug)]
-struct Jar(BTreeMap<String, String>);
-
-impl Jar {
-    fn header(&self) -> String {
-        self.0
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    fn apply(&mut self, lines: &[String]) {
-        for line in lines {
-            let pair = line.split(';').next().unwrap_or_default();
-            let Some((name, value)) = pair.split_once('=') else {
-                continue;
-            };
-            if line.contains("Max-Age=0") {
-                self.0.remove(name);
-            } else {
-                self.0.insert(name.to_owned(), value.to_owned());
-            }
-        }
-    }
-}
 
 #[derive(Debug)]
 struct Reply {

@@ -10,7 +10,6 @@
 
 mod servers;
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,6 +23,7 @@ use session_runtime::{
     CookieSession, Key, Level, MemcachedStore, MemoryStore, RedisStore, Session, SessionError,
     SessionLayer, SessionLayerBuilder, SessionStore, StoreFailure,
 };
+use session_tests::CookieJar as Jar;
 
 #[derive(CookieSession, Serialize, Deserialize, Debug, Default)]
 #[session(version = 1)]
@@ -125,20 +125,6 @@ async fn serve(layer: SessionLayer<Account>) -> SocketAddr {
     addr
 }
 
-/// A browser's cookie jar for one host, kept by hand so a test can copy and replay it.
-#[derive(Clone, Default, Debug)]
-struct Jar(BTreeMap<String, String>);
-
-impl Jar {
-    fn header(&self) -> String {
-        self.0
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-}
-
 struct Reply {
     status: u16,
     body: String,
@@ -164,15 +150,7 @@ async fn call(addr: SocketAddr, method: &str, path: &str, jar: &mut Jar) -> Repl
         .iter()
         .map(|v| v.to_str().expect("ascii").to_owned())
         .collect();
-    for line in &set_cookies {
-        let pair = line.split(';').next().expect("pair");
-        let (name, value) = pair.split_once('=').expect("name=value");
-        if line.contains("Max-Age=0") {
-            jar.0.remove(name);
-        } else {
-            jar.0.insert(name.to_owned(), value.to_owned());
-        }
-    }
+    jar.apply(&set_cookies);
     let body = response.text().await.expect("body");
     Reply {
         status,

@@ -18,8 +18,8 @@ pub use fixtures::{
     key, one_each,
 };
 pub use support::{
-    NOW, at, base, chunk_pairs, codec, cookie_header, get_with_cookie, jar_client, jar_names, meta,
-    pair, sent_back, set_cookies, set_pairs, settings, text,
+    CookieJar, NOW, at, base, chunk_pairs, codec, cookie_header, get_with_cookie, jar_client,
+    jar_names, meta, pair, sent_back, set_cookies, set_pairs, settings, text,
 };
 
 /// The root README's examples, compiled and run as doctests so they cannot rot.

@@ -145,3 +145,35 @@ pub async fn text(client: &Client, method: &str, url: Url) -> (StatusCode, Vec<S
     let body = response.text().await.expect("body");
     (status, cookies, body)
 }
+
+/// A browser's cookie jar for one host, kept by hand (name → value) so a test can record a copy
+/// of it, replay it later, and look at the cookies themselves.
+#[derive(Clone, Default, Debug)]
+pub struct CookieJar(pub std::collections::BTreeMap<String, String>);
+
+impl CookieJar {
+    /// The `Cookie` header a browser would send.
+    pub fn header(&self) -> String {
+        self.0
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Takes a response's Set-Cookie lines as a browser does: a `Max-Age=0` line removes the
+    /// cookie, any other sets it.
+    pub fn apply(&mut self, lines: &[String]) {
+        for line in lines {
+            let pair = line.split(';').next().unwrap_or_default();
+            let Some((name, value)) = pair.split_once('=') else {
+                continue;
+            };
+            if line.contains("Max-Age=0") {
+                self.0.remove(name);
+            } else {
+                self.0.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+}
