@@ -295,6 +295,16 @@ pub(crate) struct Finished {
     pub(crate) failed: bool,
 }
 
+impl Finished {
+    /// The 503 of a save or a logout the store did not confirm: no session lines at all.
+    fn failed() -> Self {
+        Finished {
+            lines: Vec::new(),
+            failed: true,
+        }
+    }
+}
+
 /// The response's session work: done, or store work to await first.
 pub(crate) enum Finish {
     Done(Finished),
@@ -920,7 +930,12 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         let remove_rejected = matches!(state.incoming, Incoming::Rejected { remove: true });
         let mut write = None;
         match (state.change, state.current.as_mut()) {
-            (Change::Poisoned, _) => {}
+            // Nothing half-made is written; a logout asked before the panic still happens.
+            (Change::Poisoned, _) => {
+                if state.retire {
+                    lines.extend_from_slice(core.codec.removals());
+                }
+            }
             (Change::Cleared, _) => lines.extend_from_slice(core.codec.removals()),
             (Change::Modified, Some(current)) => write = Some(current),
             (Change::Untouched, Some(current)) if current.restored => {
@@ -948,7 +963,6 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
 
         // Retire: what ends the session the request came with.
         if state.retire
-            && state.change != Change::Poisoned
             && let Some((old, place, _)) = incoming
         {
             plan.retire = Retire {
@@ -997,11 +1011,12 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             subject: current.subject,
             same_id,
             in_store_before,
-            old_entry: incoming
-                .filter(|(_, place, _)| *place == Place::Store)
-                .map(|(old, _, _)| old.id),
+            old_entry: in_store_before.then_some(current.meta.id),
         };
-        if plan.is_empty() && core.persistence.mode() != Some(StoreMode::Always) {
+        if plan.is_empty()
+            && sealing.old_entry.is_none()
+            && core.persistence.mode() != Some(StoreMode::Always)
+        {
             // Cookies alone, nothing to wait for: sealed now.
             let sealed = sealing.cookie(
                 &core,
@@ -1011,8 +1026,6 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             match sealed {
                 Ok(Some(mut cookie)) => {
                     cookie.append(&mut lines);
-                    // Back in its cookies: the entry it had is no longer used.
-                    plan.clean_up = sealing.old_entry.map(|id| persistence::data_key(&id));
                     return Self::conclude(core, plan, cookie, flash_lines, None);
                 }
                 // Too large for its cookies: spilled to the overflow store, below.
@@ -1087,7 +1100,7 @@ struct Sealing {
     same_id: bool,
     /// Its entry is in the store under that id.
     in_store_before: bool,
-    /// An entry the request's session had, to remove when the session moves into cookies.
+    /// The entry the session had under its id, to remove when it moves into its cookies.
     old_entry: Option<SessionId>,
 }
 
@@ -1184,110 +1197,19 @@ async fn run<T: CookieSession + Send + Sync>(
     write: Option<(Sealing, Lifecycle<T>)>,
 ) -> Finished {
     let persistence = &core.persistence;
-    let mut stored = None;
-    let failed = || Finished {
-        lines: Vec::new(),
-        failed: true,
-    };
     if !plan.retire.is_empty() && persistence.retire(&plan.retire).await.is_err() {
-        return failed();
+        return Finished::failed();
     }
-    if let Some((mut sealing, lifecycle)) = write {
-        let now = sealing.meta.last_access;
-        if let (Some(tag), Some(subject)) = (plan.learn_generation, sealing.subject.as_mut()) {
-            match persistence.generation(&core.keys, &tag).await {
-                Ok(generation) => subject.generation = generation,
-                Err(err) => {
-                    tracing::error!(error = %err, "the subject's generation could not be read; the session is not saved");
-                    return failed();
-                }
+    if let Some((sealing, lifecycle)) = write {
+        match write_session(&core, &mut plan, sealing, &lifecycle).await {
+            Written::Lines(mut written) => lines.append(&mut written),
+            // Ended meanwhile (a logout, a regenerate elsewhere): no cookie for the dead id.
+            Written::Ended => {
+                tracing::info!(
+                    "the session was ended by another request while this one ran; its change is dropped"
+                );
             }
-        }
-        if plan.ensure_markers {
-            let since = persistence
-                .ensure_markers(&core.keys, &sealing.meta, sealing.subject.as_ref(), now)
-                .await;
-            // Issued in the second a store's loss was seen: stamped with the next, when its
-            // records begin (within the allowed clock skew), so it is not taken for older.
-            if since > sealing.meta.issued_at {
-                sealing.meta.issued_at = since;
-                sealing.meta.last_access = sealing.meta.last_access.max(since);
-            }
-        }
-        // Sealed from the request's state, as the handler left it (the lock is held only
-        // while sealing). A generation learnt now changes the header, not the payload.
-        let sealed = {
-            let state = lifecycle.read();
-            let current = current_ref(&state);
-            sealing
-                .cookie(
-                    &core,
-                    &current.value,
-                    current.encoded.as_deref().map(Vec::as_slice),
-                )
-                .and_then(|cookie| match cookie {
-                    Some(lines) => Ok(Sealed::Cookie(lines)),
-                    None => sealing
-                        .stored(&core, &current.value)
-                        .map(|(entry, id)| Sealed::Store(entry, id)),
-                })
-        };
-        let cookie = match sealed {
-            Ok(Sealed::Cookie(lines)) => Some(lines),
-            Ok(Sealed::Store(entry, id)) => {
-                stored = Some((entry, id));
-                None
-            }
-            Err(err) => {
-                tracing::error!(schema = T::NAME, error = %err, "session could not be sealed; the previous session stays");
-                return failed();
-            }
-        };
-        match cookie {
-            Some(mut cookie) => {
-                // Back in (or still in) cookies: an entry the session had is no longer used.
-                if let Some(old) = sealing.old_entry
-                    && plan.retire.entry.is_none()
-                {
-                    plan.clean_up = Some(persistence::data_key(&old));
-                }
-                lines.append(&mut cookie);
-            }
-            None => {
-                let Some((entry, mut id_lines)) = stored.take() else {
-                    return failed();
-                };
-                let save = Save {
-                    key: persistence::data_key(&sealing.meta.id),
-                    ttl: persistence::remaining(core.codec.lifetime(), &sealing.meta, now),
-                    condition: if sealing.same_id && sealing.in_store_before {
-                        Condition::Present
-                    } else {
-                        Condition::Absent
-                    },
-                };
-                match persistence.save(&save, &entry).await {
-                    Ok(true) => lines.append(&mut id_lines),
-                    Ok(false) if save.condition == Condition::Present => {
-                        // Ended meanwhile (a logout, a regenerate elsewhere): no cookie for it.
-                        tracing::info!(
-                            "the session was ended by another request while this one ran; its change is dropped"
-                        );
-                        return Finished {
-                            lines: flash_lines,
-                            failed: false,
-                        };
-                    }
-                    Ok(false) => {
-                        tracing::error!("a new session id is already in the store; not saved");
-                        return failed();
-                    }
-                    Err(err) => {
-                        tracing::error!(error = %err, "session could not be saved to the store; the previous session stays");
-                        return failed();
-                    }
-                }
-            }
+            Written::Failed => return Finished::failed(),
         }
     }
     if let Some(key) = &plan.clean_up {
@@ -1301,6 +1223,154 @@ async fn run<T: CookieSession + Send + Sync>(
         lines,
         failed: false,
     }
+}
+
+/// What writing the session came to.
+enum Written {
+    /// Its Set-Cookie lines.
+    Lines(Vec<SetCookie>),
+    /// Its entry was gone: ended by another request.
+    Ended,
+    /// Not written: the response must say so.
+    Failed,
+}
+
+/// Writes the session: reads what its header needs (the subject's generation), puts its
+/// servers' markers in place, seals it, and saves it where it goes.
+async fn write_session<T: CookieSession + Send + Sync>(
+    core: &Core<T>,
+    plan: &mut Plan,
+    mut sealing: Sealing,
+    lifecycle: &Lifecycle<T>,
+) -> Written {
+    let persistence = &core.persistence;
+    let now = sealing.meta.last_access;
+    if let (Some(tag), Some(subject)) = (plan.learn_generation, sealing.subject.as_mut()) {
+        match persistence.generation(&core.keys, &tag).await {
+            Ok(generation) => subject.generation = generation,
+            Err(err) => {
+                tracing::error!(error = %err, "the subject's generation could not be read; the session is not saved");
+                return Written::Failed;
+            }
+        }
+    }
+    if plan.ensure_markers {
+        let since = persistence
+            .ensure_markers(&core.keys, &sealing.meta, sealing.subject.as_ref(), now)
+            .await;
+        if since > sealing.meta.issued_at && !reissue(core, &mut sealing, since, now).await {
+            return Written::Failed;
+        }
+    }
+    // Sealed from the request's state, as the handler left it (the lock is held only while
+    // sealing). A generation learnt now changes the header, not the payload.
+    let sealed = {
+        let state = lifecycle.read();
+        let current = current_ref(&state);
+        let encoded = current.encoded.as_deref().map(Vec::as_slice);
+        match sealing.cookie(core, &current.value, encoded) {
+            Ok(Some(lines)) => Ok(Sealed::Cookie(lines)),
+            Ok(None) => sealing
+                .stored(core, &current.value)
+                .map(|(entry, id)| Sealed::Store(entry, id)),
+            Err(err) => Err(err),
+        }
+    };
+    match sealed {
+        Ok(Sealed::Cookie(lines)) => {
+            // Back in its cookies from the store: only if its entry is still there (a logout
+            // meanwhile deleted it), which the entry's replacement by a short-lived marker tells
+            // in one call; the entry is then deleted.
+            if let Some(old) = sealing.old_entry
+                && plan.retire.entry.is_none()
+            {
+                let key = persistence::data_key(&old);
+                let moved = Save {
+                    key: key.clone(),
+                    ttl: core::time::Duration::from_secs(1),
+                    condition: Condition::Present,
+                };
+                match persistence.save(&moved, b"moved").await {
+                    Ok(true) => plan.clean_up = Some(key),
+                    Ok(false) => return Written::Ended,
+                    Err(err) => {
+                        tracing::error!(error = %err, "a session leaving the store could not be checked; not saved");
+                        return Written::Failed;
+                    }
+                }
+            }
+            Written::Lines(lines)
+        }
+        Ok(Sealed::Store(entry, id_lines)) => {
+            let condition = match (sealing.same_id, sealing.in_store_before) {
+                // The entry the request came with: never re-created once deleted.
+                (true, true) => Condition::Present,
+                // The same session spilling from its cookies: two requests may spill it at once.
+                (true, false) => Condition::Always,
+                (false, _) => Condition::Absent,
+            };
+            let save = Save {
+                key: persistence::data_key(&sealing.meta.id),
+                ttl: persistence::remaining(core.codec.lifetime(), &sealing.meta, now),
+                condition,
+            };
+            match persistence.save(&save, &entry).await {
+                Ok(true) => Written::Lines(id_lines),
+                Ok(false) if condition == Condition::Present => Written::Ended,
+                Ok(false) => {
+                    tracing::error!("a new session id is already in the store; not saved");
+                    Written::Failed
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "session could not be saved to the store; the previous session stays");
+                    Written::Failed
+                }
+            }
+        }
+        Err(err) => {
+            tracing::error!(schema = T::NAME, error = %err, "session could not be sealed; the previous session stays");
+            Written::Failed
+        }
+    }
+}
+
+/// A session about to be issued under records that begin after it (a server's marker written
+/// later than its issue time): a new session is stamped with that time (at most the allowed
+/// skew ahead); an existing one is moved to a new id issued then, its old id retired first, so
+/// its absolute timeout is never reset and it is never taken for older than its records.
+/// `false`: the old id could not be retired.
+async fn reissue<T>(core: &Core<T>, sealing: &mut Sealing, since: u32, now: u32) -> bool {
+    let ahead = u32::try_from(core.codec.lifetime().max_skew.as_secs()).unwrap_or(u32::MAX);
+    let since = since.min(now.saturating_add(ahead));
+    if !sealing.same_id {
+        sealing.meta.issued_at = since;
+        sealing.meta.last_access = sealing.meta.last_access.max(since);
+        return true;
+    }
+    let old = sealing.meta;
+    let Ok(fresh) = SessionMeta::new(since) else {
+        return false;
+    };
+    let persistence = &core.persistence;
+    let retire = Retire {
+        entry: sealing
+            .in_store_before
+            .then(|| persistence::data_key(&old.id)),
+        revoke: persistence.revocation_list().then(|| {
+            (
+                persistence::revoked_key(&old.id),
+                persistence::remaining(core.codec.lifetime(), &old, now),
+            )
+        }),
+    };
+    if persistence.retire(&retire).await.is_err() {
+        return false;
+    }
+    sealing.meta = fresh;
+    sealing.same_id = false;
+    sealing.in_store_before = false;
+    sealing.old_entry = None;
+    true
 }
 
 /// Checks that `value` is within its bounds and still fits the session's cookies (or its

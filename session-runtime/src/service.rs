@@ -17,9 +17,10 @@ use crate::store::BoxFuture;
 
 /// The service [`SessionLayer`](crate::SessionLayer) wraps around your routes.
 ///
-/// It never panics and never fails a request by itself: a bad incoming cookie becomes a fresh
-/// session (or a 400 from the extractor, in strict mode), and a session that cannot be saved
-/// is logged and left as it was.
+/// It never panics. A bad incoming cookie becomes a fresh session (or a 400 from the extractor,
+/// in strict mode). A session that cannot be saved, or a logout the store did not confirm,
+/// turns the response into a `503 Service Unavailable` with none of the session's cookies, and
+/// the previous session is left as it was.
 pub struct SessionService<S, T> {
     inner: S,
     core: Arc<Core<T>>,

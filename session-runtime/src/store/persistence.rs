@@ -2,14 +2,15 @@
 //! sessions early, and the one object, [`Persistence`], that reads them when a request opens its
 //! session and plans and runs the store operations of its response.
 //!
-//! Three kinds of entries, each under a key derived one way from what it is about, so whoever
-//! can read the store (memcached has no authentication) learns nothing that opens a session:
+//! Its entries, each under a key derived one way from what it is about, so whoever can read the
+//! store (memcached has no authentication) learns nothing that opens a session:
 //!
 //! | key | value | written by |
 //! |---|---|---|
 //! | `s:<tag of the id>` | the session's sealed envelope | a server-store save |
 //! | `r:<tag of the id>` | `1` | a logout or regenerate under a revocation list |
 //! | `g:<keyed tag of the subject>` | the generation and time of the last "log out everywhere" | `revoke_all` |
+//! | `f:<tag of a flash cookie's id>` | `1` | a response that took the flash messages |
 //! | `e:…` (the store's [`marker_key`](SessionStore::marker_key)) | when the server's records began | the first use of a server, and after it lost its data |
 //!
 //! Ids are 128 random bits, so their tags are plain SHA-256; subjects are names, so theirs are
@@ -116,8 +117,6 @@ pub(crate) struct Found {
     pub(crate) entry: Option<Vec<u8>>,
     /// Why the session must not open, if it must not.
     pub(crate) ended: Option<Ended>,
-    /// The generation of the session's subject, as the store has it now.
-    pub(crate) generation: Option<u64>,
     /// The flash key asked about is on record.
     pub(crate) flash_taken: bool,
 }
@@ -255,6 +254,14 @@ impl Persistence {
         let mut records_since = 0u32;
         for (ask, answer) in asks.iter().zip(answers) {
             let values = answer?;
+            // A store that answers fewer values than keys would silently skip checks.
+            if values.len() != ask.keys.len() {
+                return Err(StoreError::Protocol(format!(
+                    "{} values for {} keys",
+                    values.len(),
+                    ask.keys.len()
+                )));
+            }
             for ((key, role), value) in ask.keys.iter().zip(values) {
                 match role {
                     Role::Entry => found.entry = value,
@@ -262,7 +269,6 @@ impl Persistence {
                     Role::Flash => found.flash_taken = value.is_some(),
                     Role::Generation => {
                         if let Some(record) = value.as_deref().and_then(Generation::read) {
-                            found.generation = Some(record.generation);
                             revoked_by_record |= record.revokes(&session.meta, session.subject);
                         }
                     }
@@ -321,11 +327,13 @@ impl Persistence {
             .save(marker, &value, MARKER_TTL, Condition::Absent)
             .await
         {
-            Ok(_) => {
-                tracing::warn!(
-                    marker,
-                    "a revocation store server has no marker: it lost its records (a restart or a flush) or is new; sessions issued before now are not trusted"
-                );
+            Ok(written) => {
+                if written {
+                    tracing::warn!(
+                        marker,
+                        "a revocation store server has no marker: it lost its records (a restart or a flush) or is new; sessions issued before now are not trusted"
+                    );
+                }
                 self.known(marker, now);
             }
             Err(err) => {
@@ -393,18 +401,33 @@ impl Persistence {
         }
         .bytes();
         for (store, marker) in wanted {
-            match store
+            let written = store
                 .save(&marker, &value, MARKER_TTL, Condition::Absent)
-                .await
-            {
-                // Written now, or found there (its time unknown until read: now is no later).
-                Ok(_) => {
-                    self.known(&marker, now);
-                    since = since.max(now);
-                }
+                .await;
+            let begins = match written {
+                // Written now: the records there begin now.
+                Ok(true) => Some(now),
+                // Already there (written by another instance): its own time, read once.
+                Ok(false) => match store.load(&marker).await {
+                    Ok(found) => Some(
+                        found
+                            .as_deref()
+                            .and_then(Marker::read)
+                            .map_or(now, |m| m.since),
+                    ),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "a revocation store marker could not be read");
+                        None
+                    }
+                },
                 Err(err) => {
-                    tracing::warn!(error = %err, "a revocation store marker could not be written")
+                    tracing::warn!(error = %err, "a revocation store marker could not be written");
+                    None
                 }
+            };
+            if let Some(begins) = begins {
+                self.known(&marker, begins);
+                since = since.max(begins);
             }
         }
         since
@@ -517,8 +540,6 @@ impl Persistence {
 pub(crate) struct Plan {
     /// Ends the session the request came with: must succeed before anything is handed out.
     pub(crate) retire: Retire,
-    /// Where the session's new state goes in the store, if it goes there.
-    pub(crate) save: Option<Save>,
     /// An entry to delete whose failure is only logged.
     pub(crate) clean_up: Option<String>,
     /// A subject whose generation must be read before the session is sealed.
@@ -533,7 +554,6 @@ impl Plan {
     /// Whether the response has store work at all.
     pub(crate) fn is_empty(&self) -> bool {
         self.retire.is_empty()
-            && self.save.is_none()
             && self.clean_up.is_none()
             && self.learn_generation.is_none()
             && !self.ensure_markers
