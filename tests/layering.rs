@@ -24,9 +24,10 @@ use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 /// Every top-level module of session-runtime, by layer, bottom first. A module may import
 /// modules of its own layer and of the layers below it, never one above.
 const LAYERS: &[(&str, &[&str])] = &[
-    // A leaf: the errors of every layer, and the schema's own (`BoundsError`, `SchemaError`),
-    // which the others wrap.
-    ("errors", &["error"]),
+    // Leaves: the errors of every layer, and the schema's own (`BoundsError`, `SchemaError`),
+    // which the others wrap; the metrics (feature `metrics`), which the lifecycle, the stores
+    // and the layer record through, and which import nothing from the crate.
+    ("errors", &["error", "metrics"]),
     // The traits the derives implement, their size bounds and `const` checks: no framework, no
     // pipeline.
     ("schema", &["schema"]),

@@ -427,6 +427,11 @@ impl Keys {
         (0..self.derived.len()).map(move |index| self.tag(index, label, data))
     }
 
+    /// Every key's id, primary first (for the metrics).
+    pub(crate) fn ids(&self) -> impl Iterator<Item = u8> + '_ {
+        self.derived.iter().map(|key| key.id)
+    }
+
     /// Keys whose id matches, primary first, each with its place in the set (0: the primary).
     pub(crate) fn candidates(&self, id: u8) -> impl Iterator<Item = (&DerivedKey, usize)> {
         self.derived

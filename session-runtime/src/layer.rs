@@ -544,6 +544,7 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         let codec = Codec::new(keys.clone(), &config, self.lifetime)?;
         codec.check_schema::<T>()?;
         let flash_codec = flash::codec(keys.clone(), &config)?;
+        crate::metrics::keys_loaded(keys.ids());
         let persistence = Persistence::new(
             self.store
                 .map(|(store, mode)| (timed(store, self.store_timeout), mode)),

@@ -17,6 +17,7 @@ mod glue;
 mod key;
 mod layer;
 mod lifecycle;
+mod metrics;
 mod nonce;
 mod schema;
 mod service;

@@ -97,6 +97,7 @@ impl<T> Core<T> {
         self.persistence
             .revoke_all(&self.keys, &tag, self.codec.lifetime(), now)
             .await
+            .inspect(|()| crate::metrics::subject_revoked())
     }
 }
 
@@ -593,10 +594,12 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                     state.flash.replayed();
                 }
                 tracing::debug!(cookie = name, reason = err.reason(), "session ended");
+                crate::metrics::rejected(err.reason());
                 state.incoming = Incoming::Rejected { remove: true };
                 Ok(())
             }
             Opening::Bad(err) => {
+                crate::metrics::rejected(err.reason());
                 let ended = matches!(err, OpenError::Expired(_) | OpenError::Revoked);
                 if ended {
                     tracing::debug!(cookie = name, reason = err.reason(), "session ended");
@@ -662,6 +665,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
     ) {
         let core = self.core();
         let name = core.codec.chunker().name();
+        crate::metrics::restored(opened.reseal.migrated_from, T::VERSION);
         if let Some(from) = opened.reseal.migrated_from {
             tracing::info!(
                 cookie = name,
@@ -933,10 +937,14 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             // Nothing half-made is written; a logout asked before the panic still happens.
             (Change::Poisoned, _) => {
                 if state.retire {
+                    crate::metrics::removed();
                     lines.extend_from_slice(core.codec.removals());
                 }
             }
-            (Change::Cleared, _) => lines.extend_from_slice(core.codec.removals()),
+            (Change::Cleared, _) => {
+                crate::metrics::removed();
+                lines.extend_from_slice(core.codec.removals());
+            }
             (Change::Modified, Some(current)) => write = Some(current),
             (Change::Untouched, Some(current)) if current.restored => {
                 if let Some((_, _, reseal)) = incoming {
@@ -955,6 +963,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             }
             (Change::Untouched, _) => {
                 if remove_rejected {
+                    crate::metrics::removed();
                     lines.extend_from_slice(core.codec.removals());
                 }
             }
@@ -1025,6 +1034,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             );
             match sealed {
                 Ok(Some(mut cookie)) => {
+                    crate::metrics::written(incoming.is_none());
                     cookie.append(&mut lines);
                     return Self::conclude(core, plan, cookie, flash_lines, None);
                 }
@@ -1130,6 +1140,7 @@ impl Sealing {
             Ok(lines) => {
                 let used = crate::envelope::base64_len(scratch.sealed().len());
                 let total = codec.capacity_total();
+                crate::metrics::sealed_size(used, total);
                 if used * 10 >= total * 9 {
                     tracing::warn!(
                         cookie = codec.chunker().name(),
@@ -1202,7 +1213,13 @@ async fn run<T: CookieSession + Send + Sync>(
     }
     if let Some((sealing, lifecycle)) = write {
         match write_session(&core, &mut plan, sealing, &lifecycle).await {
-            Written::Lines(mut written) => lines.append(&mut written),
+            Written::Lines(mut written) => {
+                crate::metrics::written(!matches!(
+                    lifecycle.read().incoming,
+                    Incoming::Session { .. }
+                ));
+                lines.append(&mut written);
+            }
             // Ended meanwhile (a logout, a regenerate elsewhere): no cookie for the dead id.
             Written::Ended => {
                 tracing::info!(

@@ -332,6 +332,10 @@ impl SessionStore for MemcachedStore {
     fn marker_key(&self, key: &str) -> String {
         self.servers[self.server_index(key)].marker.clone()
     }
+
+    fn backend(&self) -> &'static str {
+        "memcached"
+    }
 }
 
 impl Server {

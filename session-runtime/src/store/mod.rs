@@ -70,6 +70,18 @@ pub enum StoreError {
     Rejected(String),
 }
 
+impl StoreError {
+    /// The kind, for the `error` label of the store metrics.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            StoreError::Unavailable(_) => "unavailable",
+            StoreError::Timeout(_) => "timeout",
+            StoreError::Protocol(_) => "protocol",
+            StoreError::Rejected(_) => "rejected",
+        }
+    }
+}
+
 /// Why a store could not be built from its settings. Each message says what to change.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -189,11 +201,21 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
     fn marker_key(&self, _key: &str) -> String {
         "e:".to_owned()
     }
+
+    /// The backend's name, for the `backend` label of the store metrics (feature `metrics`):
+    /// `memory`, `memcached`, `redis` or `redis-cluster` for this crate's stores, `custom`
+    /// (the default) for others. A fixed name from the code: never an address or a key.
+    ///
+    /// A store that wraps another forwards it, as [`Timed`] and `Arc<S>` do.
+    fn backend(&self) -> &'static str {
+        "custom"
+    }
 }
 
 /// Writes out every method of [`SessionStore`] for a store that passes each call on to an inner
-/// store: `forward_store!(self => inner, |call| wrapped)`, where `inner` is the inner store and
-/// `wrapped` what becomes of the future `call` of each call (`call` itself, to pass it on).
+/// store: `forward_store!(self => inner, |call, op| wrapped)`, where `inner` is the inner store
+/// and `wrapped` what becomes of the future `call` of each call (`call` itself, to pass it on);
+/// `op` names the call (`"load"`, `"load_many"`, `"save"`, `"delete"`).
 ///
 /// The one place that forwards, for `Arc<S>` and [`Timed`]. A macro rather than a blanket impl:
 /// the language allows `impl<F: Forward> SessionStore for F` over a crate-private `Forward`
@@ -204,9 +226,10 @@ pub trait SessionStore: Send + Sync + fmt::Debug + 'static {
 /// (tests/golden_store.rs), which a crate-private macro cannot reach and which are not worth a
 /// public one.
 macro_rules! forward_store {
-    ($this:ident => $inner:expr, |$call:ident| $wrapped:expr) => {
+    ($this:ident => $inner:expr, |$call:ident, $op:ident| $wrapped:expr) => {
         fn load<'a>(&'a $this, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
             let $call = $inner.load(key);
+            let $op = "load";
             $wrapped
         }
 
@@ -215,6 +238,7 @@ macro_rules! forward_store {
             keys: &'a [&'a str],
         ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
             let $call = $inner.load_many(keys);
+            let $op = "load_many";
             $wrapped
         }
 
@@ -226,22 +250,28 @@ macro_rules! forward_store {
             condition: Condition,
         ) -> BoxFuture<'a, Result<bool, StoreError>> {
             let $call = $inner.save(key, value, ttl, condition);
+            let $op = "save";
             $wrapped
         }
 
         fn delete<'a>(&'a $this, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
             let $call = $inner.delete(key);
+            let $op = "delete";
             $wrapped
         }
 
         fn marker_key(&$this, key: &str) -> String {
             $inner.marker_key(key)
         }
+
+        fn backend(&$this) -> &'static str {
+            $inner.backend()
+        }
     };
 }
 
 impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
-    forward_store!(self => (**self), |call| call);
+    forward_store!(self => (**self), |call, _op| call);
 }
 
 /// A store whose every call ends within a time limit, with [`StoreError::Timeout`] if the
@@ -253,6 +283,9 @@ impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
 /// using rather than read a late answer as the next call's.
 ///
 /// Needs a Tokio runtime with its timer enabled, as every axum server has.
+///
+/// With the feature `metrics`, every call through it is counted and timed, by its inner
+/// store's [`backend`](SessionStore::backend) (see the README's "Metrics").
 ///
 /// ```
 /// use std::time::Duration;
@@ -288,21 +321,28 @@ impl<S: SessionStore> Timed<S> {
         &self.inner
     }
 
+    /// `call` within the limit; measured here (feature `metrics`), the one place every store
+    /// call of a layer passes.
     fn bounded<'a, T: 'a>(
         &self,
+        op: &'static str,
         call: BoxFuture<'a, Result<T, StoreError>>,
     ) -> BoxFuture<'a, Result<T, StoreError>> {
         let limit = self.limit;
+        let backend = self.inner.backend();
         Box::pin(async move {
-            tokio::time::timeout(limit, call)
+            let measured = crate::metrics::StoreCall::start(backend, op);
+            let result = tokio::time::timeout(limit, call)
                 .await
-                .unwrap_or(Err(StoreError::Timeout(limit)))
+                .unwrap_or(Err(StoreError::Timeout(limit)));
+            measured.end(result.as_ref().err().map(StoreError::kind));
+            result
         })
     }
 }
 
 impl<S: SessionStore> SessionStore for Timed<S> {
-    forward_store!(self => self.inner, |call| self.bounded(call));
+    forward_store!(self => self.inner, |call, op| self.bounded(op, call));
 }
 
 /// Refuses a key the runtime would never derive, before any backend puts it on the wire: a
@@ -572,6 +612,15 @@ mod tests {
         let shared: Arc<dyn SessionStore> = Arc::new(store);
         assert_eq!(shared.marker_key("abcd"), "e:4");
         assert_eq!(MemoryStore::new().marker_key("abcd"), "e:");
+    }
+
+    #[test]
+    fn wrappers_forward_the_backend_name() {
+        assert_eq!(Silent.backend(), "custom");
+        let store = Timed::new(Arc::new(MemoryStore::new()), Duration::from_secs(1));
+        assert_eq!(store.backend(), "memory");
+        let shared: Arc<dyn SessionStore> = Arc::new(store);
+        assert_eq!(shared.backend(), "memory");
     }
 
     #[tokio::test]

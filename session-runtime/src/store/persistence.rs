@@ -501,6 +501,9 @@ impl Persistence {
                     tracing::error!(error = %err, "a logged-out session could not be revoked");
                 })?;
         }
+        if !retire.is_empty() {
+            crate::metrics::session_revoked();
+        }
         Ok(())
     }
 

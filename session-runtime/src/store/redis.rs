@@ -262,6 +262,13 @@ impl SessionStore for RedisStore {
             }
         }
     }
+
+    fn backend(&self) -> &'static str {
+        match self.target {
+            Target::Single(_) => "redis",
+            Target::Cluster(_) => "redis-cluster",
+        }
+    }
 }
 
 /// For each hash slot, the first decimal number (as text) that falls in it: hashed once per
