@@ -3,8 +3,10 @@
 //! version migrate.
 //!
 //! The binary (`cargo run -p example-shop`) serves [`app`] on 127.0.0.1; the browser test in
-//! `tests/browser.rs` serves the same router.
+//! `tests/browser.rs` serves the same router. With `SHOP_METRICS=1` it also serves [`metrics`]
+//! on `/metrics`.
 
+pub mod metrics;
 mod page;
 mod schema;
 

@@ -15,7 +15,8 @@
 //! `redis-cluster://host:port,host:port`; `SESSION_STORE_PREFIX` the key prefix in the store,
 //! `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT` the timeouts in seconds (default 1800
 //! and 43200). These are read by `session_runtime::StoreSettings::from_env`, as
-//! `session-tool revoke` reads them to log a user out of the shop everywhere.
+//! `session-tool revoke` reads them to log a user out of the shop everywhere. `SHOP_METRICS=1`
+//! serves the session metrics on `/metrics` in the Prometheus text format.
 
 use std::net::SocketAddr;
 
@@ -39,6 +40,17 @@ async fn main() -> std::io::Result<()> {
             std::process::exit(1);
         }
     };
+    // Installed before the app is built: the layer records its keys when it is built.
+    let metrics = match std::env::var("SHOP_METRICS").as_deref() {
+        Ok("1") => match example_shop::metrics::install() {
+            Ok(handle) => Some(handle),
+            Err(err) => {
+                tracing::error!("the metrics recorder: {err}");
+                std::process::exit(1);
+            }
+        },
+        _ => None,
+    };
     let app = match StoreSettings::from_env()
         .map_err(|e| e.to_string())
         .and_then(|settings| example_shop::app_with_store(keys, &settings))
@@ -48,6 +60,15 @@ async fn main() -> std::io::Result<()> {
             tracing::error!("{err}");
             std::process::exit(1);
         }
+    };
+
+    let app = match metrics {
+        Some(handle) => {
+            tokio::spawn(example_shop::metrics::upkeep(handle.clone()));
+            tracing::info!("metrics on /metrics");
+            app.merge(example_shop::metrics::routes(handle))
+        }
+        None => app,
     };
 
     let port: u16 = std::env::var("PORT")
