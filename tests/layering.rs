@@ -4,9 +4,9 @@
 //! The layers, top to bottom: adapters (extractors, the tower `Service`, the `Layer` and its
 //! builder; one per framework, today axum) → lifecycle (per-request state, transitions,
 //! flash) → persistence (stores, revocation) → the pipeline (codec, chunk, envelope, nonce,
-//! key, clock, config) → the schema traits → the errors. Nothing reaches up: the lifecycle and the stores
-//! know no framework, the pipeline knows no request and no store, the schema traits know no
-//! framework, the errors are a leaf.
+//! key, clock, config) → the schema traits → the errors and the metrics. Nothing reaches up: the
+//! lifecycle and the stores know no framework, the pipeline knows no request and no store, the
+//! schema traits know no framework, the errors and the metrics are leaves.
 //!
 //! A module's edges are read from its source text, tests included: `use crate::x…`, `crate::x::`
 //! paths anywhere (attributes too), `super::` and `self::` paths resolved from the (inline)
