@@ -10,7 +10,11 @@ use std::collections::BTreeMap;
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use reqwest::{Client, StatusCode};
-use session_runtime::{Keys, MemoryStore, SessionLayer, SessionMeta};
+use std::time::Duration;
+
+use session_runtime::{
+    BoxFuture, Condition, Keys, MemoryStore, SessionLayer, SessionMeta, SessionStore, StoreError,
+};
 use session_tests::{AppV1, AppV2, CookieJar, at, key, loopback, set_cookies, start};
 
 /// What one step recorded: counters and gauges by `name{label=value,...}` (labels sorted), and
@@ -118,6 +122,28 @@ async fn send(client: &Client, jar: &mut CookieJar, method: &str, url: reqwest::
         .expect("request");
     jar.apply(&set_cookies(&response));
     response.status()
+}
+
+/// A store of the application's own, down: every call fails.
+#[derive(Debug)]
+struct Down;
+
+impl SessionStore for Down {
+    fn load<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        Box::pin(async { Err(StoreError::Unavailable("down".into())) })
+    }
+    fn save<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a [u8],
+        _: Duration,
+        _: Condition,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async { Err(StoreError::Unavailable("down".into())) })
+    }
+    fn delete<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async { Err(StoreError::Unavailable("down".into())) })
+    }
 }
 
 fn now() -> u32 {
@@ -329,12 +355,50 @@ async fn metrics_after_real_traffic_count_each_event_with_fixed_labels() {
         "{store:?}"
     );
 
+    // A store of the application's own that is down: its calls counted as `custom`, failed as
+    // `unavailable`; the session is not written.
+    let (down, _down_server) = start(
+        loopback::<AppV2>(keys())
+            .with_store(Down)
+            .build()
+            .expect("layer"),
+    )
+    .await;
+    let mut carol = CookieJar::default();
+    let status = send(&client, &mut carol, "POST", at(&down, "login?user=carol")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let failed = reader.step();
+    assert!(
+        !failed.counters.contains_key("session_written_total"),
+        "{failed:?}"
+    );
+    let errors: BTreeMap<&str, u64> = failed
+        .counters
+        .iter()
+        .filter(|(name, _)| name.starts_with("session_store_errors_total"))
+        .map(|(name, &n)| (name.as_str(), n))
+        .collect();
+    assert_eq!(
+        errors,
+        counts(&[(
+            "session_store_errors_total{backend=custom,error=unavailable,op=save}",
+            1
+        )]),
+        "{failed:?}"
+    );
+    assert_eq!(
+        failed.counters["session_store_calls_total{backend=custom,op=save}"],
+        1
+    );
+
     // No label carries the session id, the subject, a user's name or a cookie: every value is
     // one of the fixed words, or a number.
     let fixed = [
         "tampered",
         "revoked",
         "memory",
+        "custom",
+        "unavailable",
         "load",
         "load_many",
         "save",
@@ -355,7 +419,9 @@ async fn metrics_after_real_traffic_count_each_event_with_fixed_labels() {
         );
         assert!(!value.contains(&session_id), "label value {value:?}");
         assert!(
-            !value.contains("alice") && !value.contains("bob"),
+            ["alice", "bob", "carol"]
+                .iter()
+                .all(|name| !value.contains(name)),
             "label value {value:?}"
         );
     }

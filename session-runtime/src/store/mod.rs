@@ -623,6 +623,24 @@ mod tests {
         assert_eq!(shared.backend(), "memory");
     }
 
+    /// The server backends name themselves without connecting.
+    #[test]
+    #[cfg(feature = "memcached")]
+    fn memcached_names_its_backend() {
+        let pool = MemcachedStore::new(["127.0.0.1:11211", "127.0.0.1:11212"]).expect("pool");
+        assert_eq!(pool.backend(), "memcached");
+    }
+
+    #[test]
+    #[cfg(feature = "redis")]
+    fn redis_names_its_backend_node_or_cluster() {
+        let node = RedisStore::new("redis://127.0.0.1:6379/").expect("node");
+        assert_eq!(node.backend(), "redis");
+        let cluster = RedisStore::cluster(["redis://127.0.0.1:7000/", "redis://127.0.0.1:7001/"])
+            .expect("cluster");
+        assert_eq!(cluster.backend(), "redis-cluster");
+    }
+
     #[tokio::test]
     async fn timed_ends_every_call_at_its_limit() {
         let limit = Duration::from_millis(40);
