@@ -290,6 +290,59 @@ mod tests {
         assert_eq!(found, expected, "the README's Metrics table rows");
     }
 
+    /// The `reason` labels the README lists are exactly `OpenError::reason`'s.
+    #[test]
+    fn the_readme_lists_every_rejection_reason() {
+        use crate::error::{BoundsError, Expiry, OpenError, SchemaError};
+        let errors = [
+            OpenError::Tampered,
+            OpenError::Malformed,
+            OpenError::UnknownFormat { found: 9 },
+            OpenError::UnknownKey { id: 1 },
+            OpenError::TooManyChunks { count: 9, max: 3 },
+            OpenError::MissingChunk { index: 1, count: 2 },
+            OpenError::DuplicateChunk { name: "s".into() },
+            OpenError::SurplusChunk {
+                name: "s.2".into(),
+                count: 2,
+            },
+            OpenError::MissingFirst,
+            OpenError::Expired(Expiry::Idle),
+            OpenError::Expired(Expiry::Absolute),
+            OpenError::Revoked,
+            OpenError::FromTheFuture { ahead_secs: 99 },
+            OpenError::Bounds(BoundsError {
+                type_name: "T",
+                field: "f",
+                len: 2,
+                max: 1,
+                unit: "bytes",
+            }),
+            OpenError::Schema(SchemaError::UnknownVersion {
+                found: 9,
+                newest: 2,
+            }),
+            OpenError::Schema(SchemaError::Decode {
+                type_name: "T",
+                version: 2,
+            }),
+        ];
+        let mut reasons: Vec<&str> = errors.iter().map(OpenError::reason).collect();
+        reasons.sort_unstable();
+        reasons.dedup();
+        let row = include_str!("../README.md")
+            .lines()
+            .find(|line| line.starts_with(&format!("| `{}`", name::REJECTED)))
+            .expect("the README's row of the rejections");
+        let listed = row
+            .split_once("`OpenError::reason()`:")
+            .expect("the row lists the reasons")
+            .1;
+        let mut found: Vec<&str> = listed.split('`').skip(1).step_by(2).collect();
+        found.sort_unstable();
+        assert_eq!(found, reasons);
+    }
+
     /// Every helper runs without a recorder, with the feature or without it.
     #[test]
     fn helpers_need_no_recorder() {
