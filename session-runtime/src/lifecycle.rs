@@ -499,11 +499,16 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         {
             Ok(found) => found,
             Err(err) => {
+                let place = match &value {
+                    Some(opened) => Place::Cookie {
+                        chunks: opened.chunks,
+                    },
+                    None => Place::Store,
+                };
                 return Opening::StoreDown {
                     err,
                     incoming: checked.meta,
-                    in_store: checked.in_store,
-                    value: value.map(|v| (v, encoded)),
+                    place,
                 };
             }
         };
@@ -620,8 +625,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             Opening::StoreDown {
                 err,
                 incoming,
-                in_store,
-                value,
+                place,
             } => {
                 let fail_closed = core.persistence.on_failure() == StoreFailure::FailClosed;
                 if fail_closed {
@@ -632,13 +636,6 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 // A session whose entry or records could not be read is not served (a fresh
                 // one is, under fail-open); it is remembered, so a logout in this request
                 // still has to end it, and the response says so when it cannot.
-                let place = match value {
-                    Some((opened, _)) => Place::Cookie {
-                        chunks: opened.chunks,
-                    },
-                    None if in_store => Place::Store,
-                    None => Place::Cookie { chunks: 1 },
-                };
                 state.incoming = Incoming::Session {
                     meta: incoming,
                     place,
@@ -910,7 +907,6 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         let state = &mut *state;
         let now = state.now;
         let mut plan = Plan::default();
-        let mut lines = Vec::new();
 
         let (flash_lines, consumed) = state.flash.finish(&core.flash_codec, now);
         if let Some(consumed) = consumed
@@ -918,112 +914,25 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         {
             plan.taken_flash = Some((flash::taken_key(&consumed.id), consumed.ttl));
         }
-
-        let incoming = match state.incoming {
-            Incoming::Session {
-                meta,
-                place,
-                reseal,
-            } => Some((meta, place, reseal)),
-            _ => None,
-        };
-        let remove_rejected = matches!(state.incoming, Incoming::Rejected { remove: true });
-        let mut write = None;
-        match (state.change, state.current.as_mut()) {
-            // Nothing half-made is written; a logout asked before the panic still happens.
-            (Change::Poisoned, _) => {
-                if state.retire {
-                    lines.extend_from_slice(core.codec.removals());
-                }
-            }
-            (Change::Cleared, _) => lines.extend_from_slice(core.codec.removals()),
-            (Change::Modified, Some(current)) => write = Some(current),
-            (Change::Untouched, Some(current)) if current.restored => {
-                if let Some((_, _, reseal)) = incoming {
-                    // A session written by an older schema is re-sealed as the version this
-                    // instance writes, which is older than the current one in a rolling deploy.
-                    let migrate = reseal
-                        .migrated_from
-                        .is_some_and(|from| from != core.writer.version);
-                    if reseal.fallback_key
-                        || migrate
-                        || core.codec.lifetime().refresh_due(&current.meta, now)
-                    {
-                        write = Some(current);
-                    }
-                }
-            }
-            (Change::Untouched, _) => {
-                if remove_rejected {
-                    lines.extend_from_slice(core.codec.removals());
-                }
-            }
-            (Change::Modified, None) => {}
-        }
-
-        // Retire: what ends the session the request came with.
+        let (write, mut lines) = state.outcome(&core);
         if state.retire
-            && let Some((old, place, _)) = incoming
+            && let Some((old, place, _)) = state.incoming()
         {
-            plan.retire = Retire {
-                entry: (place == Place::Store && core.persistence.mode().is_some())
-                    .then(|| persistence::data_key(&old.id)),
-                revoke: core.persistence.revocation_list().then(|| {
-                    (
-                        persistence::revoked_key(&old.id),
-                        persistence::remaining(core.codec.lifetime(), &old, now),
-                    )
-                }),
-            };
+            plan.retire = retirement(&core, &old, place, now);
         }
-
-        let Some(current) = write else {
+        let incoming = state.incoming();
+        let learn_generation = state.learn_generation;
+        let (true, Some(current)) = (write, state.current.as_mut()) else {
             return Self::conclude(core, plan, lines, flash_lines, None);
         };
-        current.meta.last_access = now;
-        if !core.before_save.is_empty() {
-            current.encoded = None;
-            for hook in &core.before_save {
-                hook(&mut current.value, &current.meta);
-            }
-        }
-        let same_id =
-            incoming.is_some_and(|(old, _, _)| old.id == current.meta.id) && current.restored;
-        let in_store_before = incoming
-            .is_some_and(|(old, place, _)| place == Place::Store && old.id == current.meta.id);
-        if current.subject.is_some()
-            && state.learn_generation
-            && core.persistence.generations().is_some()
-        {
-            plan.learn_generation = current.subject.map(|s| s.tag);
-        }
-        // Records of a session issued under a server's marker are trusted; a marker written
-        // after it would end it. A new id, or a subject named now, needs them in place.
-        // A session re-sealed under the primary key from a fallback is read under the primary's
-        // tag from now on: that server's marker too.
-        let rekeyed = incoming.is_some_and(|(_, _, reseal)| reseal.fallback_key);
-        plan.ensure_markers = (!same_id || plan.learn_generation.is_some() || rekeyed)
-            && (core.persistence.revocation_list()
-                || (current.subject.is_some() && core.persistence.generations().is_some()));
-
-        let sealing = Sealing {
-            meta: current.meta,
-            subject: current.subject,
-            same_id,
-            in_store_before,
-            old_entry: in_store_before.then_some(current.meta.id),
-        };
+        let sealing = prepare(&core, current, incoming, learn_generation, now, &mut plan);
         if plan.is_empty()
             && sealing.old_entry.is_none()
             && core.persistence.mode() != Some(StoreMode::Always)
         {
             // Cookies alone, nothing to wait for: sealed now.
-            let sealed = sealing.cookie(
-                &core,
-                &current.value,
-                current.encoded.as_deref().map(Vec::as_slice),
-            );
-            match sealed {
+            let encoded = current.encoded.as_deref().map(Vec::as_slice);
+            match sealing.cookie(&core, &current.value, encoded) {
                 Ok(Some(mut cookie)) => {
                     cookie.append(&mut lines);
                     return Self::conclude(core, plan, cookie, flash_lines, None);
@@ -1031,12 +940,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 // Too large for its cookies: spilled to the overflow store, below.
                 Ok(None) => {}
                 // Not answered as if it had worked.
-                Err(_) => {
-                    return Finish::Done(Finished {
-                        lines: Vec::new(),
-                        failed: true,
-                    });
-                }
+                Err(_) => return Finish::Done(Finished::failed()),
             }
         }
         let lifecycle = self.clone();
@@ -1062,6 +966,106 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
     }
 }
 
+impl<T> State<T> {
+    /// The session the request came with, if it came with one.
+    fn incoming(&self) -> Option<(SessionMeta, Place, Reseal)> {
+        match self.incoming {
+            Incoming::Session {
+                meta,
+                place,
+                reseal,
+            } => Some((meta, place, reseal)),
+            _ => None,
+        }
+    }
+
+    /// The outcome table: whether the session is written, and the removals the response sends
+    /// whatever else happens.
+    fn outcome(&self, core: &Core<T>) -> (bool, Vec<SetCookie>) {
+        let removals = || core.codec.removals().to_vec();
+        match (self.change, self.current.as_ref()) {
+            // Nothing half-made is written; a logout asked before the panic still happens.
+            (Change::Poisoned, _) if self.retire => (false, removals()),
+            (Change::Poisoned, _) => (false, Vec::new()),
+            (Change::Cleared, _) => (false, removals()),
+            (Change::Modified, current) => (current.is_some(), Vec::new()),
+            (Change::Untouched, Some(current)) if current.restored => {
+                let Some((_, _, reseal)) = self.incoming() else {
+                    return (false, Vec::new());
+                };
+                // A session written by an older schema is re-sealed as the version this
+                // instance writes, which is older than the current one in a rolling deploy.
+                let migrate = reseal
+                    .migrated_from
+                    .is_some_and(|from| from != core.writer.version);
+                let refresh = core.codec.lifetime().refresh_due(&current.meta, self.now);
+                (reseal.fallback_key || migrate || refresh, Vec::new())
+            }
+            (Change::Untouched, _) if self.incoming == (Incoming::Rejected { remove: true }) => {
+                (false, removals())
+            }
+            (Change::Untouched, _) => (false, Vec::new()),
+        }
+    }
+}
+
+/// What ends the session the request came with: its entry deleted (a session in the store), its
+/// id recorded (a revocation list); in cookies alone, nothing beyond the removals.
+fn retirement<T>(core: &Core<T>, old: &SessionMeta, place: Place, now: u32) -> Retire {
+    let persistence = &core.persistence;
+    Retire {
+        entry: (place == Place::Store && persistence.mode().is_some())
+            .then(|| persistence::data_key(&old.id)),
+        revoke: persistence.revocation_list().then(|| {
+            (
+                persistence::revoked_key(&old.id),
+                persistence::remaining(core.codec.lifetime(), old, now),
+            )
+        }),
+    }
+}
+
+/// Readies a session for its write: its last access, the `before_save` hooks, and what the
+/// write needs from the store first (the subject's generation, the servers' markers).
+fn prepare<T>(
+    core: &Core<T>,
+    current: &mut Current<T>,
+    incoming: Option<(SessionMeta, Place, Reseal)>,
+    learn_generation: bool,
+    now: u32,
+    plan: &mut Plan,
+) -> Sealing {
+    current.meta.last_access = now;
+    if !core.before_save.is_empty() {
+        current.encoded = None;
+        for hook in &core.before_save {
+            hook(&mut current.value, &current.meta);
+        }
+    }
+    let persistence = &core.persistence;
+    let same_id = incoming.is_some_and(|(old, _, _)| old.id == current.meta.id) && current.restored;
+    let in_store_before =
+        incoming.is_some_and(|(old, place, _)| place == Place::Store && old.id == current.meta.id);
+    if learn_generation && persistence.generations().is_some() {
+        plan.learn_generation = current.subject.map(|s| s.tag);
+    }
+    // Records of a session issued under a server's marker are trusted; a marker written after
+    // it would end it. A new id, or a subject named now, needs them in place. A session
+    // re-sealed under the primary key from a fallback is read under the primary's tag from now
+    // on: that server's marker too.
+    let rekeyed = incoming.is_some_and(|(_, _, reseal)| reseal.fallback_key);
+    plan.ensure_markers = (!same_id || plan.learn_generation.is_some() || rekeyed)
+        && (persistence.revocation_list()
+            || (current.subject.is_some() && persistence.generations().is_some()));
+    Sealing {
+        meta: current.meta,
+        subject: current.subject,
+        same_id,
+        in_store_before,
+        old_entry: in_store_before.then_some(current.meta.id),
+    }
+}
+
 /// What the session was opened into, before it is recorded in the state.
 enum Opening<T> {
     Nothing,
@@ -1080,8 +1084,7 @@ enum Opening<T> {
     StoreDown {
         err: StoreError,
         incoming: SessionMeta,
-        in_store: bool,
-        value: Option<(Opened<T>, Option<Encoded>)>,
+        place: Place,
     },
 }
 
