@@ -41,9 +41,9 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use servers::{Fault, FaultProxy, Memcached, MemcachedPool, Redis, RedisCluster};
 use session_runtime::{
-    BoxFuture, Condition, CookieSession, Key, Keys, ManualClock, MemcachedStore, MemoryStore,
-    RedisStore, Session, SessionError, SessionLayer, SessionLayerBuilder, SessionStore, StoreError,
-    StoreFailure,
+    BoxFuture, Condition, CookieSession, Key, KeySource, Keys, ManualClock, MemcachedStore,
+    MemoryStore, RedisStore, Session, SessionError, SessionLayer, SessionLayerBuilder,
+    SessionStore, StoreError, StoreFailure,
 };
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -1314,7 +1314,7 @@ impl Cx {
     /// The builder every instance of the cell starts from: its settings, then its mode.
     fn builder<T: CookieSession>(
         &self,
-        keys: impl Into<Keys>,
+        keys: impl Into<KeySource>,
         clock: &ManualClock,
     ) -> Result<SessionLayerBuilder<T>, String> {
         let mut b = SessionLayer::<T>::builder(keys)
