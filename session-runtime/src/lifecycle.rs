@@ -19,6 +19,7 @@
 //! | restore | a request with one | untouched | nothing, unless a re-seal is due |
 //! | refresh | a restore past `refresh_after` | untouched | re-sealed with a new last access (cookie, or entry and id cookie) |
 //! | rotate key | a restore opened with a fallback key | untouched | re-sealed under the primary |
+//! | rotate key by reload | a restore after a [`KeySource`] reload made its key a fallback | untouched | re-sealed under the new primary (the request's snapshot of the set) |
 //! | migrate | a restore of an older schema version | untouched | re-sealed as the version written |
 //! | write an older version | any write under `writing::<P>()` | — | sealed as `P` |
 //! | expire | a restore past a timeout | (no session) | the cookies removed |
