@@ -1162,7 +1162,7 @@ mod tests {
         assert_eq!(source.path(), Some(path.as_path()));
         let before = source.keys();
         assert_eq!(before.masters, vec![old.clone()]);
-        assert_eq!(source.reload().expect("unchanged"), false);
+        assert!(!source.reload().expect("unchanged"));
         assert!(
             Arc::ptr_eq(&before, &source.keys()),
             "an unchanged file swaps nothing"
@@ -1206,7 +1206,7 @@ mod tests {
 
         // A fixed set: nothing to reload.
         let fixed = KeySource::from(new.clone());
-        assert_eq!(fixed.reload().expect("fixed"), false);
+        assert!(!fixed.reload().expect("fixed"));
         assert_eq!(fixed.path(), None);
         // Debug shows key ids, never material.
         let shown = format!("{source:?}");
