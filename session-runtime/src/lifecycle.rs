@@ -19,6 +19,7 @@
 //! | restore | a request with one | untouched | nothing, unless a re-seal is due |
 //! | refresh | a restore past `refresh_after` | untouched | re-sealed with a new last access (cookie, or entry and id cookie) |
 //! | rotate key | a restore opened with a fallback key | untouched | re-sealed under the primary |
+//! | rotate key by reload | a restore after a [`KeySource`] reload made its key a fallback | untouched | re-sealed under the new primary (the request's snapshot of the set) |
 //! | migrate | a restore of an older schema version | untouched | re-sealed as the version written |
 //! | write an older version | any write under `writing::<P>()` | — | sealed as `P` |
 //! | expire | a restore past a timeout | (no session) | the cookies removed |
@@ -48,7 +49,7 @@ use crate::config::Config;
 use crate::envelope::{SessionId, SessionMeta, Subject};
 use crate::error::{OpenError, SessionError};
 use crate::flash::{self, FlashMessage, FlashState, Level};
-use crate::key::Keys;
+use crate::key::{KeySource, Keys};
 use crate::schema::{CookieSession, decode_exact};
 use crate::store::persistence::{
     self, Checked, Ended, Persistence, Plan, Retire, Save, StoreFailure, StoreMode,
@@ -78,7 +79,9 @@ pub(crate) type Hook<T> = Arc<dyn Fn(&mut T, &SessionMeta) + Send + Sync>;
 /// Everything a request needs from its layer, built once by the layer's builder.
 pub(crate) struct Core<T> {
     pub(crate) config: Config,
-    pub(crate) keys: Keys,
+    /// The keys, swappable: a request takes one snapshot ([`Lifecycle::new`]) and seals, opens
+    /// and names its store records with it alone. `codec` and `flash_codec` share this source.
+    pub(crate) keys: KeySource,
     pub(crate) writer: Writer<T>,
     pub(crate) codec: Codec,
     pub(crate) flash_codec: Codec,
@@ -94,14 +97,26 @@ impl<T> Core<T> {
     pub(crate) async fn revoke_all(&self, subject: &str) -> Result<(), StoreError> {
         let tag = persistence::subject_tag(subject);
         let now = self.clock.now();
+        // Under every key of the set in use now: a session sealed under a key that a reload
+        // made a fallback is read under that key's tag.
+        let keys = self.keys.keys();
         self.persistence
-            .revoke_all(&self.keys, &tag, self.codec.lifetime(), now)
+            .revoke_all(&keys, &tag, self.codec.lifetime(), now)
             .await
     }
 }
 
-/// Seals `value` in one of its forms into a buffer; returns the cookie count.
-type SealFn<T> = dyn Fn(&Codec, &T, &SessionMeta, Option<Subject>, Form, &mut Vec<u8>) -> Result<u8, SessionError>
+/// Seals `value` in one of its forms into a buffer under the primary of the keys given;
+/// returns the cookie count.
+type SealFn<T> = dyn Fn(
+        &Codec,
+        &Keys,
+        &T,
+        &SessionMeta,
+        Option<Subject>,
+        Form,
+        &mut Vec<u8>,
+    ) -> Result<u8, SessionError>
     + Send
     + Sync;
 
@@ -220,6 +235,9 @@ pub(crate) struct Lifecycle<T> {
 
 struct Inner<T> {
     core: Arc<Core<T>>,
+    /// The request's snapshot of the layer's keys, taken once: opening, sealing and the store
+    /// records' tags all use this set, whatever reload happens meanwhile.
+    keys: Arc<Keys>,
     state: RwLock<State<T>>,
 }
 
@@ -315,6 +333,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
     pub(crate) fn new(core: Arc<Core<T>>) -> Self {
         Lifecycle {
             inner: Arc::new(Inner {
+                keys: core.keys.keys(),
                 core,
                 state: RwLock::new(State {
                     now: 0,
@@ -361,6 +380,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         cookie_headers: impl IntoIterator<Item = &'h [u8]>,
     ) -> Result<(), LoadError> {
         let core = self.core();
+        let keys = &*self.inner.keys;
         let (now, unsealed, flash_key) = {
             let mut state = self.lock();
             if state.incoming != Incoming::Unopened {
@@ -374,7 +394,9 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 session.offer(name, value);
                 flash.offer(name, value);
             }
-            state.flash.incoming(&core.flash_codec, flash.finish(), now);
+            state
+                .flash
+                .incoming(&core.flash_codec, keys, flash.finish(), now);
             let flash_key = state
                 .flash
                 .opened_id()
@@ -383,7 +405,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             let mut buf = Zeroizing::new(Vec::new());
             let unsealed = session.finish().and_then(|gathered| {
                 gathered
-                    .map(|g| core.codec.open_gathered_at::<T>(&g, now, &mut buf))
+                    .map(|g| core.codec.open_gathered_at::<T>(keys, &g, now, &mut buf))
                     .transpose()
             });
             let unsealed = unsealed.map(|opened| {
@@ -494,7 +516,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             };
         }
         let found = match persistence
-            .check(&core.keys, &checked, flash_key.as_deref(), now)
+            .check(&self.inner.keys, &checked, flash_key.as_deref(), now)
             .await
         {
             Ok(found) => found,
@@ -540,7 +562,10 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                     };
                 };
                 let mut bytes = Zeroizing::new(bytes);
-                match core.codec.open_envelope::<T>(&mut bytes, 1, now) {
+                match core
+                    .codec
+                    .open_envelope::<T>(&self.inner.keys, &mut bytes, 1, now)
+                {
                     Ok(Unsealed::Value(mut opened)) if opened.meta.id == checked.meta.id => {
                         // The id cookie's key counts too: re-sealed if either was a fallback.
                         opened.reseal.fallback_key |= id_fallback;
@@ -903,12 +928,13 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
     /// or returns the store work to await first.
     pub(crate) fn finish(&self) -> Finish {
         let core = Arc::clone(&self.inner.core);
+        let keys = &*self.inner.keys;
         let mut state = self.lock();
         let state = &mut *state;
         let now = state.now;
         let mut plan = Plan::default();
 
-        let (flash_lines, consumed) = state.flash.finish(&core.flash_codec, now);
+        let (flash_lines, consumed) = state.flash.finish(&core.flash_codec, keys, now);
         if let Some(consumed) = consumed
             && core.persistence.flash_record().is_some()
         {
@@ -932,7 +958,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         {
             // Cookies alone, nothing to wait for: sealed now.
             let encoded = current.encoded.as_deref().map(Vec::as_slice);
-            match sealing.cookie(&core, &current.value, encoded) {
+            match sealing.cookie(&core, keys, &current.value, encoded) {
                 Ok(Some(mut cookie)) => {
                     cookie.append(&mut lines);
                     return Self::conclude(core, plan, cookie, flash_lines, None);
@@ -1112,6 +1138,7 @@ impl Sealing {
     fn cookie<T: CookieSession>(
         &self,
         core: &Core<T>,
+        keys: &Keys,
         value: &T,
         encoded: Option<&[u8]>,
     ) -> Result<Option<Vec<SetCookie>>, SessionError> {
@@ -1125,9 +1152,9 @@ impl Sealing {
         let sealed = match (encoded, &core.writer.downgrade) {
             // Encoded by the change that made this save, or as it came in: sealed as is.
             (Some(payload), None) => {
-                codec.seal_encoded(T::VERSION, payload, &self.meta, self.subject, buf)
+                codec.seal_encoded(keys, T::VERSION, payload, &self.meta, self.subject, buf)
             }
-            _ => self.seal(core, value, Form::Cookie, buf),
+            _ => self.seal(core, keys, value, Form::Cookie, buf),
         };
         match sealed.map(|chunks| codec.lines(scratch.sealed(), chunks)) {
             Ok(lines) => {
@@ -1161,15 +1188,16 @@ impl Sealing {
     fn stored<T: CookieSession>(
         &self,
         core: &Core<T>,
+        keys: &Keys,
         value: &T,
     ) -> Result<(Vec<u8>, Vec<SetCookie>), SessionError> {
         let codec = &core.codec;
         let mut entry = Vec::with_capacity(256);
-        self.seal(core, value, Form::Stored, &mut entry)?;
+        self.seal(core, keys, value, Form::Stored, &mut entry)?;
         // The id cookie carries the last access too: sent with every save, so a busy user's
         // id cookie never reaches its idle timeout.
         let mut id = Vec::with_capacity(96);
-        self.seal(core, value, Form::Id, &mut id)?;
+        self.seal(core, keys, value, Form::Id, &mut id)?;
         Ok((entry, codec.lines(&id, 1)))
     }
 
@@ -1178,14 +1206,15 @@ impl Sealing {
     fn seal<T: CookieSession>(
         &self,
         core: &Core<T>,
+        keys: &Keys,
         value: &T,
         form: Form,
         buf: &mut Vec<u8>,
     ) -> Result<u8, SessionError> {
         let codec = &core.codec;
         match &core.writer.downgrade {
-            Some(seal) => seal(codec, value, &self.meta, self.subject, form, buf),
-            None => codec.seal_form(value, &self.meta, self.subject, form, buf),
+            Some(seal) => seal(codec, keys, value, &self.meta, self.subject, form, buf),
+            None => codec.seal_form(keys, value, &self.meta, self.subject, form, buf),
         }
     }
 }
@@ -1248,8 +1277,10 @@ async fn write_session<T: CookieSession + Send + Sync>(
 ) -> Written {
     let persistence = &core.persistence;
     let now = sealing.meta.last_access;
+    // The request's snapshot: the generation, the markers and the seal under one set.
+    let keys = Arc::clone(&lifecycle.inner.keys);
     if let (Some(tag), Some(subject)) = (plan.learn_generation, sealing.subject.as_mut()) {
-        match persistence.generation(&core.keys, &tag).await {
+        match persistence.generation(&keys, &tag).await {
             Ok(generation) => subject.generation = generation,
             Err(err) => {
                 tracing::error!(error = %err, "the subject's generation could not be read; the session is not saved");
@@ -1259,7 +1290,7 @@ async fn write_session<T: CookieSession + Send + Sync>(
     }
     if plan.ensure_markers {
         let since = persistence
-            .ensure_markers(&core.keys, &sealing.meta, sealing.subject.as_ref(), now)
+            .ensure_markers(&keys, &sealing.meta, sealing.subject.as_ref(), now)
             .await;
         if since > sealing.meta.issued_at && !reissue(core, &mut sealing, since, now).await {
             return Written::Failed;
@@ -1271,10 +1302,10 @@ async fn write_session<T: CookieSession + Send + Sync>(
         let state = lifecycle.read();
         let current = current_ref(&state);
         let encoded = current.encoded.as_deref().map(Vec::as_slice);
-        match sealing.cookie(core, &current.value, encoded) {
+        match sealing.cookie(core, &keys, &current.value, encoded) {
             Ok(Some(lines)) => Ok(Sealed::Cookie(lines)),
             Ok(None) => sealing
-                .stored(core, &current.value)
+                .stored(core, &keys, &current.value)
                 .map(|(entry, id)| Sealed::Store(entry, id)),
             Err(err) => Err(err),
         }
