@@ -2916,12 +2916,15 @@ fn lifecycle_matrix() {
     }
     let total = results.len();
     let passed = total - failed.len() - pending_cells.len();
-    println!(
-        "lifecycle matrix: {total} cells, {passed} passed, {} failed, {} pending ({:.0?})",
+    let summary = format!(
+        "lifecycle matrix: {total} cells, {passed} passed, {} failed, {} pending ({:.0?})\n",
         failed.len(),
         pending_cells.len(),
         elapsed
     );
+    // Straight to the process's stderr, past the test harness's capture: the count shows in
+    // the output of `cargo test` (and so of scripts/test-all) even when every cell passes.
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), summary.as_bytes());
     if !pending_cells.is_empty() {
         println!("pending:\n{}", pending_cells.join("\n"));
     }
