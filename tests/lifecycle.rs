@@ -40,9 +40,9 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use servers::{Fault, FaultProxy, Memcached, MemcachedPool, Redis, RedisCluster};
 use session_runtime::{
-    BoxFuture, Condition, CookieSession, Key, Keys, ManualClock, MemcachedStore, MemoryStore,
-    RedisStore, Session, SessionError, SessionLayer, SessionLayerBuilder, SessionStore, StoreError,
-    StoreFailure,
+    BoxFuture, Condition, CookieSession, Key, KeySource, Keys, ManualClock, MemcachedStore,
+    MemoryStore, RedisStore, Session, SessionError, SessionLayer, SessionLayerBuilder,
+    SessionStore, StoreError, StoreFailure,
 };
 use session_tests::CookieJar as Jar;
 use sha2::{Digest, Sha256};
@@ -771,6 +771,7 @@ enum Kind {
     Revoke,
     LogoutOthers,
     RotateKey,
+    RotateKeyByReload,
     Migrate,
     WriteOlder,
     // Faults and special cases.
@@ -790,7 +791,7 @@ enum Kind {
 }
 
 impl Kind {
-    const TRANSITIONS: [Kind; 15] = [
+    const TRANSITIONS: [Kind; 16] = [
         Kind::Open,
         Kind::Restore,
         Kind::Change,
@@ -804,6 +805,7 @@ impl Kind {
         Kind::Revoke,
         Kind::LogoutOthers,
         Kind::RotateKey,
+        Kind::RotateKeyByReload,
         Kind::Migrate,
         Kind::WriteOlder,
     ];
@@ -823,6 +825,7 @@ impl Kind {
             Kind::Revoke => "revoke-all",
             Kind::LogoutOthers => "log-out-other-devices",
             Kind::RotateKey => "rotate-key",
+            Kind::RotateKeyByReload => "rotate-key-by-reload",
             Kind::Migrate => "migrate",
             Kind::WriteOlder => "write-older-version",
             Kind::DownAtLoadOpen => "fault:down-at-load-fail-open",
@@ -1290,7 +1293,7 @@ impl Cx {
     /// The builder every instance of the cell starts from: its settings, then its mode.
     fn builder<T: CookieSession>(
         &self,
-        keys: impl Into<Keys>,
+        keys: impl Into<KeySource>,
         clock: &ManualClock,
     ) -> Result<SessionLayerBuilder<T>, String> {
         let mut b = SessionLayer::<T>::builder(keys)
@@ -2024,6 +2027,235 @@ async fn rotate_key(cx: &mut Cx) -> R {
     Ok(())
 }
 
+/// A key file of the cell's own, removed when the cell ends.
+struct KeyFile(std::path::PathBuf);
+
+impl KeyFile {
+    fn new(idx: usize) -> KeyFile {
+        let dir = std::env::temp_dir().join(format!(
+            "session-lifecycle-{}-{idx}-{}",
+            std::process::id(),
+            Key::generate().id()
+        ));
+        let _ = std::fs::create_dir_all(&dir);
+        KeyFile(dir.join("session.keys"))
+    }
+
+    /// Writes `keys`, primary first, as an operator would: replaced whole (a rename), never
+    /// seen half-written.
+    fn write(&self, keys: &[&Key], step: &str) -> R {
+        let mut text = format!("# {step}\n");
+        for key in keys {
+            text.push_str(&key.to_base64());
+            text.push('\n');
+        }
+        let tmp = self.0.with_extension("tmp");
+        std::fs::write(&tmp, text).map_err(|e| format!("writing the key file: {e}"))?;
+        std::fs::rename(&tmp, &self.0).map_err(|e| format!("replacing the key file: {e}"))
+    }
+}
+
+impl Drop for KeyFile {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// The key id `jar`'s session cookie is sealed under, read by `layer`'s codec.
+fn key_id(layer: &SessionLayer<Acct>, jar: &Jar) -> Result<u8, String> {
+    match layer.codec().inspect(jar.header()) {
+        Ok(Some(inspected)) => Ok(inspected.key_id),
+        Ok(None) => Err("no session cookie to inspect".to_owned()),
+        Err(err) => Err(format!("the session cookie did not open: {err}")),
+    }
+}
+
+/// Waits up to 5 s for `source` to swap in a set other than `before` (its watch polls).
+async fn swapped(source: &KeySource, before: &Arc<Keys>) -> bool {
+    for _ in 0..500 {
+        if !Arc::ptr_eq(before, &source.keys()) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
+}
+
+/// The rotation procedure of README.md and SECURITY.md, done through a key file read by two
+/// instances, with no restart: the new key added as a fallback (a reload), then made primary (a
+/// reload), while a logged-in user's requests bounce between the instances; then `revoke_all`
+/// reaches a session sealed under the old key; then the old key dropped. Instance A is
+/// reloaded by calls to `reload()` (as on SIGHUP), instance B by its polling `watch`.
+async fn rotate_key_by_reload(cx: &mut Cx) -> R {
+    let old_key = cx.key.clone();
+    // Two keys of one id would make the key-id checks below say nothing.
+    let new_key = loop {
+        let key = Key::generate();
+        if key.id() != old_key.id() {
+            break key;
+        }
+    };
+    let clock = cx.clock.clone();
+    let file = KeyFile::new(cx.idx);
+    file.write(&[&old_key], "before the rotation")?;
+    // Two processes: each reads the file itself.
+    let source_a = KeySource::file(&file.0).map_err(|e| format!("instance A's key file: {e}"))?;
+    let source_b = KeySource::file(&file.0).map_err(|e| format!("instance B's key file: {e}"))?;
+    cx.tasks
+        .push(source_b.watch_every(Duration::from_millis(20)));
+    let layer_a = Cx::build(cx.builder::<Acct>(source_a.clone(), &clock)?)?;
+    let layer_b = Cx::build(cx.builder::<Acct>(source_b.clone(), &clock)?)?;
+    let a = cx.serve(layer_a.clone()).await?;
+    let b = cx.serve(layer_b.clone()).await?;
+    let reload_a = |step: &str| -> R {
+        match layer_a.key_source().reload() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(format!("{step}: instance A's reload() saw no change")),
+            Err(err) => Err(format!("{step}: instance A's reload() failed: {err}")),
+        }
+    };
+
+    let mut jar = cx.login(a, "alice").await?;
+    // Another device of alice's, sealed under the old key, not used again until revoke_all.
+    let other_device = cx.login(b, "alice").await?;
+    ensure!(
+        key_id(&layer_a, &jar)? == old_key.id(),
+        "before the rotation: expected the cookie sealed under the old key"
+    );
+
+    // Requests bouncing between the instances, alice logged in at each.
+    async fn bounce(cx: &Cx, order: &[(SocketAddr, &str)], jar: &mut Jar, step: &str) -> R {
+        for (addr, name) in order {
+            let seen = cx.me(*addr, jar).await?;
+            ensure!(
+                !seen.new && seen.user == "alice",
+                "{step}, on instance {name}: expected alice still logged in, saw {seen}"
+            );
+        }
+        Ok(())
+    }
+
+    // Step 1: the new key added as a fallback everywhere.
+    let before = source_b.keys();
+    file.write(&[&old_key, &new_key], "step 1: the new key as a fallback")?;
+    reload_a("step 1")?;
+    ensure!(
+        swapped(&source_b, &before).await,
+        "step 1: instance B's watch did not pick up the key file within 5 s"
+    );
+    bounce(
+        cx,
+        &[(b, "B"), (a, "A"), (b, "B"), (a, "A")],
+        &mut jar,
+        "step 1",
+    )
+    .await?;
+    ensure!(
+        key_id(&layer_a, &jar)? == old_key.id(),
+        "step 1: expected the cookie still sealed under the old key (still the primary)"
+    );
+
+    // Step 2: the new key made primary, one instance after the other.
+    let before = source_b.keys();
+    file.write(&[&new_key, &old_key], "step 2: the new key primary")?;
+    reload_a("step 2")?;
+    let reply = cx.ok(a, "GET", "/me", &mut jar).await?;
+    let seen = Seen::parse(&reply.body)?;
+    ensure!(
+        !seen.new && seen.user == "alice",
+        "step 2, on instance A (reloaded): expected alice, saw {seen}"
+    );
+    if session_writes(&reply.set).is_empty() {
+        cx.soft(format!(
+            "step 2: opened with what is now a fallback key, expected a re-seal (a Set-Cookie), saw {:?}",
+            reply.set
+        ));
+    }
+    let id = key_id(&layer_a, &jar)?;
+    if id != new_key.id() {
+        cx.soft(format!(
+            "step 2, re-sealed by instance A: expected the new key's id {}, saw {id}",
+            new_key.id()
+        ));
+    }
+    ensure!(
+        swapped(&source_b, &before).await,
+        "step 2: instance B's watch did not pick up the key file within 5 s"
+    );
+    bounce(cx, &[(b, "B"), (a, "A"), (b, "B")], &mut jar, "step 2").await?;
+    let id = key_id(&layer_b, &jar)?;
+    if id != new_key.id() {
+        cx.soft(format!(
+            "after both reloads: expected the cookie under the new key's id {}, saw {id}",
+            new_key.id()
+        ));
+    }
+    // The other device, sealed under the old key (now a fallback), still logged in.
+    let seen = cx.peek(a, &other_device).await?;
+    ensure!(
+        !seen.new && seen.user == "alice",
+        "after both reloads: expected the session sealed under the old key to open, saw {seen}"
+    );
+
+    // revoke_all after the reload reaches the session sealed under the old key, and the one
+    // re-sealed under the new key.
+    let bob = cx.login(b, "bob").await?;
+    if revoke_all(cx, &layer_b, "alice").await? {
+        for (recorded, what) in [
+            (&other_device, "the session sealed under the old key"),
+            (&jar, "the session re-sealed under the new key"),
+        ] {
+            for (addr, name) in [(a, "A"), (b, "B")] {
+                let seen = cx.peek(addr, recorded).await?;
+                if !seen.new {
+                    cx.soft(format!(
+                        "revoke_all after the reload, {what}, on instance {name}: expected no session, saw {seen}"
+                    ));
+                }
+            }
+        }
+    } else {
+        cx.expect_revoked_dead(a, &other_device, "revoke_all")
+            .await?;
+    }
+
+    // Step 3, one absolute timeout later: the old key dropped.
+    let before = source_b.keys();
+    file.write(&[&new_key], "step 3: the old key dropped")?;
+    reload_a("step 3")?;
+    ensure!(
+        swapped(&source_b, &before).await,
+        "step 3: instance B's watch did not pick up the key file within 5 s"
+    );
+    for (addr, name) in [(a, "A"), (b, "B")] {
+        let seen = cx.peek(addr, &bob).await?;
+        ensure!(
+            !seen.new && seen.user == "bob",
+            "step 3, on instance {name}: expected bob's session (sealed under the new key) kept, saw {seen}"
+        );
+        let seen = cx.peek(addr, &other_device).await?;
+        ensure!(
+            seen.new,
+            "step 3, on instance {name}: expected a cookie of the dropped key to open nothing, saw {seen}"
+        );
+    }
+    // A bad file keeps the set in use: sessions keep opening.
+    let in_use = source_a.keys();
+    file.write(&[], "emptied by mistake")?;
+    ensure!(
+        layer_a.key_source().reload().is_err() && Arc::ptr_eq(&in_use, &source_a.keys()),
+        "an empty key file: expected reload() refused and the keys in use kept"
+    );
+    let seen = cx.peek(a, &bob).await?;
+    ensure!(
+        !seen.new && seen.user == "bob",
+        "after a refused key file: expected bob's session kept, saw {seen}"
+    );
+    Ok(())
+}
+
 async fn migrate(cx: &mut Cx) -> R {
     let clock = cx.clock.clone();
     let v1 = cx
@@ -2565,6 +2797,7 @@ async fn run_kind(cx: &mut Cx) -> R {
         Kind::Revoke => revoke(cx).await,
         Kind::LogoutOthers => logout_others(cx).await,
         Kind::RotateKey => rotate_key(cx).await,
+        Kind::RotateKeyByReload => rotate_key_by_reload(cx).await,
         Kind::Migrate => migrate(cx).await,
         Kind::WriteOlder => write_older(cx).await,
         Kind::DownAtLoadOpen => down_at_load(cx, StoreFailure::FailOpen).await,
@@ -2683,12 +2916,15 @@ fn lifecycle_matrix() {
     }
     let total = results.len();
     let passed = total - failed.len() - pending_cells.len();
-    println!(
-        "lifecycle matrix: {total} cells, {passed} passed, {} failed, {} pending ({:.0?})",
+    let summary = format!(
+        "lifecycle matrix: {total} cells, {passed} passed, {} failed, {} pending ({:.0?})\n",
         failed.len(),
         pending_cells.len(),
         elapsed
     );
+    // Straight to the process's stderr, past the test harness's capture: the count shows in
+    // the output of `cargo test` (and so of scripts/test-all) even when every cell passes.
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), summary.as_bytes());
     if !pending_cells.is_empty() {
         println!("pending:\n{}", pending_cells.join("\n"));
     }

@@ -34,7 +34,7 @@ use crate::clock::Lifetime;
 use crate::config::{Config, ConfigError, Padding};
 use crate::envelope::{self, FLAG_PADDED, FLAG_STORED, Header, SessionMeta, Subject, TAG_LEN};
 use crate::error::{OpenError, SessionError};
-use crate::key::Keys;
+use crate::key::{KeySource, Keys};
 use crate::schema::CookieSession;
 
 /// Why an opened session should be sealed again on this response even if unchanged.
@@ -93,10 +93,12 @@ impl SetCookies {
 /// cookies.
 ///
 /// Built once with the layer: it derives the ciphers and renders the cookie attributes then, so
-/// sealing and opening do no key setup and no attribute formatting.
+/// sealing and opening do no key setup and no attribute formatting. Its keys are the layer's
+/// [`KeySource`]: [`seal`](Self::seal), [`open`](Self::open) and [`inspect`](Self::inspect) use
+/// the set as it is at the call, after any reload.
 #[derive(Debug)]
 pub struct Codec {
-    keys: Keys,
+    keys: KeySource,
     chunker: Chunker,
     padding: Padding,
     lifetime: Lifetime,
@@ -106,7 +108,7 @@ pub struct Codec {
 
 impl Codec {
     pub(crate) fn new(
-        keys: Keys,
+        keys: KeySource,
         config: &Config,
         lifetime: Lifetime,
     ) -> Result<Self, ConfigError> {
@@ -178,8 +180,9 @@ impl Codec {
         value: &T,
         meta: &SessionMeta,
     ) -> Result<SetCookies, SessionError> {
+        let keys = self.keys.keys();
         let mut scratch = Scratch::take();
-        let chunks = self.seal_into(value, meta, scratch.sealing())?;
+        let chunks = self.seal_into(&keys, value, meta, scratch.sealing())?;
         let removals = self.chunker.removals_from(chunks);
         let mut headers = Vec::with_capacity(usize::from(chunks) + removals.len());
         self.chunker
@@ -206,24 +209,31 @@ impl Codec {
     /// Seals `value` into `buf` as one cookie envelope; returns how many cookies it needs.
     pub(crate) fn seal_into<T: CookieSession>(
         &self,
+        keys: &Keys,
         value: &T,
         meta: &SessionMeta,
         buf: &mut Vec<u8>,
     ) -> Result<u8, SessionError> {
-        self.seal_form(value, meta, None, Form::Cookie, buf)
+        self.seal_form(keys, value, meta, None, Form::Cookie, buf)
     }
 
-    /// Seals `value` in one of its three forms into `buf`; returns how many cookies it needs (1
-    /// for the forms that are not chunked).
+    /// Seals `value` in one of its three forms into `buf` under the primary of `keys`; returns
+    /// how many cookies it needs (1 for the forms that are not chunked).
     pub(crate) fn seal_form<T: CookieSession>(
         &self,
+        keys: &Keys,
         value: &T,
         meta: &SessionMeta,
         subject: Option<Subject>,
         form: Form,
         buf: &mut Vec<u8>,
     ) -> Result<u8, SessionError> {
-        self.seal_with(T::VERSION, meta, subject, form, buf, |buf| {
+        let header = Header {
+            schema_version: T::VERSION,
+            meta: *meta,
+            subject,
+        };
+        self.seal_with(keys, header, form, buf, |buf| {
             value.check_bounds()?;
             encode_into(value, buf)
         })
@@ -234,13 +244,19 @@ impl Codec {
     /// [`seal_form`](Self::seal_form) writes for that value, without encoding it again.
     pub(crate) fn seal_encoded(
         &self,
+        keys: &Keys,
         version: u16,
         payload: &[u8],
         meta: &SessionMeta,
         subject: Option<Subject>,
         buf: &mut Vec<u8>,
     ) -> Result<u8, SessionError> {
-        self.seal_with(version, meta, subject, Form::Cookie, buf, |buf| {
+        let header = Header {
+            schema_version: version,
+            meta: *meta,
+            subject,
+        };
+        self.seal_with(keys, header, Form::Cookie, buf, |buf| {
             buf.extend_from_slice(payload);
             Ok(())
         })
@@ -248,18 +264,12 @@ impl Codec {
 
     fn seal_with(
         &self,
-        schema_version: u16,
-        meta: &SessionMeta,
-        subject: Option<Subject>,
+        keys: &Keys,
+        header: Header,
         form: Form,
         buf: &mut Vec<u8>,
         payload: impl FnOnce(&mut Vec<u8>) -> Result<(), SessionError>,
     ) -> Result<u8, SessionError> {
-        let header = Header {
-            schema_version,
-            meta: *meta,
-            subject,
-        };
         let padding = if form == Form::Id {
             Padding::None
         } else {
@@ -296,7 +306,7 @@ impl Codec {
             Form::Cookie => self.chunker.count_for(value_len),
             Form::Stored | Form::Id => 1,
         };
-        envelope::finish(buf, self.keys.primary(), count, &self.binding)?;
+        envelope::finish(buf, keys.primary(), count, &self.binding)?;
         Ok(count)
     }
 
@@ -313,8 +323,9 @@ impl Codec {
         let Some(gathered) = self.gather(cookie_header.as_ref())? else {
             return Ok(None);
         };
+        let keys = self.keys.keys();
         let mut scratch = Scratch::take();
-        match self.open_gathered(&gathered, now, scratch.opening())? {
+        match self.open_gathered(&keys, &gathered, now, scratch.opening())? {
             Unsealed::Value(opened) => Ok(Some(opened)),
             Unsealed::InStore { .. } => Err(OpenError::Malformed),
         }
@@ -338,7 +349,7 @@ impl Codec {
         let mut scratch = Scratch::take();
         let buf = scratch.opening();
         gathered.decode_into(buf)?;
-        let opened = envelope::open(buf, &self.keys, gathered.count(), &self.binding)?;
+        let opened = envelope::open(buf, &self.keys.keys(), gathered.count(), &self.binding)?;
         Ok(Some(Inspected {
             key_id: gathered.prefix.key_id,
             fallback_key: opened.fallback_key,
@@ -354,11 +365,12 @@ impl Codec {
     /// Opens gathered chunks, using `buf` for the envelope. The caller zeroizes `buf`.
     pub(crate) fn open_gathered<T: CookieSession>(
         &self,
+        keys: &Keys,
         gathered: &Gathered<'_>,
         now: u32,
         buf: &mut Vec<u8>,
     ) -> Result<Unsealed<T>, OpenError> {
-        self.open_gathered_at(gathered, now, buf)
+        self.open_gathered_at(keys, gathered, now, buf)
             .map(|(unsealed, _)| unsealed)
     }
 
@@ -366,32 +378,35 @@ impl Codec {
     /// payload lies.
     pub(crate) fn open_gathered_at<T: CookieSession>(
         &self,
+        keys: &Keys,
         gathered: &Gathered<'_>,
         now: u32,
         buf: &mut Vec<u8>,
     ) -> Result<(Unsealed<T>, Range<usize>), OpenError> {
         gathered.decode_into(buf)?;
-        self.open_envelope_at(buf, gathered.count(), now)
+        self.open_envelope_at(keys, buf, gathered.count(), now)
     }
 
     /// Opens one envelope (from cookies or from a store) at `now`.
     pub(crate) fn open_envelope<T: CookieSession>(
         &self,
+        keys: &Keys,
         buf: &mut [u8],
         chunks: u8,
         now: u32,
     ) -> Result<Unsealed<T>, OpenError> {
-        self.open_envelope_at(buf, chunks, now)
+        self.open_envelope_at(keys, buf, chunks, now)
             .map(|(unsealed, _)| unsealed)
     }
 
     fn open_envelope_at<T: CookieSession>(
         &self,
+        keys: &Keys,
         buf: &mut [u8],
         chunks: u8,
         now: u32,
     ) -> Result<(Unsealed<T>, Range<usize>), OpenError> {
-        let opened = envelope::open(buf, &self.keys, chunks, &self.binding)?;
+        let opened = envelope::open(buf, keys, chunks, &self.binding)?;
         let Header {
             schema_version,
             meta,
@@ -609,7 +624,7 @@ mod tests {
             absolute: None,
             ..Lifetime::default()
         };
-        let codec = Codec::new(keys, &config, lifetime).expect("codec");
+        let codec = Codec::new(keys.clone().into(), &config, lifetime).expect("codec");
         let meta = SessionMeta {
             id: crate::envelope::SessionId([0x42; 16]),
             issued_at: NOW,
@@ -627,7 +642,7 @@ mod tests {
                 text: "signed in".into(),
             };
             let chunks = codec
-                .seal_form(&value, &meta, Some(subject), Form::Cookie, &mut buf)
+                .seal_form(&keys, &value, &meta, Some(subject), Form::Cookie, &mut buf)
                 .expect("seal");
             let line = codec.lines(&buf, chunks).remove(0).into_bytes();
             let pair = String::from_utf8_lossy(&line);
@@ -643,7 +658,7 @@ mod tests {
         let gathered = gatherer.finish().expect("gathered").expect("a session");
         let mut buf = Vec::new();
         let Unsealed::Value(opened) = codec
-            .open_gathered::<Note>(&gathered, NOW + 60, &mut buf)
+            .open_gathered::<Note>(&keys, &gathered, NOW + 60, &mut buf)
             .expect("the golden cookie opens")
         else {
             panic!("a session cookie, not an id cookie");
@@ -658,7 +673,7 @@ mod tests {
             max_cookies,
             ..Config::new("s")
         };
-        Codec::new(Keys::new(Key::generate()), &config, Lifetime::default()).expect("codec")
+        Codec::new(Key::generate().into(), &config, Lifetime::default()).expect("codec")
     }
 
     /// A browser's cookies for one site: each Set-Cookie line sets or (`Max-Age=0`) removes its
@@ -738,7 +753,14 @@ mod tests {
         encode_into(&note, &mut payload).expect("encodes");
         let mut buf = Vec::new();
         let chunks = codec
-            .seal_encoded(Note::VERSION, &payload, &meta, None, &mut buf)
+            .seal_encoded(
+                &codec.keys.keys(),
+                Note::VERSION,
+                &payload,
+                &meta,
+                None,
+                &mut buf,
+            )
             .expect("seals");
         let mut headers = Vec::new();
         codec.chunker.split_into(&buf, chunks, &mut headers);

@@ -22,7 +22,7 @@ use crate::codec::{Codec, Scratch, Unsealed};
 use crate::config::{Config, ConfigError, Padding};
 use crate::envelope::{SessionId, SessionMeta};
 use crate::error::OpenError;
-use crate::key::Keys;
+use crate::key::{KeySource, Keys};
 use crate::store::persistence::{self, Persistence};
 
 /// How a flash message should be presented.
@@ -77,7 +77,7 @@ struct FlashBag {
 }
 
 /// The flash cookie's codec, derived from the session cookie's settings.
-pub(crate) fn codec(keys: Keys, session: &Config) -> Result<Codec, ConfigError> {
+pub(crate) fn codec(keys: KeySource, session: &Config) -> Result<Codec, ConfigError> {
     let config = Config {
         name: format!("{}_flash", session.name),
         max_cookies: 1,
@@ -130,6 +130,7 @@ impl FlashState {
     pub(crate) fn incoming(
         &mut self,
         codec: &Codec,
+        keys: &Keys,
         gathered: Result<Option<Gathered<'_>>, OpenError>,
         now: u32,
     ) {
@@ -137,7 +138,7 @@ impl FlashState {
             Ok(None) => Incoming::None,
             Ok(Some(gathered)) => {
                 let mut scratch = Scratch::take();
-                match codec.open_gathered::<FlashBag>(&gathered, now, scratch.opening()) {
+                match codec.open_gathered::<FlashBag>(keys, &gathered, now, scratch.opening()) {
                     Ok(Unsealed::Value(opened)) => Incoming::Opened {
                         messages: opened.value.messages,
                         meta: opened.meta,
@@ -197,7 +198,12 @@ impl FlashState {
 
     /// The flash cookie's lines the response needs: the untaken and new messages, or a
     /// removal; and the taken cookie to record as used, if one was taken.
-    pub(crate) fn finish(&mut self, codec: &Codec, now: u32) -> (Vec<SetCookie>, Option<Consumed>) {
+    pub(crate) fn finish(
+        &mut self,
+        codec: &Codec,
+        keys: &Keys,
+        now: u32,
+    ) -> (Vec<SetCookie>, Option<Consumed>) {
         // A duplicate (Ignored) is not ours to remove: see `incoming`.
         let carried = matches!(self.incoming, Incoming::Opened { .. } | Incoming::Rejected);
         let rejected = matches!(self.incoming, Incoming::Rejected);
@@ -236,7 +242,7 @@ impl FlashState {
         let bag = FlashBag { messages };
         let mut scratch = Scratch::take();
         let sealed = SessionMeta::new(now)
-            .and_then(|meta| codec.seal_into(&bag, &meta, scratch.sealing()))
+            .and_then(|meta| codec.seal_into(keys, &bag, &meta, scratch.sealing()))
             .map(|chunks| codec.lines(scratch.sealed(), chunks));
         match sealed {
             Ok(lines) => (lines, consumed),

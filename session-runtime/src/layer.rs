@@ -13,7 +13,7 @@ use crate::codec::Codec;
 use crate::config::{Config, ConfigError, Padding, SameSite};
 use crate::envelope::SessionMeta;
 use crate::flash;
-use crate::key::Keys;
+use crate::key::KeySource;
 use crate::lifecycle::{BadCookiePolicy, Core, Hook, Writer};
 use crate::schema::{CookieSession, Downgrade};
 use crate::service::SessionService;
@@ -83,7 +83,7 @@ impl<T: CookieSession> SessionLayer<T> {
     /// If `T`'s worst case cannot fit two cookies. Use [`builder`](Self::builder) to configure
     /// more cookies, or [`try_new`](Self::try_new) to get the error instead; both refuse a bad
     /// configuration when the layer is built, never at request time.
-    pub fn new(keys: impl Into<Keys>) -> Self {
+    pub fn new(keys: impl Into<KeySource>) -> Self {
         match Self::try_new(keys) {
             Ok(layer) => layer,
             Err(err) => panic!("SessionLayer<{}>: {err}", T::NAME),
@@ -91,12 +91,16 @@ impl<T: CookieSession> SessionLayer<T> {
     }
 
     /// [`new`](Self::new), returning the configuration error instead of panicking.
-    pub fn try_new(keys: impl Into<Keys>) -> Result<Self, ConfigError> {
+    pub fn try_new(keys: impl Into<KeySource>) -> Result<Self, ConfigError> {
         Self::builder(keys).build()
     }
 
     /// A builder, starting from the defaults.
-    pub fn builder(keys: impl Into<Keys>) -> SessionLayerBuilder<T> {
+    ///
+    /// `keys`: a [`Key`](crate::Key) or [`Keys`](crate::Keys), fixed for the layer's life, or
+    /// a [`KeySource`] read from a key file that can change while the process runs (see
+    /// [`KeySource`] for reloading and the rotation procedure).
+    pub fn builder(keys: impl Into<KeySource>) -> SessionLayerBuilder<T> {
         SessionLayerBuilder {
             keys: keys.into(),
             config: Config::new("session"),
@@ -120,6 +124,12 @@ impl<T: CookieSession> SessionLayer<T> {
     /// The codec the layer seals and opens with (for tools and tests that need the raw values).
     pub fn codec(&self) -> &Codec {
         &self.core.codec
+    }
+
+    /// Where the layer's keys come from: the [`KeySource`] it was built with (shared, not a
+    /// copy), to [`reload`](KeySource::reload) it or read the set in use.
+    pub fn key_source(&self) -> &KeySource {
+        &self.core.keys
     }
 
     /// Logs a subject out everywhere: every session named for it with
@@ -200,7 +210,7 @@ impl<S, T> Layer<S> for SessionLayer<T> {
 /// # }
 /// ```
 pub struct SessionLayerBuilder<T> {
-    keys: Keys,
+    keys: KeySource,
     config: Config,
     host_prefix: bool,
     policy: BadCookiePolicy,
@@ -522,8 +532,8 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         self.writing_as = P::NAME;
         self.writer = Writer {
             version: P::VERSION,
-            downgrade: Some(Arc::new(|codec, value, meta, subject, form, buf| {
-                codec.seal_form(&value.downgrade(), meta, subject, form, buf)
+            downgrade: Some(Arc::new(|codec, keys, value, meta, subject, form, buf| {
+                codec.seal_form(keys, &value.downgrade(), meta, subject, form, buf)
             })),
         };
         self
@@ -544,7 +554,7 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         let codec = Codec::new(keys.clone(), &config, self.lifetime)?;
         codec.check_schema::<T>()?;
         let flash_codec = flash::codec(keys.clone(), &config)?;
-        crate::metrics::keys_loaded(keys.ids());
+        crate::metrics::keys_loaded(keys.keys().ids());
         let persistence = Persistence::new(
             self.store
                 .map(|(store, mode)| (timed(store, self.store_timeout), mode)),
@@ -578,7 +588,7 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
     }
 
     /// The settings with the `__Host-` prefix applied, checked against each other.
-    fn prepare(&self) -> Result<(Keys, Config), ConfigError> {
+    fn prepare(&self) -> Result<(KeySource, Config), ConfigError> {
         let mut config = self.config.clone();
         if self.host_prefix && !config.name.starts_with("__Host-") {
             config.name = format!("__Host-{}", config.name);

@@ -32,7 +32,7 @@ pub use envelope::{SessionId, SessionMeta};
 pub use error::{BoundsError, Expiry, OpenError, SchemaError, SessionError};
 pub use extract::{Session, SessionRef, SessionRejection};
 pub use flash::{FlashMessage, Level, MAX_FLASH_TEXT, MAX_FLASHES};
-pub use key::{Key, KeyError, Keys};
+pub use key::{KEY_FILE_NAME, Key, KeyError, KeyFileError, KeySource, Keys};
 pub use layer::{SessionLayer, SessionLayerBuilder};
 pub use lifecycle::BadCookiePolicy;
 pub use schema::{Bounded, Budget, CookieSession, Downgrade, SchemaVersion};

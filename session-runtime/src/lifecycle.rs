@@ -19,6 +19,7 @@
 //! | restore | a request with one | untouched | nothing, unless a re-seal is due |
 //! | refresh | a restore past `refresh_after` | untouched | re-sealed with a new last access (cookie, or entry and id cookie) |
 //! | rotate key | a restore opened with a fallback key | untouched | re-sealed under the primary |
+//! | rotate key by reload | a restore after a [`KeySource`] reload made its key a fallback | untouched | re-sealed under the new primary (the request's snapshot of the set) |
 //! | migrate | a restore of an older schema version | untouched | re-sealed as the version written |
 //! | write an older version | any write under `writing::<P>()` | — | sealed as `P` |
 //! | expire | a restore past a timeout | (no session) | the cookies removed |
@@ -48,7 +49,7 @@ use crate::config::Config;
 use crate::envelope::{SessionId, SessionMeta, Subject};
 use crate::error::{OpenError, SessionError};
 use crate::flash::{self, FlashMessage, FlashState, Level};
-use crate::key::Keys;
+use crate::key::{KeySource, Keys};
 use crate::schema::{CookieSession, decode_exact};
 use crate::store::persistence::{
     self, Checked, Ended, Persistence, Plan, Retire, Save, StoreFailure, StoreMode,
@@ -78,7 +79,9 @@ pub(crate) type Hook<T> = Arc<dyn Fn(&mut T, &SessionMeta) + Send + Sync>;
 /// Everything a request needs from its layer, built once by the layer's builder.
 pub(crate) struct Core<T> {
     pub(crate) config: Config,
-    pub(crate) keys: Keys,
+    /// The keys, swappable: a request takes one snapshot ([`Lifecycle::new`]) and seals, opens
+    /// and names its store records with it alone. `codec` and `flash_codec` share this source.
+    pub(crate) keys: KeySource,
     pub(crate) writer: Writer<T>,
     pub(crate) codec: Codec,
     pub(crate) flash_codec: Codec,
@@ -94,15 +97,27 @@ impl<T> Core<T> {
     pub(crate) async fn revoke_all(&self, subject: &str) -> Result<(), StoreError> {
         let tag = persistence::subject_tag(subject);
         let now = self.clock.now();
+        // Under every key of the set in use now: a session sealed under a key that a reload
+        // made a fallback is read under that key's tag.
+        let keys = self.keys.keys();
         self.persistence
-            .revoke_all(&self.keys, &tag, self.codec.lifetime(), now)
+            .revoke_all(&keys, &tag, self.codec.lifetime(), now)
             .await
             .inspect(|()| crate::metrics::subject_revoked())
     }
 }
 
-/// Seals `value` in one of its forms into a buffer; returns the cookie count.
-type SealFn<T> = dyn Fn(&Codec, &T, &SessionMeta, Option<Subject>, Form, &mut Vec<u8>) -> Result<u8, SessionError>
+/// Seals `value` in one of its forms into a buffer under the primary of the keys given;
+/// returns the cookie count.
+type SealFn<T> = dyn Fn(
+        &Codec,
+        &Keys,
+        &T,
+        &SessionMeta,
+        Option<Subject>,
+        Form,
+        &mut Vec<u8>,
+    ) -> Result<u8, SessionError>
     + Send
     + Sync;
 
@@ -221,6 +236,9 @@ pub(crate) struct Lifecycle<T> {
 
 struct Inner<T> {
     core: Arc<Core<T>>,
+    /// The request's snapshot of the layer's keys, taken once: opening, sealing and the store
+    /// records' tags all use this set, whatever reload happens meanwhile.
+    keys: Arc<Keys>,
     state: RwLock<State<T>>,
 }
 
@@ -316,6 +334,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
     pub(crate) fn new(core: Arc<Core<T>>) -> Self {
         Lifecycle {
             inner: Arc::new(Inner {
+                keys: core.keys.keys(),
                 core,
                 state: RwLock::new(State {
                     now: 0,
@@ -362,6 +381,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         cookie_headers: impl IntoIterator<Item = &'h [u8]>,
     ) -> Result<(), LoadError> {
         let core = self.core();
+        let keys = &*self.inner.keys;
         let (now, unsealed, flash_key) = {
             let mut state = self.lock();
             if state.incoming != Incoming::Unopened {
@@ -375,7 +395,9 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 session.offer(name, value);
                 flash.offer(name, value);
             }
-            state.flash.incoming(&core.flash_codec, flash.finish(), now);
+            state
+                .flash
+                .incoming(&core.flash_codec, keys, flash.finish(), now);
             let flash_key = state
                 .flash
                 .opened_id()
@@ -384,7 +406,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             let mut buf = Zeroizing::new(Vec::new());
             let unsealed = session.finish().and_then(|gathered| {
                 gathered
-                    .map(|g| core.codec.open_gathered_at::<T>(&g, now, &mut buf))
+                    .map(|g| core.codec.open_gathered_at::<T>(keys, &g, now, &mut buf))
                     .transpose()
             });
             let unsealed = unsealed.map(|opened| {
@@ -495,16 +517,21 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             };
         }
         let found = match persistence
-            .check(&core.keys, &checked, flash_key.as_deref(), now)
+            .check(&self.inner.keys, &checked, flash_key.as_deref(), now)
             .await
         {
             Ok(found) => found,
             Err(err) => {
+                let place = match &value {
+                    Some(opened) => Place::Cookie {
+                        chunks: opened.chunks,
+                    },
+                    None => Place::Store,
+                };
                 return Opening::StoreDown {
                     err,
                     incoming: checked.meta,
-                    in_store: checked.in_store,
-                    value: value.map(|v| (v, encoded)),
+                    place,
                 };
             }
         };
@@ -536,7 +563,10 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                     };
                 };
                 let mut bytes = Zeroizing::new(bytes);
-                match core.codec.open_envelope::<T>(&mut bytes, 1, now) {
+                match core
+                    .codec
+                    .open_envelope::<T>(&self.inner.keys, &mut bytes, 1, now)
+                {
                     Ok(Unsealed::Value(mut opened)) if opened.meta.id == checked.meta.id => {
                         // The id cookie's key counts too: re-sealed if either was a fallback.
                         opened.reseal.fallback_key |= id_fallback;
@@ -623,8 +653,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             Opening::StoreDown {
                 err,
                 incoming,
-                in_store,
-                value,
+                place,
             } => {
                 let fail_closed = core.persistence.on_failure() == StoreFailure::FailClosed;
                 if fail_closed {
@@ -635,13 +664,6 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 // A session whose entry or records could not be read is not served (a fresh
                 // one is, under fail-open); it is remembered, so a logout in this request
                 // still has to end it, and the response says so when it cannot.
-                let place = match value {
-                    Some((opened, _)) => Place::Cookie {
-                        chunks: opened.chunks,
-                    },
-                    None if in_store => Place::Store,
-                    None => Place::Cookie { chunks: 1 },
-                };
                 state.incoming = Incoming::Session {
                     meta: incoming,
                     place,
@@ -910,129 +932,41 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
     /// or returns the store work to await first.
     pub(crate) fn finish(&self) -> Finish {
         let core = Arc::clone(&self.inner.core);
+        let keys = &*self.inner.keys;
         let mut state = self.lock();
         let state = &mut *state;
         let now = state.now;
         let mut plan = Plan::default();
-        let mut lines = Vec::new();
 
-        let (flash_lines, consumed) = state.flash.finish(&core.flash_codec, now);
+        let (flash_lines, consumed) = state.flash.finish(&core.flash_codec, keys, now);
         if let Some(consumed) = consumed
             && core.persistence.flash_record().is_some()
         {
             plan.taken_flash = Some((flash::taken_key(&consumed.id), consumed.ttl));
         }
-
-        let incoming = match state.incoming {
-            Incoming::Session {
-                meta,
-                place,
-                reseal,
-            } => Some((meta, place, reseal)),
-            _ => None,
-        };
-        let remove_rejected = matches!(state.incoming, Incoming::Rejected { remove: true });
-        let mut write = None;
-        match (state.change, state.current.as_mut()) {
-            // Nothing half-made is written; a logout asked before the panic still happens.
-            (Change::Poisoned, _) => {
-                if state.retire {
-                    crate::metrics::removed();
-                    lines.extend_from_slice(core.codec.removals());
-                }
-            }
-            (Change::Cleared, _) => {
-                crate::metrics::removed();
-                lines.extend_from_slice(core.codec.removals());
-            }
-            (Change::Modified, Some(current)) => write = Some(current),
-            (Change::Untouched, Some(current)) if current.restored => {
-                if let Some((_, _, reseal)) = incoming {
-                    // A session written by an older schema is re-sealed as the version this
-                    // instance writes, which is older than the current one in a rolling deploy.
-                    let migrate = reseal
-                        .migrated_from
-                        .is_some_and(|from| from != core.writer.version);
-                    if reseal.fallback_key
-                        || migrate
-                        || core.codec.lifetime().refresh_due(&current.meta, now)
-                    {
-                        write = Some(current);
-                    }
-                }
-            }
-            (Change::Untouched, _) => {
-                if remove_rejected {
-                    crate::metrics::removed();
-                    lines.extend_from_slice(core.codec.removals());
-                }
-            }
-            (Change::Modified, None) => {}
+        let (write, mut lines) = state.outcome(&core);
+        if !lines.is_empty() {
+            // The outcome's removals: a logout, or cookies that did not open.
+            crate::metrics::removed();
         }
-
-        // Retire: what ends the session the request came with.
         if state.retire
-            && let Some((old, place, _)) = incoming
+            && let Some((old, place, _)) = state.incoming()
         {
-            plan.retire = Retire {
-                entry: (place == Place::Store && core.persistence.mode().is_some())
-                    .then(|| persistence::data_key(&old.id)),
-                revoke: core.persistence.revocation_list().then(|| {
-                    (
-                        persistence::revoked_key(&old.id),
-                        persistence::remaining(core.codec.lifetime(), &old, now),
-                    )
-                }),
-            };
+            plan.retire = retirement(&core, &old, place, now);
         }
-
-        let Some(current) = write else {
+        let incoming = state.incoming();
+        let learn_generation = state.learn_generation;
+        let (true, Some(current)) = (write, state.current.as_mut()) else {
             return Self::conclude(core, plan, lines, flash_lines, None);
         };
-        current.meta.last_access = now;
-        if !core.before_save.is_empty() {
-            current.encoded = None;
-            for hook in &core.before_save {
-                hook(&mut current.value, &current.meta);
-            }
-        }
-        let same_id =
-            incoming.is_some_and(|(old, _, _)| old.id == current.meta.id) && current.restored;
-        let in_store_before = incoming
-            .is_some_and(|(old, place, _)| place == Place::Store && old.id == current.meta.id);
-        if current.subject.is_some()
-            && state.learn_generation
-            && core.persistence.generations().is_some()
-        {
-            plan.learn_generation = current.subject.map(|s| s.tag);
-        }
-        // Records of a session issued under a server's marker are trusted; a marker written
-        // after it would end it. A new id, or a subject named now, needs them in place.
-        // A session re-sealed under the primary key from a fallback is read under the primary's
-        // tag from now on: that server's marker too.
-        let rekeyed = incoming.is_some_and(|(_, _, reseal)| reseal.fallback_key);
-        plan.ensure_markers = (!same_id || plan.learn_generation.is_some() || rekeyed)
-            && (core.persistence.revocation_list()
-                || (current.subject.is_some() && core.persistence.generations().is_some()));
-
-        let sealing = Sealing {
-            meta: current.meta,
-            subject: current.subject,
-            same_id,
-            in_store_before,
-            old_entry: in_store_before.then_some(current.meta.id),
-        };
+        let sealing = prepare(&core, current, incoming, learn_generation, now, &mut plan);
         if plan.is_empty()
             && sealing.old_entry.is_none()
             && core.persistence.mode() != Some(StoreMode::Always)
         {
             // Cookies alone, nothing to wait for: sealed now.
-            let sealed = sealing.cookie(
-                &core,
-                &current.value,
-                current.encoded.as_deref().map(Vec::as_slice),
-            );
-            match sealed {
+            let encoded = current.encoded.as_deref().map(Vec::as_slice);
+            match sealing.cookie(&core, keys, &current.value, encoded) {
                 Ok(Some(mut cookie)) => {
                     crate::metrics::written(incoming.is_none());
                     cookie.append(&mut lines);
@@ -1041,12 +975,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 // Too large for its cookies: spilled to the overflow store, below.
                 Ok(None) => {}
                 // Not answered as if it had worked.
-                Err(_) => {
-                    return Finish::Done(Finished {
-                        lines: Vec::new(),
-                        failed: true,
-                    });
-                }
+                Err(_) => return Finish::Done(Finished::failed()),
             }
         }
         let lifecycle = self.clone();
@@ -1072,6 +1001,106 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
     }
 }
 
+impl<T> State<T> {
+    /// The session the request came with, if it came with one.
+    fn incoming(&self) -> Option<(SessionMeta, Place, Reseal)> {
+        match self.incoming {
+            Incoming::Session {
+                meta,
+                place,
+                reseal,
+            } => Some((meta, place, reseal)),
+            _ => None,
+        }
+    }
+
+    /// The outcome table: whether the session is written, and the removals the response sends
+    /// whatever else happens.
+    fn outcome(&self, core: &Core<T>) -> (bool, Vec<SetCookie>) {
+        let removals = || core.codec.removals().to_vec();
+        match (self.change, self.current.as_ref()) {
+            // Nothing half-made is written; a logout asked before the panic still happens.
+            (Change::Poisoned, _) if self.retire => (false, removals()),
+            (Change::Poisoned, _) => (false, Vec::new()),
+            (Change::Cleared, _) => (false, removals()),
+            (Change::Modified, current) => (current.is_some(), Vec::new()),
+            (Change::Untouched, Some(current)) if current.restored => {
+                let Some((_, _, reseal)) = self.incoming() else {
+                    return (false, Vec::new());
+                };
+                // A session written by an older schema is re-sealed as the version this
+                // instance writes, which is older than the current one in a rolling deploy.
+                let migrate = reseal
+                    .migrated_from
+                    .is_some_and(|from| from != core.writer.version);
+                let refresh = core.codec.lifetime().refresh_due(&current.meta, self.now);
+                (reseal.fallback_key || migrate || refresh, Vec::new())
+            }
+            (Change::Untouched, _) if self.incoming == (Incoming::Rejected { remove: true }) => {
+                (false, removals())
+            }
+            (Change::Untouched, _) => (false, Vec::new()),
+        }
+    }
+}
+
+/// What ends the session the request came with: its entry deleted (a session in the store), its
+/// id recorded (a revocation list); in cookies alone, nothing beyond the removals.
+fn retirement<T>(core: &Core<T>, old: &SessionMeta, place: Place, now: u32) -> Retire {
+    let persistence = &core.persistence;
+    Retire {
+        entry: (place == Place::Store && persistence.mode().is_some())
+            .then(|| persistence::data_key(&old.id)),
+        revoke: persistence.revocation_list().then(|| {
+            (
+                persistence::revoked_key(&old.id),
+                persistence::remaining(core.codec.lifetime(), old, now),
+            )
+        }),
+    }
+}
+
+/// Readies a session for its write: its last access, the `before_save` hooks, and what the
+/// write needs from the store first (the subject's generation, the servers' markers).
+fn prepare<T>(
+    core: &Core<T>,
+    current: &mut Current<T>,
+    incoming: Option<(SessionMeta, Place, Reseal)>,
+    learn_generation: bool,
+    now: u32,
+    plan: &mut Plan,
+) -> Sealing {
+    current.meta.last_access = now;
+    if !core.before_save.is_empty() {
+        current.encoded = None;
+        for hook in &core.before_save {
+            hook(&mut current.value, &current.meta);
+        }
+    }
+    let persistence = &core.persistence;
+    let same_id = incoming.is_some_and(|(old, _, _)| old.id == current.meta.id) && current.restored;
+    let in_store_before =
+        incoming.is_some_and(|(old, place, _)| place == Place::Store && old.id == current.meta.id);
+    if learn_generation && persistence.generations().is_some() {
+        plan.learn_generation = current.subject.map(|s| s.tag);
+    }
+    // Records of a session issued under a server's marker are trusted; a marker written after
+    // it would end it. A new id, or a subject named now, needs them in place. A session
+    // re-sealed under the primary key from a fallback is read under the primary's tag from now
+    // on: that server's marker too.
+    let rekeyed = incoming.is_some_and(|(_, _, reseal)| reseal.fallback_key);
+    plan.ensure_markers = (!same_id || plan.learn_generation.is_some() || rekeyed)
+        && (persistence.revocation_list()
+            || (current.subject.is_some() && persistence.generations().is_some()));
+    Sealing {
+        meta: current.meta,
+        subject: current.subject,
+        same_id,
+        in_store_before,
+        old_entry: in_store_before.then_some(current.meta.id),
+    }
+}
+
 /// What the session was opened into, before it is recorded in the state.
 enum Opening<T> {
     Nothing,
@@ -1090,8 +1119,7 @@ enum Opening<T> {
     StoreDown {
         err: StoreError,
         incoming: SessionMeta,
-        in_store: bool,
-        value: Option<(Opened<T>, Option<Encoded>)>,
+        place: Place,
     },
 }
 
@@ -1119,6 +1147,7 @@ impl Sealing {
     fn cookie<T: CookieSession>(
         &self,
         core: &Core<T>,
+        keys: &Keys,
         value: &T,
         encoded: Option<&[u8]>,
     ) -> Result<Option<Vec<SetCookie>>, SessionError> {
@@ -1132,9 +1161,9 @@ impl Sealing {
         let sealed = match (encoded, &core.writer.downgrade) {
             // Encoded by the change that made this save, or as it came in: sealed as is.
             (Some(payload), None) => {
-                codec.seal_encoded(T::VERSION, payload, &self.meta, self.subject, buf)
+                codec.seal_encoded(keys, T::VERSION, payload, &self.meta, self.subject, buf)
             }
-            _ => self.seal(core, value, Form::Cookie, buf),
+            _ => self.seal(core, keys, value, Form::Cookie, buf),
         };
         match sealed.map(|chunks| codec.lines(scratch.sealed(), chunks)) {
             Ok(lines) => {
@@ -1169,15 +1198,16 @@ impl Sealing {
     fn stored<T: CookieSession>(
         &self,
         core: &Core<T>,
+        keys: &Keys,
         value: &T,
     ) -> Result<(Vec<u8>, Vec<SetCookie>), SessionError> {
         let codec = &core.codec;
         let mut entry = Vec::with_capacity(256);
-        self.seal(core, value, Form::Stored, &mut entry)?;
+        self.seal(core, keys, value, Form::Stored, &mut entry)?;
         // The id cookie carries the last access too: sent with every save, so a busy user's
         // id cookie never reaches its idle timeout.
         let mut id = Vec::with_capacity(96);
-        self.seal(core, value, Form::Id, &mut id)?;
+        self.seal(core, keys, value, Form::Id, &mut id)?;
         Ok((entry, codec.lines(&id, 1)))
     }
 
@@ -1186,14 +1216,15 @@ impl Sealing {
     fn seal<T: CookieSession>(
         &self,
         core: &Core<T>,
+        keys: &Keys,
         value: &T,
         form: Form,
         buf: &mut Vec<u8>,
     ) -> Result<u8, SessionError> {
         let codec = &core.codec;
         match &core.writer.downgrade {
-            Some(seal) => seal(codec, value, &self.meta, self.subject, form, buf),
-            None => codec.seal_form(value, &self.meta, self.subject, form, buf),
+            Some(seal) => seal(codec, keys, value, &self.meta, self.subject, form, buf),
+            None => codec.seal_form(keys, value, &self.meta, self.subject, form, buf),
         }
     }
 }
@@ -1262,8 +1293,10 @@ async fn write_session<T: CookieSession + Send + Sync>(
 ) -> Written {
     let persistence = &core.persistence;
     let now = sealing.meta.last_access;
+    // The request's snapshot: the generation, the markers and the seal under one set.
+    let keys = Arc::clone(&lifecycle.inner.keys);
     if let (Some(tag), Some(subject)) = (plan.learn_generation, sealing.subject.as_mut()) {
-        match persistence.generation(&core.keys, &tag).await {
+        match persistence.generation(&keys, &tag).await {
             Ok(generation) => subject.generation = generation,
             Err(err) => {
                 tracing::error!(error = %err, "the subject's generation could not be read; the session is not saved");
@@ -1273,7 +1306,7 @@ async fn write_session<T: CookieSession + Send + Sync>(
     }
     if plan.ensure_markers {
         let since = persistence
-            .ensure_markers(&core.keys, &sealing.meta, sealing.subject.as_ref(), now)
+            .ensure_markers(&keys, &sealing.meta, sealing.subject.as_ref(), now)
             .await;
         if since > sealing.meta.issued_at && !reissue(core, &mut sealing, since, now).await {
             return Written::Failed;
@@ -1285,10 +1318,10 @@ async fn write_session<T: CookieSession + Send + Sync>(
         let state = lifecycle.read();
         let current = current_ref(&state);
         let encoded = current.encoded.as_deref().map(Vec::as_slice);
-        match sealing.cookie(core, &current.value, encoded) {
+        match sealing.cookie(core, &keys, &current.value, encoded) {
             Ok(Some(lines)) => Ok(Sealed::Cookie(lines)),
             Ok(None) => sealing
-                .stored(core, &current.value)
+                .stored(core, &keys, &current.value)
                 .map(|(entry, id)| Sealed::Store(entry, id)),
             Err(err) => Err(err),
         }

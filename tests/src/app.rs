@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use reqwest::Url;
 use serde::Deserialize;
 use session_runtime::{
-    CookieSession, Keys, Level, Session, SessionError, SessionLayer, SessionLayerBuilder,
+    CookieSession, KeySource, Level, Session, SessionError, SessionLayer, SessionLayerBuilder,
 };
 
 use crate::fixtures::{AppV1, AppV2, Item};
@@ -188,7 +188,7 @@ pub async fn serve(router: Router) -> (SocketAddr, tokio::task::JoinHandle<()>) 
 
 /// The settings the test app runs with: plain HTTP on loopback, so no `Secure`, and room for
 /// three cookies.
-pub fn loopback<T: TestSchema>(keys: impl Into<Keys>) -> SessionLayerBuilder<T> {
+pub fn loopback<T: TestSchema>(keys: impl Into<KeySource>) -> SessionLayerBuilder<T> {
     SessionLayer::<T>::builder(keys)
         .with_secure(false)
         .with_max_cookies(3)

@@ -16,8 +16,8 @@ use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use session_runtime::{
-    Clock, CookieSession, Keys, Level, Session, SessionError, SessionLayer, SessionLayerBuilder,
-    SessionMeta, StoreSettings,
+    Clock, CookieSession, KeySource, Level, Session, SessionError, SessionLayer,
+    SessionLayerBuilder, SessionMeta, StoreSettings,
 };
 
 use crate::schema::{Line, Shop, ShopV1};
@@ -27,7 +27,7 @@ pub const COOKIE: &str = "shop";
 
 /// The cookie settings: the defaults, except `Secure`, because this demo serves plain HTTP on
 /// loopback. Behind TLS, keep the default.
-pub fn settings<T: CookieSession>(keys: Keys) -> SessionLayerBuilder<T> {
+pub fn settings<T: CookieSession>(keys: impl Into<KeySource>) -> SessionLayerBuilder<T> {
     SessionLayer::builder(keys)
         .with_cookie_name(COOKIE)
         .with_secure(false)
@@ -36,14 +36,15 @@ pub fn settings<T: CookieSession>(keys: Keys) -> SessionLayerBuilder<T> {
 
 /// The whole shop: its routes behind the session layer, sealing under `keys`, sessions in their
 /// cookies.
-pub fn app(keys: Keys) -> Router {
+pub fn app(keys: impl Into<KeySource>) -> Router {
     app_with_store(keys, &StoreSettings::default()).expect("the cookie store needs no server")
 }
 
 /// The shop with its sessions where `store` says, for as long as it says: the settings the
 /// binary reads with [`StoreSettings::from_env`] (`SESSION_STORE`, `SESSION_STORE_PREFIX`,
 /// `SESSION_IDLE_TIMEOUT`, `SESSION_ABSOLUTE_TIMEOUT`), as `session-tool revoke` does.
-pub fn app_with_store(keys: Keys, store: &StoreSettings) -> Result<Router, String> {
+pub fn app_with_store(keys: impl Into<KeySource>, store: &StoreSettings) -> Result<Router, String> {
+    let keys: KeySource = keys.into();
     let builder = settings::<Shop>(keys.clone())
         .with_store_settings(store)
         .map_err(|e| e.to_string())?;
@@ -137,7 +138,7 @@ async fn clear_cart(mut session: Session<Shop>) -> Result<Redirect, SessionError
 
 /// Sets a session cookie as the previous deploy (schema version 1) would have written it; the
 /// next page load migrates it to version 2 and re-seals it.
-async fn legacy_cookie(keys: Keys) -> impl IntoResponse {
+async fn legacy_cookie(keys: KeySource) -> impl IntoResponse {
     let codec = settings::<ShopV1>(keys)
         .build_codec()
         .expect("valid settings");

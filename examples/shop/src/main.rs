@@ -9,7 +9,11 @@
 //! ```
 //!
 //! then open <http://127.0.0.1:3000>. Set `SESSION_KEY` (base64 of 32 random bytes) to keep
-//! sessions across restarts; without it a key is generated and a warning logged. `PORT` changes
+//! sessions across restarts; without it a key is generated and a warning logged. Or set
+//! `SESSION_KEY_FILE` to a key file (one base64 key per line, the primary first, `#` comments),
+//! or `SESSION_KEY_DIR` to a directory holding one named `keys` (a Kubernetes secret mount): it
+//! is read again every 10 s and on `SIGHUP` (`kill -HUP <pid>`), so keys rotate without a
+//! restart (README.md, "Keys from a file, rotated without a restart"). `PORT` changes
 //! the port. `SESSION_STORE` picks where sessions live: `cookie` (the default, no server),
 //! `memory`, `memcached://host:port,host:port`, `redis://host:port` or
 //! `redis-cluster://host:port,host:port`; `SESSION_STORE_PREFIX` the key prefix in the store,
@@ -20,7 +24,59 @@
 
 use std::net::SocketAddr;
 
-use session_runtime::{Keys, StoreSettings};
+use session_runtime::{KeySource, Keys, StoreSettings};
+
+/// The session keys: from `SESSION_KEY_FILE` or `SESSION_KEY_DIR` when either is set, watched
+/// for changes; otherwise from `SESSION_KEY` / `SESSION_KEY_OLD`, or generated (with a warning)
+/// when those are unset too.
+fn key_source() -> Result<KeySource, String> {
+    let file = std::env::var_os("SESSION_KEY_FILE").filter(|v| !v.is_empty());
+    let dir = std::env::var_os("SESSION_KEY_DIR").filter(|v| !v.is_empty());
+    let source = match (file, dir) {
+        (Some(_), Some(_)) => {
+            return Err("set SESSION_KEY_FILE or SESSION_KEY_DIR, not both".to_owned());
+        }
+        (Some(file), None) => KeySource::file(file),
+        (None, Some(dir)) => KeySource::dir(dir),
+        (None, None) => {
+            return Keys::from_env_or_generate()
+                .map(KeySource::from)
+                .map_err(|e| e.to_string());
+        }
+    };
+    let source = source.map_err(|e| e.to_string())?;
+    source.watch();
+    tracing::info!(
+        path = %source.path().map(|p| p.display().to_string()).unwrap_or_default(),
+        primary_key_id = source.keys().primary_id(),
+        "session keys read from a file; re-read every 10 s and on SIGHUP"
+    );
+    Ok(source)
+}
+
+/// Reloads `keys` on every `SIGHUP`. The library installs no signal handler: this is the
+/// application's choice.
+#[cfg(unix)]
+fn reload_on_sighup(keys: KeySource) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let mut hangups = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            let keys = keys.clone();
+            // A small file, read off the async workers.
+            let reloaded = tokio::task::spawn_blocking(move || keys.reload()).await;
+            match reloaded {
+                Ok(Ok(true)) => tracing::info!("SIGHUP: session keys reloaded"),
+                Ok(Ok(false)) => tracing::info!("SIGHUP: session keys unchanged"),
+                // Logged by the library, with why; the keys in use stay.
+                Ok(Err(_)) => {}
+                Err(err) => tracing::error!("SIGHUP: the reload task failed: {err}"),
+            }
+        }
+    });
+    Ok(())
+}
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -31,9 +87,9 @@ async fn main() -> std::io::Result<()> {
         )
         .init();
 
-    // SESSION_KEY seals, SESSION_KEY_OLD (optional) only opens. Unset: a generated key and a
-    // warning. Set but invalid: refuse to start.
-    let keys = match Keys::from_env_or_generate() {
+    // A key file, watched; or SESSION_KEY seals and SESSION_KEY_OLD (optional) only opens.
+    // Nothing set: a generated key and a warning. Set but invalid: refuse to start.
+    let keys = match key_source() {
         Ok(keys) => keys,
         Err(err) => {
             tracing::error!("{err}");
@@ -51,6 +107,10 @@ async fn main() -> std::io::Result<()> {
         },
         _ => None,
     };
+    #[cfg(unix)]
+    if keys.path().is_some() {
+        reload_on_sighup(keys.clone())?;
+    }
     let app = match StoreSettings::from_env()
         .map_err(|e| e.to_string())
         .and_then(|settings| example_shop::app_with_store(keys, &settings))
