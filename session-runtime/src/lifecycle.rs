@@ -428,36 +428,47 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             });
             (now, unsealed, flash_key)
         };
-        let opened = match unsealed {
-            Ok(None) => Opening::Nothing,
-            Ok(Some((unsealed, encoded))) => {
-                // Boxed, so that a request that never reaches a store does not carry the
-                // state of that await in every future built around this one.
-                let needs_store = match &unsealed {
-                    Unsealed::Value(opened) => core.persistence.checks(opened.subject.as_ref()),
-                    Unsealed::InStore { .. } => true,
+        // `resolved`: the stores were asked, the flash check with them (unless the id cookie
+        // had no store to go to, or the store was down: then it is not asked again).
+        let (opened, resolved) = match unsealed {
+            Ok(None) => (Opening::Nothing, false),
+            Ok(Some((Unsealed::Value(opened), encoded)))
+                if !core.persistence.checks(opened.subject.as_ref()) =>
+            {
+                let opened = Opening::Value {
+                    opened,
+                    place_store: false,
+                    encoded,
+                    flash_taken: false,
                 };
-                if needs_store || flash_key.is_some() {
-                    Box::pin(self.resolve(unsealed, encoded, flash_key.clone(), now)).await
-                } else {
-                    match unsealed {
-                        Unsealed::Value(opened) => Opening::Value {
-                            opened,
-                            place_store: false,
-                            encoded,
-                            flash_taken: false,
-                        },
-                        Unsealed::InStore { .. } => unreachable!("an id cookie needs the store"),
-                    }
-                }
+                (opened, false)
             }
-            Err(err) => Opening::Bad(err),
+            // Boxed, so that a request that never reaches a store does not carry the state
+            // of that await in every future built around this one.
+            Ok(Some((unsealed, encoded))) => {
+                let opened =
+                    Box::pin(self.resolve(unsealed, encoded, flash_key.clone(), now)).await;
+                (opened, true)
+            }
+            Err(err) => {
+                let opened = Opening::Bad {
+                    err,
+                    flash_taken: None,
+                };
+                (opened, false)
+            }
         };
+        let asked = resolved
+            && !matches!(
+                opened,
+                Opening::Bad {
+                    flash_taken: None,
+                    ..
+                }
+            );
         // No session call carried the flash check: asked on its own.
-        let flash_alone = match (&opened, flash_key.as_deref()) {
-            (Opening::Nothing | Opening::Bad(_), Some(key)) => {
-                Box::pin(flash::taken_before(&core.persistence, Some(key))).await
-            }
+        let flash_alone = match (asked, flash_key.as_deref()) {
+            (false, Some(key)) => Box::pin(flash::taken_before(&core.persistence, Some(key))).await,
             _ => false,
         };
         self.settle(opened, flash_alone)
@@ -500,22 +511,13 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 };
                 (checked, None)
             }
-            Unsealed::InStore { .. } => return Opening::Bad(OpenError::Malformed),
+            Unsealed::InStore { .. } => {
+                return Opening::Bad {
+                    err: OpenError::Malformed,
+                    flash_taken: None,
+                };
+            }
         };
-        let needs = value
-            .as_ref()
-            .is_none_or(|v| persistence.checks(v.subject.as_ref()));
-        if !needs {
-            // Only the flash needs asking: on its own.
-            let taken = flash::taken_before(persistence, flash_key.as_deref()).await;
-            let opened = value.unwrap_or_else(|| unreachable!("checked above"));
-            return Opening::Value {
-                opened,
-                place_store: false,
-                encoded,
-                flash_taken: taken,
-            };
-        }
         let found = match persistence
             .check(&self.inner.keys, &checked, flash_key.as_deref(), now)
             .await
@@ -577,8 +579,15 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                             flash_taken: found.flash_taken,
                         }
                     }
-                    Ok(_) => Opening::Bad(OpenError::Tampered),
-                    Err(err) => Opening::Bad(err),
+                    // The flash was asked in the same call: its answer goes along.
+                    Ok(_) => Opening::Bad {
+                        err: OpenError::Tampered,
+                        flash_taken: Some(found.flash_taken),
+                    },
+                    Err(err) => Opening::Bad {
+                        err,
+                        flash_taken: Some(found.flash_taken),
+                    },
                 }
             }
         }
@@ -628,7 +637,10 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 state.incoming = Incoming::Rejected { remove: true };
                 Ok(())
             }
-            Opening::Bad(err) => {
+            Opening::Bad { err, flash_taken } => {
+                if flash_taken == Some(true) {
+                    state.flash.replayed();
+                }
                 crate::metrics::rejected(err.reason());
                 let ended = matches!(err, OpenError::Expired(_) | OpenError::Revoked);
                 if ended {
@@ -1115,7 +1127,11 @@ enum Opening<T> {
         err: OpenError,
         flash_taken: bool,
     },
-    Bad(OpenError),
+    /// Did not open; `flash_taken` when the store was asked about the flash on the way.
+    Bad {
+        err: OpenError,
+        flash_taken: Option<bool>,
+    },
     StoreDown {
         err: StoreError,
         incoming: SessionMeta,

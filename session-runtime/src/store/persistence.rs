@@ -234,17 +234,15 @@ impl Persistence {
             ask(store, key.to_owned(), Role::Flash);
         }
         let asks: Vec<Ask> = asks.into_iter().map(Ask::with_markers).collect();
+        // Each store asked once, all at once; the calls borrow the keys built above.
+        let refs: Vec<Vec<&str>> = asks
+            .iter()
+            .map(|ask| ask.keys.iter().map(|(key, _)| key.as_str()).collect())
+            .collect();
         let answers = join_all(
             asks.iter()
-                .map(|ask| {
-                    let store = Arc::clone(&ask.store);
-                    let keys: Vec<String> = ask.keys.iter().map(|(k, _)| k.clone()).collect();
-                    let call: super::BoxFuture<'static, _> = Box::pin(async move {
-                        let refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-                        store.load_many(&refs).await
-                    });
-                    call
-                })
+                .zip(&refs)
+                .map(|(ask, keys)| ask.store.load_many(keys))
                 .collect(),
         )
         .await;
@@ -298,6 +296,7 @@ impl Persistence {
         Ok(found)
     }
 
+    /// Records when a marker's records begin, as read or written by this process.
     fn known(&self, marker: &str, since: u32) {
         let mut known = self.markers.lock().unwrap_or_else(PoisonError::into_inner);
         match known.get_mut(marker) {
@@ -314,10 +313,6 @@ impl Persistence {
     /// this second are stamped with that next second (see [`ensure_markers`](Self::ensure_markers)).
     async fn lost(&self, store: &Arc<dyn SessionStore>, marker: &str, now: u32) -> u32 {
         let now = now.saturating_add(1);
-        self.markers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(marker);
         let value = Marker {
             since: now,
             refreshed: now,
