@@ -2308,19 +2308,38 @@ async fn write_older(cx: &mut Cx) -> R {
         !seen.new && seen.user == "alice",
         "a login on the phase-1 build, read by the previous build: expected alice's session, saw {seen}"
     );
-    let path = format!("/change?m=on-new&n={}", cx.cell.mode.blob());
-    cx.ok(w, "POST", &path, &mut jar).await?;
-    let seen = cx.me(p, &mut jar).await?;
+    change_then_read(
+        cx,
+        &mut jar,
+        (w, "the phase-1 build"),
+        (p, "the previous build"),
+        "on-new",
+    )
+    .await?;
+    change_then_read(
+        cx,
+        &mut jar,
+        (p, "the previous build"),
+        (w, "the phase-1 build"),
+        "on-old",
+    )
+    .await
+}
+
+/// A change made on one instance (`on`) is what another (`read`) then sees.
+async fn change_then_read(
+    cx: &mut Cx,
+    jar: &mut Jar,
+    (on, on_name): (SocketAddr, &str),
+    (read, read_name): (SocketAddr, &str),
+    marker: &str,
+) -> R {
+    let path = format!("/change?m={marker}&n={}", cx.cell.mode.blob());
+    cx.ok(on, "POST", &path, jar).await?;
+    let seen = cx.me(read, jar).await?;
     ensure!(
-        !seen.new && seen.marker == "on-new",
-        "a change on the phase-1 build, read by the previous build: expected marker \"on-new\", saw {seen}"
-    );
-    let path = format!("/change?m=on-old&n={}", cx.cell.mode.blob());
-    cx.ok(p, "POST", &path, &mut jar).await?;
-    let seen = cx.me(w, &mut jar).await?;
-    ensure!(
-        !seen.new && seen.marker == "on-old",
-        "a change on the previous build, read by the phase-1 build: expected marker \"on-old\", saw {seen}"
+        !seen.new && seen.marker == marker,
+        "a change on {on_name}, read by {read_name}: expected marker {marker:?}, saw {seen}"
     );
     Ok(())
 }

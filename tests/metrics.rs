@@ -245,14 +245,7 @@ async fn metrics_after_real_traffic_count_each_event_with_fixed_labels() {
     // A tampered cookie: rejected as tampered, its cookies removed.
     let mut tampered = alice.clone();
     let name = layer.cookie_name().to_owned();
-    let value = tampered.0.get_mut(&name).expect("the session cookie");
-    let middle = value.len() / 2;
-    let flipped = if &value[middle..=middle] == "A" {
-        "B"
-    } else {
-        "A"
-    };
-    value.replace_range(middle..=middle, flipped);
+    tampered.tamper(&name);
     let status = send(&client, &mut tampered, "GET", at(&base, "show")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!tampered.0.contains_key(&name), "removed: {tampered:?}");

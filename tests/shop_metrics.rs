@@ -39,17 +39,7 @@ async fn the_shop_serves_its_session_metrics_as_prometheus_text() {
         );
         jar.apply(&set_cookies(&response));
     }
-    let value = jar
-        .0
-        .get_mut(example_shop::COOKIE)
-        .expect("the session cookie");
-    let middle = value.len() / 2;
-    let flipped = if &value[middle..=middle] == "A" {
-        "B"
-    } else {
-        "A"
-    };
-    value.replace_range(middle..=middle, flipped);
+    jar.tamper(example_shop::COOKIE);
     let response = client
         .get(at(&base, ""))
         .header(reqwest::header::COOKIE, jar.header())

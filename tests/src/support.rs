@@ -161,6 +161,22 @@ impl CookieJar {
             .join("; ")
     }
 
+    /// Changes one character in the middle of cookie `name`'s value (an `A` to a `B`, anything
+    /// else to an `A`): a tampered cookie that still parses. Panics if there is no such cookie.
+    pub fn tamper(&mut self, name: &str) {
+        let value = self
+            .0
+            .get_mut(name)
+            .unwrap_or_else(|| panic!("no cookie {name:?} to tamper with"));
+        let middle = value.len() / 2;
+        let flipped = if &value[middle..=middle] == "A" {
+            "B"
+        } else {
+            "A"
+        };
+        value.replace_range(middle..=middle, flipped);
+    }
+
     /// Takes a response's Set-Cookie lines as a browser does: a `Max-Age=0` line removes the
     /// cookie, any other sets it.
     pub fn apply(&mut self, lines: &[String]) {
