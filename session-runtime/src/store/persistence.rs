@@ -192,21 +192,6 @@ impl Persistence {
         flash: Option<&str>,
         now: u32,
     ) -> Result<Found, StoreError> {
-        let data = self.data().filter(|_| session.in_store);
-        // The subject's record under the tag of the key that opened the session.
-        let generations = self
-            .generations()
-            .zip(session.subject)
-            .map(|(store, subject)| {
-                let key = generation_key(keys, session.key_index, &subject.tag);
-                (store, vec![key])
-            });
-        let revoked = self
-            .revocation
-            .as_ref()
-            .map(|store| (store, revoked_key(&session.meta.id)));
-        let flash = flash.zip(self.flash_record());
-
         // The asks, grouped by store: at most two stores (the session store and the list).
         let mut asks: Vec<Ask> = Vec::with_capacity(2);
         let mut ask = |store: &Arc<dyn SessionStore>, key: String, role: Role| match asks
@@ -219,18 +204,18 @@ impl Persistence {
                 keys: vec![(key, role)],
             }),
         };
-        if let Some(store) = data {
+        if let Some(store) = self.data().filter(|_| session.in_store) {
             ask(store, data_key(&session.meta.id), Role::Entry);
         }
-        if let Some((store, key)) = &revoked {
-            ask(store, key.clone(), Role::Record);
+        if let Some(store) = &self.revocation {
+            ask(store, revoked_key(&session.meta.id), Role::Record);
         }
-        if let Some((store, keys)) = &generations {
-            for key in keys {
-                ask(store, key.clone(), Role::Generation);
-            }
+        // The subject's record under the tag of the key that opened the session.
+        if let (Some(store), Some(subject)) = (self.generations(), session.subject) {
+            let key = generation_key(keys, session.key_index, &subject.tag);
+            ask(store, key, Role::Generation);
         }
-        if let Some((key, store)) = flash {
+        if let (Some(key), Some(store)) = (flash, self.flash_record()) {
             ask(store, key.to_owned(), Role::Flash);
         }
         let asks: Vec<Ask> = asks.into_iter().map(Ask::with_markers).collect();
