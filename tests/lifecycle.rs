@@ -788,6 +788,14 @@ enum Kind {
     TwoApps,
     NearBudget,
     NoTimeout,
+    // Moving to another store (`with_previous_store`), the cell's `from` the old configuration.
+    MoveKeep,
+    MoveLogoutBefore,
+    MoveLogoutAfter,
+    MoveLogoutOld,
+    MoveRevokeOld,
+    MoveRevokeNew,
+    MoveInFlight,
 }
 
 impl Kind {
@@ -808,6 +816,16 @@ impl Kind {
         Kind::RotateKeyByReload,
         Kind::Migrate,
         Kind::WriteOlder,
+    ];
+
+    const MOVES: [Kind; 7] = [
+        Kind::MoveInFlight,
+        Kind::MoveKeep,
+        Kind::MoveLogoutBefore,
+        Kind::MoveLogoutAfter,
+        Kind::MoveLogoutOld,
+        Kind::MoveRevokeOld,
+        Kind::MoveRevokeNew,
     ];
 
     fn name(self) -> &'static str {
@@ -841,6 +859,13 @@ impl Kind {
             Kind::TwoApps => "two-apps-share-one-store",
             Kind::NearBudget => "near-budget-with-subject",
             Kind::NoTimeout => "no-timeout-under-revocation",
+            Kind::MoveKeep => "keeps-user-and-data",
+            Kind::MoveLogoutBefore => "logout-before-the-session-moved",
+            Kind::MoveLogoutAfter => "logout-after-the-session-moved",
+            Kind::MoveLogoutOld => "logout-on-the-old-configuration",
+            Kind::MoveRevokeOld => "revoke-all-on-the-old-configuration",
+            Kind::MoveRevokeNew => "revoke-all-on-the-new-configuration",
+            Kind::MoveInFlight => "logout-while-a-request-moves-it",
         }
     }
 
@@ -862,19 +887,41 @@ impl Kind {
 
 #[derive(Debug, Clone, Copy)]
 struct Cell {
+    /// The configuration the cell's instances run (for a move: the new one).
     mode: Mode,
     backend: Backend,
     kind: Kind,
+    /// A move: the configuration sessions were issued under before.
+    from: Option<OldSide>,
+}
+
+/// The old side of a move: its mode and backend, and whether the new configuration names its
+/// store as the previous one (a move from cookies has none to name).
+#[derive(Debug, Clone, Copy)]
+struct OldSide {
+    mode: Mode,
+    backend: Backend,
+    previous: bool,
 }
 
 impl Cell {
     fn name(&self) -> String {
-        format!(
-            "{}/{}/{}",
-            self.mode.name(),
-            self.backend.name(),
-            self.kind.name()
-        )
+        match self.from {
+            Some(from) => format!(
+                "move:{}/{}->{}/{}/{}",
+                from.mode.name(),
+                from.backend.name(),
+                self.mode.name(),
+                self.backend.name(),
+                self.kind.name()
+            ),
+            None => format!(
+                "{}/{}/{}",
+                self.mode.name(),
+                self.backend.name(),
+                self.kind.name()
+            ),
+        }
     }
 
     fn on_fault_cluster(&self) -> bool {
@@ -891,6 +938,7 @@ fn cells() -> Vec<Cell> {
             mode,
             backend,
             kind,
+            from: None,
         })
     };
     for kind in Kind::TRANSITIONS {
@@ -943,6 +991,48 @@ fn cells() -> Vec<Cell> {
     for mode in [Mode::CookieRev, Mode::StoreRev] {
         for backend in Backend::STORES {
             add(mode, backend, Kind::NoTimeout);
+        }
+    }
+    // Moves: (old mode, old backend) -> (new mode, new backend), the new configuration naming
+    // the old store with `with_previous_store` (a move from cookies has no store to name).
+    let moves = [
+        (Mode::Store, Backend::Memcached, Mode::Store, Backend::Redis),
+        (Mode::Store, Backend::Pool, Mode::Store, Backend::Cluster),
+        (
+            Mode::StoreRev,
+            Backend::Memcached,
+            Mode::StoreRev,
+            Backend::Redis,
+        ),
+        (Mode::Store, Backend::Redis, Mode::Cookie, Backend::None),
+        (Mode::Store, Backend::Redis, Mode::CookieRev, Backend::Redis),
+        (
+            Mode::OverAbove,
+            Backend::Memcached,
+            Mode::OverAbove,
+            Backend::Redis,
+        ),
+        (Mode::Cookie, Backend::None, Mode::Store, Backend::Redis),
+        (Mode::Cookie, Backend::None, Mode::Store, Backend::Memcached),
+        (
+            Mode::CookieRev,
+            Backend::Redis,
+            Mode::StoreRev,
+            Backend::Redis,
+        ),
+    ];
+    for (old_mode, old_backend, mode, backend) in moves {
+        for kind in Kind::MOVES {
+            cells.push(Cell {
+                mode,
+                backend,
+                kind,
+                from: Some(OldSide {
+                    mode: old_mode,
+                    backend: old_backend,
+                    previous: old_mode.in_store(),
+                }),
+            });
         }
     }
     cells
@@ -1053,6 +1143,11 @@ struct Cx {
     proxies: Vec<FaultProxy>,
     /// Failed expectations that do not stop the cell.
     fails: Vec<String>,
+    /// A move's old store, and where its keys can be looked at.
+    old_store: Option<Store>,
+    old_probe: Probe,
+    /// The calls the new configuration made to the old store.
+    old_calls: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Drop for Cx {
@@ -1104,10 +1199,20 @@ impl Cx {
             tasks: Vec::new(),
             proxies: Vec::new(),
             fails: Vec::new(),
+            old_store: None,
+            old_probe: Probe::None,
+            old_calls: Arc::default(),
         };
         if cell.backend != Backend::None {
             let store = cx.make_store().await?;
             cx.store = Some(store);
+        }
+        if let Some(from) = cell.from
+            && from.backend != Backend::None
+        {
+            let (store, probe) = old_store(&cx.servers, from.backend, &cx.prefix)?;
+            cx.old_store = Some(store);
+            cx.old_probe = probe;
         }
         Ok(cx)
     }
@@ -1309,6 +1414,14 @@ impl Cx {
         if let Some(len) = self.cookie_len {
             b = b.with_max_cookie_len(len);
         }
+        if let Some(from) = self.cell.from
+            && from.previous
+        {
+            b = b.with_previous_store(Counted {
+                inner: self.old_store.clone().ok_or("no old store")?,
+                calls: Arc::clone(&self.old_calls),
+            });
+        }
         Ok(match self.cell.mode {
             Mode::Cookie => b,
             Mode::CookieRev => b.with_revocation(self.store()?),
@@ -1316,6 +1429,31 @@ impl Cx {
             Mode::StoreRev => b.with_store(self.store()?).with_revocation(self.store()?),
             Mode::OverBelow | Mode::OverAbove => b.with_overflow_store(self.store()?),
         })
+    }
+
+    /// An instance of a move's old configuration: the same key, clock and settings, the old
+    /// mode on the old store.
+    async fn old_app(&mut self) -> Result<(SocketAddr, SessionLayer<Acct>), String> {
+        let from = self.cell.from.ok_or("not a move")?;
+        let old = || self.old_store.clone().ok_or("no old store");
+        let b = SessionLayer::<Acct>::builder(self.key.clone())
+            .with_secure(false)
+            .with_clock(self.clock.clone())
+            .with_idle_timeout(self.idle.map(Duration::from_secs))
+            .with_absolute_timeout(self.absolute.map(Duration::from_secs))
+            .with_refresh_after(Duration::from_secs(REFRESH))
+            .with_max_clock_skew(Duration::from_secs(SKEW))
+            .with_max_cookies(1)
+            .with_store_timeout(STORE_TIMEOUT);
+        let b = match from.mode {
+            Mode::Cookie => b,
+            Mode::CookieRev => b.with_revocation(old()?),
+            Mode::Store => b.with_store(old()?),
+            Mode::StoreRev => b.with_store(old()?).with_revocation(old()?),
+            Mode::OverBelow | Mode::OverAbove => b.with_overflow_store(old()?),
+        };
+        let layer = Self::build(b)?;
+        Ok((self.serve(layer.clone()).await?, layer))
     }
 
     fn build<T: CookieSession>(b: SessionLayerBuilder<T>) -> Result<SessionLayer<T>, String> {
@@ -2686,6 +2824,318 @@ async fn two_apps(cx: &mut Cx) -> R {
     cx.expect_revoked_dead(a, &on_a, "app A's revoke_all").await
 }
 
+// ---------------------------------------------------------------------------------------------
+// Moving between stores: instances of the old configuration issue the sessions, two instances
+// of the new one (naming the old store with `with_previous_store`) serve them.
+
+/// A store that counts the calls made to it.
+#[derive(Debug)]
+struct Counted {
+    inner: Store,
+    calls: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Counted {
+    fn count(&self) {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl SessionStore for Counted {
+    fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
+        self.count();
+        self.inner.load(key)
+    }
+
+    fn load_many<'a>(
+        &'a self,
+        keys: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
+        self.count();
+        self.inner.load_many(keys)
+    }
+
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a [u8],
+        ttl: Duration,
+        condition: Condition,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.count();
+        self.inner.save(key, value, ttl, condition)
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.count();
+        self.inner.delete(key)
+    }
+
+    fn marker_key(&self, key: &str) -> String {
+        self.inner.marker_key(key)
+    }
+
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+}
+
+/// A move's old store on the shared servers, under the cell's prefix, and its probe.
+fn old_store(servers: &Servers, backend: Backend, prefix: &str) -> Result<(Store, Probe), String> {
+    let cfg = |e: session_runtime::StoreConfigError| e.to_string();
+    let memcached = |addresses: Vec<String>| -> Result<Store, String> {
+        Ok(Arc::new(
+            MemcachedStore::new(addresses)
+                .and_then(|s| s.with_prefix(prefix))
+                .map_err(cfg)?,
+        ))
+    };
+    Ok(match backend {
+        Backend::Memory | Backend::None => (Arc::new(MemoryStore::new()), Probe::None),
+        Backend::Memcached => (
+            memcached(vec![servers.memcached.address()])?,
+            Probe::Memcached(vec![servers.memcached.port()]),
+        ),
+        Backend::Pool => (
+            memcached(servers.pool.addresses())?,
+            Probe::Memcached(servers.pool.members.iter().map(Memcached::port).collect()),
+        ),
+        Backend::Redis => (
+            Arc::new(
+                RedisStore::new(&servers.redis.url())
+                    .and_then(|s| s.with_prefix(prefix))
+                    .map_err(cfg)?,
+            ),
+            Probe::Redis(vec![servers.redis.port()]),
+        ),
+        Backend::Cluster => (
+            Arc::new(
+                RedisStore::cluster(servers.cluster.urls())
+                    .and_then(|s| s.with_prefix(prefix))
+                    .map_err(cfg)?,
+            ),
+            Probe::Redis(servers.cluster.ports()),
+        ),
+    })
+}
+
+impl Cx {
+    fn from(&self) -> Result<OldSide, String> {
+        self.cell.from.ok_or_else(|| "not a move".to_owned())
+    }
+
+    /// Logs `user` in on an instance of the old configuration.
+    async fn login_old(&mut self, addr: SocketAddr, user: &str) -> Result<Jar, String> {
+        let blob = self.from()?.mode.blob().max(self.cell.mode.blob());
+        let mut jar = Jar::default();
+        self.ok(
+            addr,
+            "POST",
+            &format!("/login?user={user}&n={blob}"),
+            &mut jar,
+        )
+        .await?;
+        let seen = self.me(addr, &mut jar).await?;
+        ensure!(
+            !seen.new && seen.user == user,
+            "after login as {user} on the old configuration: expected their session, saw {seen}"
+        );
+        Ok(jar)
+    }
+
+    /// The old store no longer holds the entry of `old`.
+    async fn expect_gone_from_old(&mut self, what: &str, old: &Seen) -> R {
+        if !self.from()?.mode.in_store() {
+            return Ok(());
+        }
+        let wire = format!("{}{}", self.prefix, data_key(&old.id));
+        if let Some(ttl) = self.old_probe.ttl(&wire).await?
+            && ttl != Ttl::Missing
+        {
+            self.soft(format!(
+                "{what}: expected the old store's entry of the session gone, saw one ({ttl:?})"
+            ));
+        }
+        Ok(())
+    }
+}
+
+async fn move_keep(cx: &mut Cx) -> R {
+    let (old, _) = cx.old_app().await?;
+    let mut jar = cx.login_old(old, "ada").await?;
+    let before = cx.me(old, &mut jar).await?;
+    let (b1, _) = cx.app().await?;
+    let (b2, _) = cx.app().await?;
+    let seen = cx.me(b1, &mut jar).await?;
+    ensure!(
+        !seen.new && seen.user == "ada" && seen.blob == before.blob,
+        "the first request after the switch: expected ada's session with her data, saw {seen}"
+    );
+    cx.expect_gone_from_old("the first request after the switch", &before)
+        .await?;
+    let seen = cx.me(b2, &mut jar).await?;
+    ensure!(
+        !seen.new && seen.user == "ada" && seen.blob == before.blob,
+        "the next request, on another new instance: expected ada's session, saw {seen}"
+    );
+    cx.expect_data_ttl("the moved session", &seen).await?;
+    let calls = || cx.old_calls.load(std::sync::atomic::Ordering::SeqCst);
+    let moved = calls();
+    let path = format!("/change?m=moved&n={}", before.blob);
+    cx.ok(b2, "POST", &path, &mut jar).await?;
+    let seen = cx.me(b1, &mut jar).await?;
+    ensure!(
+        !seen.new && seen.user == "ada" && seen.marker == "moved",
+        "a change after the move, read on the other instance: expected marker \"moved\", saw {seen}"
+    );
+    // Once moved into a store, its id cookie finds it there: the old store is not asked again.
+    let after = calls() - moved;
+    if cx.cell.mode.in_store() && after != 0 {
+        cx.soft(format!(
+            "a change and a read of a session that moved: expected no call to the previous store, saw {after}"
+        ));
+    }
+    Ok(())
+}
+
+async fn move_logout_before(cx: &mut Cx) -> R {
+    let (old, _) = cx.old_app().await?;
+    let mut jar = cx.login_old(old, "ada").await?;
+    let before = cx.me(old, &mut jar).await?;
+    let recorded = jar.clone();
+    let (b1, _) = cx.app().await?;
+    let (b2, _) = cx.app().await?;
+    let reply = cx.ok(b1, "POST", "/clear", &mut jar).await?;
+    if !removes_session(&reply.set) {
+        cx.soft(format!(
+            "logout of a session not moved yet: expected the session cookie expired, saw {:?}",
+            reply.set
+        ));
+    }
+    // The session was in the old place: its logout must stick there too, whatever the new
+    // mode does with sessions it issues itself.
+    let seen = cx.peek(b2, &recorded).await?;
+    if !seen.new {
+        cx.soft(format!(
+            "logout on the new configuration before the session moved: expected the recorded cookie dead, saw it open {seen}"
+        ));
+    }
+    cx.expect_gone_from_old("logout before the move", &before)
+        .await
+}
+
+async fn move_logout_after(cx: &mut Cx) -> R {
+    let (old, _) = cx.old_app().await?;
+    let mut jar = cx.login_old(old, "ada").await?;
+    let (b1, _) = cx.app().await?;
+    let (b2, _) = cx.app().await?;
+    let seen = cx.me(b1, &mut jar).await?;
+    ensure!(
+        !seen.new,
+        "the first request after the switch: expected ada's session, saw {seen}"
+    );
+    let recorded = jar.clone();
+    cx.ok(b2, "POST", "/clear", &mut jar).await?;
+    let seen = cx.me(b1, &mut jar).await?;
+    ensure!(seen.new, "after logout: expected no session, saw {seen}");
+    cx.expect_replay_dead(b1, &recorded, "logout after the session moved")
+        .await
+}
+
+async fn move_logout_old(cx: &mut Cx) -> R {
+    let from = cx.from()?;
+    let (old, _) = cx.old_app().await?;
+    let mut jar = cx.login_old(old, "ada").await?;
+    let recorded = jar.clone();
+    cx.ok(old, "POST", "/clear", &mut jar).await?;
+    let (b1, _) = cx.app().await?;
+    cx.expect_dead_where(
+        from.mode.logout_kills_replays(),
+        b1,
+        &recorded,
+        "a logout on the old configuration, replayed on the new",
+    )
+    .await
+}
+
+async fn move_revoke_old(cx: &mut Cx) -> R {
+    let from = cx.from()?;
+    let (old, old_layer) = cx.old_app().await?;
+    let jar = cx.login_old(old, "ada").await?;
+    let revoked = old_layer.revoke_all("ada").await;
+    ensure!(
+        revoked.is_ok() == from.mode.kills_replays(),
+        "revoke_all on the old configuration ({}): saw {revoked:?}",
+        from.mode.name()
+    );
+    let (b1, _) = cx.app().await?;
+    cx.expect_dead_where(
+        from.mode.kills_replays(),
+        b1,
+        &jar,
+        "revoke_all on the old configuration, replayed on the new",
+    )
+    .await
+}
+
+async fn move_revoke_new(cx: &mut Cx) -> R {
+    let (old, _) = cx.old_app().await?;
+    let jar = cx.login_old(old, "ada").await?;
+    let (b1, layer) = cx.app().await?;
+    revoke_all(cx, &layer, "ada").await?;
+    cx.expect_revoked_dead(
+        b1,
+        &jar,
+        "revoke_all on the new configuration of a session not moved yet",
+    )
+    .await
+}
+
+/// A request that loaded the session before it moved changes it after a logout on another
+/// instance: its move must not bring the session back.
+async fn move_in_flight(cx: &mut Cx) -> R {
+    let (old, _) = cx.old_app().await?;
+    let mut jar = cx.login_old(old, "ada").await?;
+    let recorded = jar.clone();
+    let (b1, _) = cx.app().await?;
+    let (b2, _) = cx.app().await?;
+    let client = cx.client.clone();
+    let header = recorded.header();
+    let slow = tokio::spawn(async move {
+        let response = client
+            .post(format!("http://{b1}/slow-change?m=late"))
+            .header("cookie", header)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        let set: Vec<String> = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        Ok::<_, String>(set)
+    });
+    cx.gate.started.notified().await;
+    cx.ok(b2, "POST", "/clear", &mut jar).await?;
+    cx.gate.release.notify_one();
+    let set = slow.await.map_err(|e| format!("the slow request: {e}"))??;
+    let mut resurrected = recorded.clone();
+    resurrected.apply(&set);
+    for (jar, what) in [
+        (&recorded, "the cookie recorded before the logout"),
+        (&resurrected, "the slow request's cookies"),
+    ] {
+        let seen = cx.peek(b1, jar).await?;
+        if !seen.new {
+            cx.soft(format!(
+                "a logout crossed by a request moving the session: expected {what} to open nothing, saw {seen}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Postcard's length of a varint.
 fn varint_len(n: usize) -> usize {
     let mut len = 1;
@@ -2832,6 +3282,13 @@ async fn run_kind(cx: &mut Cx) -> R {
         Kind::TwoApps => two_apps(cx).await,
         Kind::NearBudget => near_budget(cx).await,
         Kind::NoTimeout => no_timeout(cx).await,
+        Kind::MoveKeep => move_keep(cx).await,
+        Kind::MoveLogoutBefore => move_logout_before(cx).await,
+        Kind::MoveLogoutAfter => move_logout_after(cx).await,
+        Kind::MoveLogoutOld => move_logout_old(cx).await,
+        Kind::MoveRevokeOld => move_revoke_old(cx).await,
+        Kind::MoveRevokeNew => move_revoke_new(cx).await,
+        Kind::MoveInFlight => move_in_flight(cx).await,
     }
 }
 

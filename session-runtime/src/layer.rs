@@ -111,6 +111,7 @@ impl<T: CookieSession> SessionLayer<T> {
             writing_as: T::NAME,
             store: None,
             revocation: None,
+            previous: None,
             store_timeout: Duration::from_millis(500),
             on_store_failure: StoreFailure::default(),
             on_revocation_loss: RevocationLoss::default(),
@@ -220,6 +221,7 @@ pub struct SessionLayerBuilder<T> {
     writing_as: &'static str,
     store: Option<(Arc<dyn SessionStore>, StoreMode)>,
     revocation: Option<Arc<dyn SessionStore>>,
+    previous: Option<Arc<dyn SessionStore>>,
     store_timeout: Duration,
     on_store_failure: StoreFailure,
     on_revocation_loss: RevocationLoss,
@@ -446,6 +448,13 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         self
     }
 
+    /// The store sessions were kept in before this configuration (see README, "Moving to
+    /// another store").
+    pub fn with_previous_store(mut self, store: impl SessionStore) -> Self {
+        self.previous = Some(Arc::new(store));
+        self
+    }
+
     /// Applies [`StoreSettings`] (read with [`StoreSettings::from_env`]): the idle and absolute
     /// timeouts, and the store they name, if any, with [`with_store`](Self::with_store), so
     /// every session lives in it. For the other modes, build the store with
@@ -560,6 +569,7 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
                 .map(|(store, mode)| (timed(store, self.store_timeout), mode)),
             self.revocation
                 .map(|store| timed(store, self.store_timeout)),
+            self.previous.map(|store| timed(store, self.store_timeout)),
             self.on_store_failure,
             self.on_revocation_loss,
         );

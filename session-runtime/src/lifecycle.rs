@@ -52,7 +52,7 @@ use crate::flash::{self, FlashMessage, FlashState, Level};
 use crate::key::{KeySource, Keys};
 use crate::schema::{CookieSession, decode_exact};
 use crate::store::persistence::{
-    self, Checked, Ended, Persistence, Plan, Retire, Save, StoreFailure, StoreMode,
+    self, Checked, Ended, MOVED, Persistence, Plan, Retire, Save, StoreFailure, StoreMode, Where,
 };
 use crate::store::{BoxFuture, Condition, StoreError};
 
@@ -157,8 +157,19 @@ enum Incoming {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Place {
-    Cookie { chunks: u8 },
+    Cookie {
+        chunks: u8,
+    },
     Store,
+    /// In the previous store (`with_previous_store`): it moves on this request.
+    Previous,
+}
+
+impl Place {
+    /// Behind an id cookie, in either store.
+    fn stored(self) -> bool {
+        matches!(self, Place::Store | Place::Previous)
+    }
 }
 
 /// What the handler did with the session.
@@ -435,9 +446,12 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             Ok(Some((Unsealed::Value(opened), encoded)))
                 if !core.persistence.checks(opened.subject.as_ref()) =>
             {
+                let place = Place::Cookie {
+                    chunks: opened.chunks,
+                };
                 let opened = Opening::Value {
                     opened,
-                    place_store: false,
+                    place,
                     encoded,
                     flash_taken: false,
                 };
@@ -501,7 +515,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 subject,
                 fallback_key,
                 key_index,
-            } if persistence.mode().is_some() => {
+            } if persistence.mode().is_some() || persistence.has_previous() => {
                 id_fallback = fallback_key;
                 let checked = Checked {
                     meta,
@@ -550,12 +564,17 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             };
         }
         match value {
-            Some(opened) => Opening::Value {
-                opened,
-                place_store: false,
-                encoded,
-                flash_taken: found.flash_taken,
-            },
+            Some(opened) => {
+                let place = Place::Cookie {
+                    chunks: opened.chunks,
+                };
+                Opening::Value {
+                    opened,
+                    place,
+                    encoded,
+                    flash_taken: found.flash_taken,
+                }
+            }
             None => {
                 let Some(bytes) = found.entry else {
                     // The entry was deleted (a logout) or expired.
@@ -563,6 +582,18 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                         err: OpenError::Revoked,
                         flash_taken: found.flash_taken,
                     };
+                };
+                if bytes == MOVED {
+                    // Another request is moving it (into its cookies, or into the current
+                    // store) and sets its new cookies: this one has none, and removes none.
+                    return Opening::Moving {
+                        flash_taken: found.flash_taken,
+                    };
+                }
+                let place = if found.from_previous {
+                    Place::Previous
+                } else {
+                    Place::Store
                 };
                 let mut bytes = Zeroizing::new(bytes);
                 match core
@@ -574,7 +605,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                         opened.reseal.fallback_key |= id_fallback;
                         Opening::Value {
                             opened,
-                            place_store: true,
+                            place,
                             encoded: None,
                             flash_taken: found.flash_taken,
                         }
@@ -611,21 +642,25 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             }
             Opening::Value {
                 opened,
-                place_store,
+                place,
                 encoded,
                 flash_taken,
             } => {
                 if flash_taken {
                     state.flash.replayed();
                 }
-                let place = if place_store {
-                    Place::Store
-                } else {
-                    Place::Cookie {
-                        chunks: opened.chunks,
-                    }
-                };
                 self.restore(&mut state, opened, place, encoded);
+                Ok(())
+            }
+            Opening::Moving { flash_taken } => {
+                if flash_taken {
+                    state.flash.replayed();
+                }
+                tracing::debug!(
+                    cookie = name,
+                    "session moving on another request; none here"
+                );
+                state.incoming = Incoming::Rejected { remove: false };
                 Ok(())
             }
             Opening::Ended { err, flash_taken } => {
@@ -925,7 +960,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 ..
             } => chunks,
             Incoming::Session {
-                place: Place::Store,
+                place: Place::Store | Place::Previous,
                 ..
             } => 1,
             _ => 0,
@@ -974,6 +1009,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         let sealing = prepare(&core, current, incoming, learn_generation, now, &mut plan);
         if plan.is_empty()
             && sealing.old_entry.is_none()
+            && sealing.previous_entry.is_none()
             && core.persistence.mode() != Some(StoreMode::Always)
         {
             // Cookies alone, nothing to wait for: sealed now.
@@ -1037,16 +1073,23 @@ impl<T> State<T> {
             (Change::Cleared, _) => (false, removals()),
             (Change::Modified, current) => (current.is_some(), Vec::new()),
             (Change::Untouched, Some(current)) if current.restored => {
-                let Some((_, _, reseal)) = self.incoming() else {
+                let Some((_, place, reseal)) = self.incoming() else {
                     return (false, Vec::new());
                 };
+                // Issued under the configuration before this one: it moves now, into the
+                // current store or its cookies.
+                let moves =
+                    place == Place::Previous || (!place.stored() && core.persistence.moves_in());
                 // A session written by an older schema is re-sealed as the version this
                 // instance writes, which is older than the current one in a rolling deploy.
                 let migrate = reseal
                     .migrated_from
                     .is_some_and(|from| from != core.writer.version);
                 let refresh = core.codec.lifetime().refresh_due(&current.meta, self.now);
-                (reseal.fallback_key || migrate || refresh, Vec::new())
+                (
+                    reseal.fallback_key || migrate || refresh || moves,
+                    Vec::new(),
+                )
             }
             (Change::Untouched, _) if self.incoming == (Incoming::Rejected { remove: true }) => {
                 (false, removals())
@@ -1060,15 +1103,18 @@ impl<T> State<T> {
 /// id recorded (a revocation list); in cookies alone, nothing beyond the removals.
 fn retirement<T>(core: &Core<T>, old: &SessionMeta, place: Place, now: u32) -> Retire {
     let persistence = &core.persistence;
+    // A session moving in from its cookies has its id recorded where every session lives now.
+    let record = persistence.revocation_list() || (!place.stored() && persistence.moves_in());
     Retire {
-        entry: (place == Place::Store && persistence.mode().is_some())
+        entry: (place.stored() && (persistence.mode().is_some() || persistence.has_previous()))
             .then(|| persistence::data_key(&old.id)),
-        revoke: persistence.revocation_list().then(|| {
+        revoke: record.then(|| {
             (
                 persistence::revoked_key(&old.id),
                 persistence::remaining(core.codec.lifetime(), old, now),
             )
         }),
+        exclusive: false,
     }
 }
 
@@ -1090,9 +1136,26 @@ fn prepare<T>(
         }
     }
     let persistence = &core.persistence;
-    let same_id = incoming.is_some_and(|(old, _, _)| old.id == current.meta.id) && current.restored;
+    let mut same_id =
+        incoming.is_some_and(|(old, _, _)| old.id == current.meta.id) && current.restored;
     let in_store_before =
         incoming.is_some_and(|(old, place, _)| place == Place::Store && old.id == current.meta.id);
+    let from_previous = same_id && incoming.is_some_and(|(_, place, _)| place == Place::Previous);
+    // A session in its cookies where every session lives in the store moves in under a new id
+    // (its times kept), and its cookies' id is retired, so a copy of them cannot come back.
+    let moving_in =
+        same_id && persistence.moves_in() && incoming.is_some_and(|(_, place, _)| !place.stored());
+    if moving_in
+        && let Some((old, place, _)) = incoming
+        && let Ok(fresh) = SessionMeta::new(now)
+    {
+        current.meta.id = fresh.id;
+        plan.retire = Retire {
+            exclusive: true,
+            ..retirement(core, &old, place, now)
+        };
+        same_id = false;
+    }
     if learn_generation && persistence.generations().is_some() {
         plan.learn_generation = current.subject.map(|s| s.tag);
     }
@@ -1100,16 +1163,20 @@ fn prepare<T>(
     // it would end it. A new id, or a subject named now, needs them in place. A session
     // re-sealed under the primary key from a fallback is read under the primary's tag from now
     // on: that server's marker too.
+    // A session moving in was issued before the current stores' markers were read for it.
     let rekeyed = incoming.is_some_and(|(_, _, reseal)| reseal.fallback_key);
-    plan.ensure_markers = (!same_id || plan.learn_generation.is_some() || rekeyed)
-        && (persistence.revocation_list()
-            || (current.subject.is_some() && persistence.generations().is_some()));
+    plan.ensure_markers =
+        (!same_id || plan.learn_generation.is_some() || rekeyed || from_previous || moving_in)
+            && (persistence.revocation_list()
+                || (current.subject.is_some() && persistence.generations().is_some()));
     Sealing {
         meta: current.meta,
         subject: current.subject,
         same_id,
         in_store_before,
         old_entry: in_store_before.then_some(current.meta.id),
+        previous_entry: from_previous.then_some(current.meta.id),
+        moving_in,
     }
 }
 
@@ -1118,8 +1185,12 @@ enum Opening<T> {
     Nothing,
     Value {
         opened: Opened<T>,
-        place_store: bool,
+        place: Place,
         encoded: Option<Encoded>,
+        flash_taken: bool,
+    },
+    /// Its entry is being moved by another request.
+    Moving {
         flash_taken: bool,
     },
     /// Revoked, or its entry gone.
@@ -1156,6 +1227,10 @@ struct Sealing {
     in_store_before: bool,
     /// The entry the session had under its id, to remove when it moves into its cookies.
     old_entry: Option<SessionId>,
+    /// Its entry in the previous store, claimed and removed once it is written where it goes.
+    previous_entry: Option<SessionId>,
+    /// It came in its cookies, and moves into the store.
+    moving_in: bool,
 }
 
 impl Sealing {
@@ -1255,8 +1330,19 @@ async fn run<T: CookieSession + Send + Sync>(
     write: Option<(Sealing, Lifecycle<T>)>,
 ) -> Finished {
     let persistence = &core.persistence;
-    if !plan.retire.is_empty() && persistence.retire(&plan.retire).await.is_err() {
-        return Finished::failed();
+    let mut write = write;
+    if !plan.retire.is_empty() {
+        match persistence.retire(&plan.retire).await {
+            Ok(true) => {}
+            // A session moving in whose cookies a logout retired first: nothing is written.
+            Ok(false) => {
+                tracing::info!(
+                    "the session was ended by another request while this one moved it; its change is dropped"
+                );
+                write = None;
+            }
+            Err(_) => return Finished::failed(),
+        }
     }
     if let Some((sealing, lifecycle)) = write {
         match write_session(&core, &mut plan, sealing, &lifecycle).await {
@@ -1276,8 +1362,8 @@ async fn run<T: CookieSession + Send + Sync>(
             Written::Failed => return Finished::failed(),
         }
     }
-    if let Some(key) = &plan.clean_up {
-        persistence.clean_up(key).await;
+    if let Some((key, place)) = &plan.clean_up {
+        persistence.clean_up(key, *place).await;
     }
     if let Some((key, ttl)) = &plan.taken_flash {
         persistence.record_flash(key, *ttl).await;
@@ -1347,22 +1433,25 @@ async fn write_session<T: CookieSession + Send + Sync>(
             // Back in its cookies from the store: only if its entry is still there (a logout
             // meanwhile deleted it), which the entry's replacement by a short-lived marker tells
             // in one call; the entry is then deleted.
-            if let Some(old) = sealing.old_entry
+            let leaving = match (sealing.old_entry, sealing.previous_entry) {
+                (Some(old), _) => Some((old, Where::Current)),
+                (None, Some(old)) => Some((old, Where::Previous)),
+                (None, None) => None,
+            };
+            if let Some((old, place)) = leaving
                 && plan.retire.entry.is_none()
             {
                 let key = persistence::data_key(&old);
-                let moved = Save {
-                    key: key.clone(),
-                    ttl: core::time::Duration::from_secs(1),
-                    condition: Condition::Present,
-                };
-                match persistence.save(&moved, b"moved").await {
-                    Ok(true) => plan.clean_up = Some(key),
+                match persistence.claim(&key, place).await {
+                    Ok(true) => plan.clean_up = Some((key, place)),
                     Ok(false) => return Written::Ended,
                     Err(err) => {
                         tracing::error!(error = %err, "a session leaving the store could not be checked; not saved");
                         return Written::Failed;
                     }
+                }
+                if place == Where::Previous {
+                    crate::metrics::moved("previous_store");
                 }
             }
             Written::Lines(lines)
@@ -1371,18 +1460,38 @@ async fn write_session<T: CookieSession + Send + Sync>(
             let condition = match (sealing.same_id, sealing.in_store_before) {
                 // The entry the request came with: never re-created once deleted.
                 (true, true) => Condition::Present,
+                // Moving in from the previous store: written where it goes first, then its old
+                // entry claimed (below).
+                (true, false) if sealing.previous_entry.is_some() => Condition::Absent,
                 // The same session spilling from its cookies: two requests may spill it at once.
                 (true, false) => Condition::Always,
                 (false, _) => Condition::Absent,
             };
-            let save = Save {
+            let mut save = Save {
                 key: persistence::data_key(&sealing.meta.id),
                 ttl: persistence::remaining(core.codec.lifetime(), &sealing.meta, now),
                 condition,
             };
-            match persistence.save(&save, &entry).await {
-                Ok(true) => Written::Lines(id_lines),
-                Ok(false) if condition == Condition::Present => Written::Ended,
+            let mut written = persistence.save(&save, &entry).await;
+            let mut claim = sealing.previous_entry;
+            if matches!(written, Ok(false)) && claim.is_some() && sealing.same_id {
+                // Another request moved it first: this one is a write to that entry, which a
+                // logout meanwhile deleted if it is gone.
+                claim = None;
+                save.condition = Condition::Present;
+                written = persistence.save(&save, &entry).await;
+            }
+            if let (Ok(true), Some(old)) = (&written, claim) {
+                return moved_in(persistence, &save.key, old, id_lines).await;
+            }
+            match written {
+                Ok(true) => {
+                    if sealing.moving_in {
+                        crate::metrics::moved("cookies");
+                    }
+                    Written::Lines(id_lines)
+                }
+                Ok(false) if save.condition == Condition::Present => Written::Ended,
                 Ok(false) => {
                     tracing::error!("a new session id is already in the store; not saved");
                     Written::Failed
@@ -1397,6 +1506,40 @@ async fn write_session<T: CookieSession + Send + Sync>(
             tracing::error!(schema = T::NAME, error = %err, "session could not be sealed; the previous session stays");
             Written::Failed
         }
+    }
+}
+
+/// Ends a move into the current store, whose entry `key` was just written: the session's entry
+/// in the previous store is claimed; if a logout deleted it meanwhile, the new entry is deleted
+/// too, and the session is ended. (A logout deletes the previous entry first, then the current
+/// one: in either order of the two requests' steps, nothing outlives the logout.)
+async fn moved_in(
+    persistence: &Persistence,
+    key: &str,
+    old: SessionId,
+    id_lines: Vec<SetCookie>,
+) -> Written {
+    let old_key = persistence::data_key(&old);
+    let claimed = persistence.claim(&old_key, Where::Previous).await;
+    match claimed {
+        Ok(true) => {
+            persistence.clean_up(&old_key, Where::Previous).await;
+            crate::metrics::moved("previous_store");
+            return Written::Lines(id_lines);
+        }
+        Ok(false) => {}
+        Err(ref err) => {
+            tracing::error!(error = %err, "a session moving from the previous store could not be checked there; not saved");
+        }
+    }
+    if let Err(err) = persistence.undo_move(key).await {
+        tracing::error!(error = %err, "a session logged out while it moved could not be deleted from the current store");
+        return Written::Failed;
+    }
+    if claimed.is_err() {
+        Written::Failed
+    } else {
+        Written::Ended
     }
 }
 
@@ -1428,8 +1571,9 @@ async fn reissue<T>(core: &Core<T>, sealing: &mut Sealing, since: u32, now: u32)
                 persistence::remaining(core.codec.lifetime(), &old, now),
             )
         }),
+        exclusive: false,
     };
-    if persistence.retire(&retire).await.is_err() {
+    if !matches!(persistence.retire(&retire).await, Ok(true)) {
         return false;
     }
     sealing.meta = fresh;

@@ -44,6 +44,8 @@ pub(crate) mod name {
     pub(crate) const STORE_DURATION: &str = "session_store_call_duration_seconds";
     /// Sessions ended in a store, by scope.
     pub(crate) const REVOCATIONS: &str = "session_revocations_total";
+    /// Sessions moved in from where the configuration before kept them, by that place.
+    pub(crate) const MOVED: &str = "session_moved_total";
     /// The keys a layer was built with, by key id and role.
     pub(crate) const KEYS: &str = "session_key_loaded";
     /// Failed key reloads.
@@ -64,6 +66,7 @@ pub(crate) mod name {
         STORE_ERRORS,
         STORE_DURATION,
         REVOCATIONS,
+        MOVED,
         KEYS,
         KEY_RELOAD_FAILURES,
     ];
@@ -126,6 +129,17 @@ pub(crate) fn sealed_size(used: usize, total: usize) {
     }
     #[cfg(not(feature = "metrics"))]
     let _ = (used, total);
+}
+
+/// A session issued under the configuration before this one moved to where this one keeps
+/// it: `from` is `previous_store` (`with_previous_store`) or `cookies` (into a store that keeps
+/// every session).
+#[inline]
+pub(crate) fn moved(from: &'static str) {
+    #[cfg(feature = "metrics")]
+    counter!(name::MOVED, "from" => from).increment(1);
+    #[cfg(not(feature = "metrics"))]
+    let _ = from;
 }
 
 /// One session id ended in a store (a logout, `clear`, `regenerate`): its entry deleted, or

@@ -75,6 +75,9 @@ pub(crate) enum StoreMode {
 pub(crate) struct Persistence {
     store: Option<(Arc<dyn SessionStore>, StoreMode)>,
     revocation: Option<Arc<dyn SessionStore>>,
+    /// The store of the configuration before this one (`with_previous_store`): read for the
+    /// entries and records of sessions issued under it, written only to retire them.
+    previous: Option<Arc<dyn SessionStore>>,
     on_failure: StoreFailure,
     on_loss: RevocationLoss,
     /// Marker keys this process has read or written, with the time their records begin: a
@@ -87,6 +90,7 @@ impl fmt::Debug for Persistence {
         f.debug_struct("Persistence")
             .field("store", &self.store)
             .field("revocation", &self.revocation)
+            .field("previous", &self.previous)
             .field("on_failure", &self.on_failure)
             .field("on_loss", &self.on_loss)
             .finish_non_exhaustive()
@@ -110,11 +114,17 @@ pub(crate) struct Checked {
     pub(crate) key_index: usize,
 }
 
+/// The value a session's entry is replaced with while it moves out of a store (into its
+/// cookies, or into the current store from the previous one), for the second it takes.
+pub(crate) const MOVED: &[u8] = b"moved";
+
 /// What the store said about a request's session.
 #[derive(Debug, Default)]
 pub(crate) struct Found {
     /// The session's sealed entry (asked only for an id cookie).
     pub(crate) entry: Option<Vec<u8>>,
+    /// The entry came from the previous store: the session moves on this request.
+    pub(crate) from_previous: bool,
     /// Why the session must not open, if it must not.
     pub(crate) ended: Option<Ended>,
     /// The flash key asked about is on record.
@@ -134,12 +144,14 @@ impl Persistence {
     pub(crate) fn new(
         store: Option<(Arc<dyn SessionStore>, StoreMode)>,
         revocation: Option<Arc<dyn SessionStore>>,
+        previous: Option<Arc<dyn SessionStore>>,
         on_failure: StoreFailure,
         on_loss: RevocationLoss,
     ) -> Self {
         Persistence {
             store,
             revocation,
+            previous,
             on_failure,
             on_loss,
             markers: Mutex::new(HashMap::new()),
@@ -164,6 +176,24 @@ impl Persistence {
         self.store.as_ref().map(|(store, _)| store)
     }
 
+    /// Whether a previous store is read for sessions issued before this configuration.
+    pub(crate) fn has_previous(&self) -> bool {
+        self.previous.is_some()
+    }
+
+    /// Whether a session that opened from its cookies is moving in: every session lives in
+    /// the store here, so one in cookies was issued before the store was (and moves into it,
+    /// under a new id, its cookies' id recorded as retired).
+    pub(crate) fn moves_in(&self) -> bool {
+        self.mode() == Some(StoreMode::Always)
+    }
+
+    /// Where retired ids are recorded: the revocation list, else (for sessions moving in from
+    /// their cookies) the session store.
+    fn records(&self) -> Option<&Arc<dyn SessionStore>> {
+        self.revocation.as_ref().or(self.data())
+    }
+
     /// Where subject generations ("log out everywhere") live: the revocation list, else the
     /// session store. `None`: `revoke_all` cannot work here.
     pub(crate) fn generations(&self) -> Option<&Arc<dyn SessionStore>> {
@@ -179,7 +209,9 @@ impl Persistence {
 
     /// Whether opening a session read from cookies needs a store at all.
     pub(crate) fn checks(&self, subject: Option<&Subject>) -> bool {
-        self.revocation.is_some() || (subject.is_some() && self.generations().is_some())
+        self.revocation.is_some()
+            || (subject.is_some() && self.generations().is_some())
+            || self.moves_in()
     }
 
     /// Reads what decides whether `session` opens: its entry (an id cookie), its revocation
@@ -204,10 +236,15 @@ impl Persistence {
                 keys: vec![(key, role)],
             }),
         };
+        // A session in its cookies where every session lives in the store is moving in: its
+        // id is looked up where retired ids are recorded.
+        let moving_in = !session.in_store && self.moves_in();
         if let Some(store) = self.data().filter(|_| session.in_store) {
             ask(store, data_key(&session.meta.id), Role::Entry);
         }
-        if let Some(store) = &self.revocation {
+        if let Some(store) = self.revocation.as_ref() {
+            ask(store, revoked_key(&session.meta.id), Role::Record);
+        } else if let (Some(store), true) = (self.data(), moving_in) {
             ask(store, revoked_key(&session.meta.id), Role::Record);
         }
         // The subject's record under the tag of the key that opened the session.
@@ -218,7 +255,24 @@ impl Persistence {
         if let (Some(key), Some(store)) = (flash, self.flash_record()) {
             ask(store, key.to_owned(), Role::Flash);
         }
-        let asks: Vec<Ask> = asks.into_iter().map(Ask::with_markers).collect();
+        let mut asks: Vec<Ask> = asks.into_iter().map(Ask::with_markers).collect();
+        let records_asked = asks.iter().any(|ask| {
+            ask.keys
+                .iter()
+                .any(|(_, role)| matches!(role, Role::Record | Role::Generation))
+        });
+        // The previous store: in the same round trip for a session in its cookies whose records
+        // are read anyway. An id cookie's entry is asked of the current store first: one that
+        // moved (or was issued here) is found there, and the previous store is asked only on a
+        // miss (below), or at once when it is the only place the entry can be.
+        let previous_now = if session.in_store {
+            self.data().is_none()
+        } else {
+            records_asked
+        };
+        if let (Some(previous), true) = (&self.previous, previous_now) {
+            asks.push(self.previous_ask(previous, keys, session));
+        }
         // Each store asked once, all at once; the calls borrow the keys built above.
         let refs: Vec<Vec<&str>> = asks
             .iter()
@@ -233,52 +287,115 @@ impl Persistence {
         .await;
 
         let mut found = Found::default();
-        let mut revoked_by_record = false;
-        let mut records_since = 0u32;
+        let mut records = Records::default();
         for (ask, answer) in asks.iter().zip(answers) {
-            let values = answer?;
-            // A store that answers fewer values than keys would silently skip checks.
-            if values.len() != ask.keys.len() {
-                return Err(StoreError::Protocol(format!(
-                    "{} values for {} keys",
-                    values.len(),
-                    ask.keys.len()
-                )));
-            }
-            for ((key, role), value) in ask.keys.iter().zip(values) {
-                match role {
-                    Role::Entry => found.entry = value,
-                    Role::Record => revoked_by_record |= value.is_some(),
-                    Role::Flash => found.flash_taken = value.is_some(),
-                    Role::Generation => {
-                        if let Some(record) = value.as_deref().and_then(Generation::read) {
-                            revoked_by_record |= record.revokes(&session.meta, session.subject);
-                        }
-                    }
-                    Role::Marker => {
-                        let since = match value.as_deref().and_then(Marker::read) {
-                            Some(marker) => {
-                                self.known(key, marker.since);
-                                if now.saturating_sub(marker.refreshed) >= MARKER_REFRESH_SECS {
-                                    self.refresh_marker(&ask.store, key, marker, now).await;
-                                }
-                                marker.since
-                            }
-                            None => self.lost(&ask.store, key, now).await,
-                        };
-                        records_since = records_since.max(since);
-                    }
-                }
-            }
+            self.read_answer(ask, answer?, session, now, &mut found, &mut records)
+                .await?;
         }
-        if revoked_by_record {
+        // An id cookie whose entry is in neither the current store nor (asked above) the
+        // previous one: the previous store is asked now, a second round trip on a miss only.
+        if let (Some(previous), true, None, false) =
+            (&self.previous, session.in_store, &found.entry, previous_now)
+        {
+            let ask = self.previous_ask(previous, keys, session);
+            let refs: Vec<&str> = ask.keys.iter().map(|(key, _)| key.as_str()).collect();
+            let answer = previous.load_many(&refs).await;
+            self.read_answer(&ask, answer?, session, now, &mut found, &mut records)
+                .await?;
+        }
+        // Sessions issued before this configuration, on their way in, have no records under
+        // the current stores' markers: a marker written now does not end them.
+        let arriving = found.from_previous || (!session.in_store && self.moves_in());
+        if records.revoked {
             found.ended = Some(Ended::Revoked);
-        } else if session.meta.issued_at < records_since
+        } else if session.meta.issued_at < records.since
+            && !arriving
             && self.on_loss == RevocationLoss::EndOlderSessions
         {
             found.ended = Some(Ended::RecordsLost);
         }
         Ok(found)
+    }
+
+    /// What the previous store is asked about a session: its entry (an id cookie), its id on a
+    /// revocation list and its subject's record, without markers (its records are read, never
+    /// written, until it is removed).
+    fn previous_ask(
+        &self,
+        previous: &Arc<dyn SessionStore>,
+        keys: &Keys,
+        session: &Checked,
+    ) -> Ask {
+        let mut asked = Vec::with_capacity(3);
+        if session.in_store {
+            asked.push((data_key(&session.meta.id), Role::PreviousEntry));
+        }
+        asked.push((revoked_key(&session.meta.id), Role::Record));
+        if let Some(subject) = session.subject {
+            let key = generation_key(keys, session.key_index, &subject.tag);
+            asked.push((key, Role::PreviousGeneration));
+        }
+        Ask {
+            store: Arc::clone(previous),
+            keys: asked,
+        }
+    }
+
+    /// Reads one store's answer into what was found.
+    async fn read_answer(
+        &self,
+        ask: &Ask,
+        values: Vec<Option<Vec<u8>>>,
+        session: &Checked,
+        now: u32,
+        found: &mut Found,
+        records: &mut Records,
+    ) -> Result<(), StoreError> {
+        // A store that answers fewer values than keys would silently skip checks.
+        if values.len() != ask.keys.len() {
+            return Err(StoreError::Protocol(format!(
+                "{} values for {} keys",
+                values.len(),
+                ask.keys.len()
+            )));
+        }
+        for ((key, role), value) in ask.keys.iter().zip(values) {
+            match role {
+                Role::Entry => found.entry = value,
+                Role::PreviousEntry => {
+                    if found.entry.is_none() && value.is_some() {
+                        found.entry = value;
+                        found.from_previous = true;
+                    }
+                }
+                Role::Record => records.revoked |= value.is_some(),
+                Role::Flash => found.flash_taken = value.is_some(),
+                Role::Generation => {
+                    if let Some(record) = value.as_deref().and_then(Generation::read) {
+                        records.revoked |= record.revokes(&session.meta, session.subject);
+                    }
+                }
+                Role::PreviousGeneration => {
+                    if let Some(record) = value.as_deref().and_then(Generation::read) {
+                        records.revoked |= record.revokes_before(&session.meta, session.subject);
+                    }
+                }
+                Role::Marker => {
+                    let since = match value.as_deref().and_then(Marker::read) {
+                        Some(marker) => {
+                            self.known(key, marker.since);
+                            if now.saturating_sub(marker.refreshed) >= MARKER_REFRESH_SECS {
+                                self.refresh_marker(&ask.store, key, marker, now).await;
+                            }
+                            marker.since
+                        }
+                        None => self.lost(&ask.store, key, now).await,
+                    };
+                    records.since = records.since.max(since);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Records when a marker's records begin, as read or written by this process.
@@ -466,16 +583,29 @@ impl Persistence {
     }
 
     /// Runs the operations that end the request's session, before anything new is handed out.
-    /// `Err`: a logout that did not take effect.
-    pub(crate) async fn retire(&self, retire: &Retire) -> Result<(), StoreError> {
-        if let (Some(key), Some(store)) = (&retire.entry, self.data()) {
-            store.delete(key).await.inspect_err(|err| {
-                tracing::error!(error = %err, "a logged-out session entry could not be deleted");
-            })?;
+    /// `Err`: a logout that did not take effect. `Ok(false)`: an [`exclusive`](Retire::exclusive)
+    /// record was there already: another request ended the session first.
+    pub(crate) async fn retire(&self, retire: &Retire) -> Result<bool, StoreError> {
+        // The previous store first, then the current one: a request moving the session in
+        // writes the current store first and then claims the previous entry, so whichever
+        // order the two run in, the session does not outlive its logout.
+        let stores = self.previous.iter().chain(self.data());
+        if let Some(key) = &retire.entry {
+            for store in stores {
+                store.delete(key).await.inspect_err(|err| {
+                    tracing::error!(error = %err, "a logged-out session entry could not be deleted");
+                })?;
+            }
         }
-        if let (Some((key, ttl)), Some(store)) = (&retire.revoke, &self.revocation) {
-            store
-                .save(key, b"1", *ttl, Condition::Always)
+        let mut first = true;
+        if let (Some((key, ttl)), Some(store)) = (&retire.revoke, self.records()) {
+            let condition = if retire.exclusive {
+                Condition::Absent
+            } else {
+                Condition::Always
+            };
+            first = store
+                .save(key, b"1", *ttl, condition)
                 .await
                 .inspect_err(|err| {
                     tracing::error!(error = %err, "a logged-out session could not be revoked");
@@ -484,7 +614,7 @@ impl Persistence {
         if !retire.is_empty() {
             crate::metrics::session_revoked();
         }
-        Ok(())
+        Ok(first || !retire.exclusive)
     }
 
     /// Saves a session's sealed entry. `Ok(false)`: its entry was gone (a logout or a
@@ -498,13 +628,39 @@ impl Persistence {
             .await
     }
 
-    /// Deletes an entry the session no longer uses (it moved back into its cookies); a failure
-    /// only leaves an entry that expires with its TTL.
-    pub(crate) async fn clean_up(&self, key: &str) {
-        if let Some(store) = self.data()
+    /// Deletes an entry the session no longer uses (it moved back into its cookies, or out of
+    /// the previous store); a failure only leaves an entry that expires with its TTL.
+    pub(crate) async fn clean_up(&self, key: &str, place: Where) {
+        if let Some(store) = self.at(place)
             && let Err(err) = store.delete(key).await
         {
             tracing::warn!(error = %err, "an old session entry could not be deleted");
+        }
+    }
+
+    fn at(&self, place: Where) -> Option<&Arc<dyn SessionStore>> {
+        match place {
+            Where::Current => self.data(),
+            Where::Previous => self.previous.as_ref(),
+        }
+    }
+
+    /// Claims a session's entry for a move out of `place`: replaces it with [`MOVED`] for a
+    /// second, if it is still there. `Ok(false)`: it is gone (a logout meanwhile).
+    pub(crate) async fn claim(&self, key: &str, place: Where) -> Result<bool, StoreError> {
+        let Some(store) = self.at(place) else {
+            return Ok(false);
+        };
+        store
+            .save(key, MOVED, Duration::from_secs(1), Condition::Present)
+            .await
+    }
+
+    /// Undoes a move into the current store whose claim on the previous entry failed.
+    pub(crate) async fn undo_move(&self, key: &str) -> Result<(), StoreError> {
+        match self.data() {
+            Some(store) => store.delete(key).await,
+            None => Ok(()),
         }
     }
 
@@ -523,8 +679,8 @@ impl Persistence {
 pub(crate) struct Plan {
     /// Ends the session the request came with: must succeed before anything is handed out.
     pub(crate) retire: Retire,
-    /// An entry to delete whose failure is only logged.
-    pub(crate) clean_up: Option<String>,
+    /// An entry to delete whose failure is only logged, and where.
+    pub(crate) clean_up: Option<(String, Where)>,
     /// A subject whose generation must be read before the session is sealed.
     pub(crate) learn_generation: Option<[u8; SUBJECT_LEN]>,
     /// A new session: the markers of its servers must be in place first.
@@ -551,6 +707,9 @@ pub(crate) struct Retire {
     pub(crate) entry: Option<String>,
     /// Its id on the revocation list, until it would have expired anyway.
     pub(crate) revoke: Option<(String, Duration)>,
+    /// Retired by a move, not a logout: the record must not be there yet (if it is, a logout
+    /// ended the session first, and the move is dropped).
+    pub(crate) exclusive: bool,
 }
 
 impl Retire {
@@ -569,13 +728,32 @@ pub(crate) struct Save {
     pub(crate) condition: Condition,
 }
 
+/// Which of the layer's session stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Where {
+    Current,
+    Previous,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
     Entry,
+    /// The entry in the previous store, used if the current store has none.
+    PreviousEntry,
     Record,
     Generation,
+    /// A subject's record in the previous store.
+    PreviousGeneration,
     Flash,
     Marker,
+}
+
+/// What a session's records said, across the stores asked.
+#[derive(Debug, Default)]
+struct Records {
+    revoked: bool,
+    /// When the records of the current stores' servers begin (their markers).
+    since: u32,
 }
 
 /// The keys asked of one store in one call.
@@ -623,6 +801,13 @@ impl Generation {
             generation: u64::from_le_bytes(bytes[..8].try_into().ok()?),
             since: u32::from_le_bytes(bytes[8..].try_into().ok()?),
         })
+    }
+
+    /// Whether a record in the previous store ends a session: one issued before it, unless
+    /// sealed with its generation. Unlike [`revokes`](Self::revokes), a session sealed with
+    /// another generation is not ended by it: that generation may be the current store's.
+    fn revokes_before(&self, meta: &SessionMeta, subject: Option<Subject>) -> bool {
+        subject.and_then(|s| s.generation) != Some(self.generation) && meta.issued_at <= self.since
     }
 
     /// Whether this record ends a session: one sealed with a generation must carry this one;
