@@ -322,6 +322,45 @@ async fn metrics_after_real_traffic_count_each_event_with_fixed_labels() {
         "{everywhere:?}"
     );
 
+    // Moves: a session issued in one store, read by a layer that keeps sessions in another and
+    // names the first as its previous store; and a session still in its cookies, read by a
+    // layer that keeps every session in a store.
+    let old_store = std::sync::Arc::new(MemoryStore::new());
+    let old_layer = loopback::<AppV2>(keys())
+        .with_store(std::sync::Arc::clone(&old_store))
+        .build()
+        .expect("layer");
+    let (old_base, _old_server) = start(old_layer).await;
+    let mut dave = CookieJar::default();
+    let status = send(&client, &mut dave, "POST", at(&old_base, "login?user=dave")).await;
+    assert_eq!(status, StatusCode::OK);
+    let new_layer = loopback::<AppV2>(keys())
+        .with_store(MemoryStore::new())
+        .with_previous_store(old_store)
+        .build()
+        .expect("layer");
+    let (new_base, _new_server) = start(new_layer).await;
+    let mut erin = CookieJar::default();
+    let status = send(&client, &mut erin, "POST", at(&base, "login?user=erin")).await;
+    assert_eq!(status, StatusCode::OK);
+    reader.step();
+    for (jar, from) in [(&mut dave, "previous_store"), (&mut erin, "cookies")] {
+        let status = send(&client, jar, "GET", at(&new_base, "show")).await;
+        assert_eq!(status, StatusCode::OK);
+        let moved = reader.step();
+        let metric = format!("session_moved_total{{from={from}}}");
+        assert_eq!(
+            moved.sessions(),
+            counts(&[
+                (metric.as_str(), 1),
+                ("session_opened_total", 1),
+                ("session_schema_version_seen_total{version=2}", 1),
+                ("session_written_total", 1),
+            ]),
+            "{moved:?}"
+        );
+    }
+
     // The store calls: all through the memory backend, each timed once, none failed.
     let store = &reader.store;
     assert!(
@@ -400,6 +439,8 @@ async fn metrics_after_real_traffic_count_each_event_with_fixed_labels() {
         "subject",
         "primary",
         "fallback",
+        "previous_store",
+        "cookies",
     ];
     assert!(!reader.labels.is_empty());
     for value in &reader.labels {
@@ -412,7 +453,7 @@ async fn metrics_after_real_traffic_count_each_event_with_fixed_labels() {
         );
         assert!(!value.contains(&session_id), "label value {value:?}");
         assert!(
-            ["alice", "bob", "carol"]
+            ["alice", "bob", "carol", "dave", "erin"]
                 .iter()
                 .all(|name| !value.contains(name)),
             "label value {value:?}"

@@ -448,8 +448,47 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         self
     }
 
-    /// The store sessions were kept in before this configuration (see README, "Moving to
-    /// another store").
+    /// Moves sessions out of `store`, where the configuration before this one kept them, without
+    /// logging anyone out: memcached to a Redis Cluster ([`with_store`](Self::with_store) the new
+    /// one, this the old), or a store back to cookies (this alone, no current store).
+    ///
+    /// An id cookie whose entry the current store does not have is looked up in `store` (a
+    /// second round trip, on a miss only; an id cookie whose session moved is found in the
+    /// current store and `store` is not asked). A session found there moves on that request,
+    /// whether or not the handler changes it: it is written where this configuration keeps it
+    /// (the current store, or its cookies) and then its old entry is claimed and deleted. A
+    /// logout deletes the entry in `store` too, before the current one, so a logout and a
+    /// request moving the session at the same moment never bring it back. The records of
+    /// `store` (logouts on a revocation list there, `revoke_all` of a subject) keep ending
+    /// the sessions they ended; new records go to the current stores.
+    ///
+    /// A move from cookies needs none of this: a session still in its cookies that reaches a
+    /// layer built with [`with_store`](Self::with_store) moves into the store on its first
+    /// request, under a new id, and its cookies' id is recorded as retired so that a copy of
+    /// them opens nothing.
+    ///
+    /// The procedure: deploy every instance with the new store and this setting; wait one idle
+    /// timeout (a session unused that long has expired; with no idle timeout, the absolute
+    /// one), or until `session_moved_total{from="previous_store"}` (feature `metrics`) has
+    /// stayed at zero that long; remove this setting, then the old store. Instances of
+    /// the old configuration still serving during the deploy do not see sessions the new ones
+    /// moved (to them those users look logged out), so switch all traffic at once where you
+    /// can. `session_store_calls_total{backend=…}` shows the old store's traffic.
+    ///
+    /// ```
+    /// use session_runtime::{CookieSession, Key, MemoryStore, SessionLayer};
+    /// # #[derive(CookieSession, serde::Serialize, serde::Deserialize, Default)]
+    /// # #[session(version = 1)]
+    /// # struct Cart { user_id: u64 }
+    /// # let key = Key::generate();
+    /// // Before: SessionLayer::<Cart>::builder(key).with_store(old_store)
+    /// let (old_store, new_store) = (MemoryStore::new(), MemoryStore::new());
+    /// let layer = SessionLayer::<Cart>::builder(key)
+    ///     .with_store(new_store)
+    ///     .with_previous_store(old_store)
+    ///     .build()?;
+    /// # Ok::<(), session_runtime::ConfigError>(())
+    /// ```
     pub fn with_previous_store(mut self, store: impl SessionStore) -> Self {
         self.previous = Some(Arc::new(store));
         self
@@ -469,8 +508,12 @@ impl<T: CookieSession> SessionLayerBuilder<T> {
         let builder = self
             .with_idle_timeout(settings.idle_timeout)
             .with_absolute_timeout(settings.absolute_timeout);
-        Ok(match settings.build_store()? {
+        let builder = match settings.build_store()? {
             Some(store) => builder.with_store(store),
+            None => builder,
+        };
+        Ok(match settings.build_previous_store()? {
+            Some(previous) => builder.with_previous_store(previous),
             None => builder,
         })
     }

@@ -18,7 +18,8 @@
 //! `memory`, `memcached://host:port,host:port`, `redis://host:port` or
 //! `redis-cluster://host:port,host:port`; `SESSION_STORE_PREFIX` the key prefix in the store,
 //! `SESSION_IDLE_TIMEOUT` and `SESSION_ABSOLUTE_TIMEOUT` the timeouts in seconds (default 1800
-//! and 43200). These are read by `session_runtime::StoreSettings::from_env`, as
+//! and 43200), `SESSION_PREVIOUS_STORE` the store to move sessions from without a logout
+//! (README.md, "Moving to another store without logging anyone out"). These are read by `session_runtime::StoreSettings::from_env`, as
 //! `session-tool revoke` reads them to log a user out of the shop everywhere. `SHOP_METRICS=1`
 //! serves the session metrics on `/metrics` in the Prometheus text format.
 

@@ -611,7 +611,8 @@ impl Persistence {
                     tracing::error!(error = %err, "a logged-out session could not be revoked");
                 })?;
         }
-        if !retire.is_empty() {
+        // A move's retire is not a logout.
+        if !retire.is_empty() && !retire.exclusive {
             crate::metrics::session_revoked();
         }
         Ok(first || !retire.exclusive)

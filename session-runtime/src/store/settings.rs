@@ -130,6 +130,8 @@ impl core::str::FromStr for StoreAddress {
 /// | `SESSION_STORE_PREFIX` | the prefix of every key in memcached or Redis, so that applications can share servers (on a Redis Cluster, a hash tag such as `{shop}:` keeps them on one slot) | the store's own, `session:` |
 /// | `SESSION_IDLE_TIMEOUT` | seconds a session may go unused; `none` for no limit | `1800` (30 minutes) |
 /// | `SESSION_ABSOLUTE_TIMEOUT` | seconds a session may last however busy; `none` for no limit | `43200` (12 hours) |
+/// | `SESSION_PREVIOUS_STORE` | while moving to another store: where sessions lived before, read for the sessions issued there until they have moved (as `SESSION_STORE`; see [`with_previous_store`](crate::SessionLayerBuilder::with_previous_store)) | none |
+/// | `SESSION_PREVIOUS_STORE_PREFIX` | the key prefix in the previous store | `SESSION_STORE_PREFIX` |
 ///
 /// The keys are read apart, by [`Keys::from_env`](crate::Keys::from_env) (`SESSION_KEY`,
 /// `SESSION_KEY_OLD`). `session-tool revoke` reads all of these, so a subject it revokes is
@@ -158,6 +160,12 @@ pub struct StoreSettings {
     pub idle_timeout: Option<Duration>,
     /// The absolute timeout (`SESSION_ABSOLUTE_TIMEOUT`), `None` for no limit.
     pub absolute_timeout: Option<Duration>,
+    /// Where sessions lived before a move to `store` (`SESSION_PREVIOUS_STORE`);
+    /// [`StoreAddress::Cookie`] when there is no move (a move from cookies needs none).
+    pub previous: StoreAddress,
+    /// The key prefix in the previous store (`SESSION_PREVIOUS_STORE_PREFIX`); `None` for
+    /// `prefix`.
+    pub previous_prefix: Option<String>,
 }
 
 impl Default for StoreSettings {
@@ -169,6 +177,8 @@ impl Default for StoreSettings {
             prefix: None,
             idle_timeout: lifetime.idle,
             absolute_timeout: lifetime.absolute,
+            previous: StoreAddress::Cookie,
+            previous_prefix: None,
         }
     }
 }
@@ -182,6 +192,10 @@ impl StoreSettings {
     pub const IDLE_TIMEOUT_VAR: &'static str = "SESSION_IDLE_TIMEOUT";
     /// The variable holding the absolute timeout in seconds: `SESSION_ABSOLUTE_TIMEOUT`.
     pub const ABSOLUTE_TIMEOUT_VAR: &'static str = "SESSION_ABSOLUTE_TIMEOUT";
+    /// The variable naming the store sessions move from: `SESSION_PREVIOUS_STORE`.
+    pub const PREVIOUS_STORE_VAR: &'static str = "SESSION_PREVIOUS_STORE";
+    /// The variable holding the previous store's key prefix: `SESSION_PREVIOUS_STORE_PREFIX`.
+    pub const PREVIOUS_PREFIX_VAR: &'static str = "SESSION_PREVIOUS_STORE_PREFIX";
 
     /// The settings from the process environment (the variables are in the
     /// [type's documentation](StoreSettings)). An unset or empty variable takes its default;
@@ -204,6 +218,11 @@ impl StoreSettings {
             Some(value) => StoreAddress::parse(&value)?,
             None => defaults.store,
         };
+        let previous = match set(Self::PREVIOUS_STORE_VAR) {
+            Some(value) => StoreAddress::parse(&value)
+                .map_err(|_| StoreSettingsError::UnknownPreviousStore(redact(value.trim())))?,
+            None => defaults.previous,
+        };
         let timeout = |name: &'static str, default: Option<Duration>| match set(name) {
             Some(value) => parse_timeout(name, &value),
             None => Ok(default),
@@ -213,6 +232,8 @@ impl StoreSettings {
             prefix: set(Self::PREFIX_VAR).map(|prefix| prefix.trim().to_owned()),
             idle_timeout: timeout(Self::IDLE_TIMEOUT_VAR, defaults.idle_timeout)?,
             absolute_timeout: timeout(Self::ABSOLUTE_TIMEOUT_VAR, defaults.absolute_timeout)?,
+            previous,
+            previous_prefix: set(Self::PREVIOUS_PREFIX_VAR).map(|prefix| prefix.trim().to_owned()),
         })
     }
 
@@ -224,50 +245,71 @@ impl StoreSettings {
     /// was built without that feature; [`StoreSettingsError::Store`] when the servers or the
     /// prefix are refused (an address's credentials shown as `***`).
     pub fn build_store(&self) -> Result<Option<Arc<dyn SessionStore>>, StoreSettingsError> {
-        let store: Arc<dyn SessionStore> = match &self.store {
-            StoreAddress::Cookie => return Ok(None),
-            StoreAddress::Memory => Arc::new(MemoryStore::new()),
-            #[cfg(feature = "memcached")]
-            StoreAddress::Memcached(servers) => {
-                let store = super::MemcachedStore::new(servers.iter().cloned())?;
-                Arc::new(match &self.prefix {
-                    Some(prefix) => store.with_prefix(prefix)?,
-                    None => store,
-                })
-            }
-            #[cfg(feature = "redis")]
-            StoreAddress::Redis(url) => {
-                let store = super::RedisStore::new(url)?;
-                Arc::new(match &self.prefix {
-                    Some(prefix) => store.with_prefix(prefix)?,
-                    None => store,
-                })
-            }
-            #[cfg(feature = "redis")]
-            StoreAddress::RedisCluster(nodes) => {
-                let store = super::RedisStore::cluster(nodes)?;
-                Arc::new(match &self.prefix {
-                    Some(prefix) => store.with_prefix(prefix)?,
-                    None => store,
-                })
-            }
-            #[cfg(not(feature = "memcached"))]
-            StoreAddress::Memcached(_) => {
-                return Err(StoreSettingsError::FeatureDisabled {
-                    store: "memcached",
-                    feature: "memcached",
-                });
-            }
-            #[cfg(not(feature = "redis"))]
-            StoreAddress::Redis(_) | StoreAddress::RedisCluster(_) => {
-                return Err(StoreSettingsError::FeatureDisabled {
-                    store: "Redis",
-                    feature: "redis",
-                });
-            }
-        };
-        Ok(Some(store))
+        build(&self.store, self.prefix.as_ref())
     }
+
+    /// Builds the previous store the settings name (`SESSION_PREVIOUS_STORE`), with its
+    /// prefix; `None` when there is none. Errors as [`build_store`](Self::build_store).
+    pub fn build_previous_store(
+        &self,
+    ) -> Result<Option<Arc<dyn SessionStore>>, StoreSettingsError> {
+        build(
+            &self.previous,
+            self.previous_prefix.as_ref().or(self.prefix.as_ref()),
+        )
+    }
+}
+
+/// Builds the store `address` names, with `prefix`; `None` for the cookie store.
+fn build(
+    address: &StoreAddress,
+    prefix: Option<&String>,
+) -> Result<Option<Arc<dyn SessionStore>>, StoreSettingsError> {
+    #[cfg(not(any(feature = "memcached", feature = "redis")))]
+    let _ = prefix;
+    let store: Arc<dyn SessionStore> = match address {
+        StoreAddress::Cookie => return Ok(None),
+        StoreAddress::Memory => Arc::new(MemoryStore::new()),
+        #[cfg(feature = "memcached")]
+        StoreAddress::Memcached(servers) => {
+            let store = super::MemcachedStore::new(servers.iter().cloned())?;
+            Arc::new(match prefix {
+                Some(prefix) => store.with_prefix(prefix)?,
+                None => store,
+            })
+        }
+        #[cfg(feature = "redis")]
+        StoreAddress::Redis(url) => {
+            let store = super::RedisStore::new(url)?;
+            Arc::new(match prefix {
+                Some(prefix) => store.with_prefix(prefix)?,
+                None => store,
+            })
+        }
+        #[cfg(feature = "redis")]
+        StoreAddress::RedisCluster(nodes) => {
+            let store = super::RedisStore::cluster(nodes)?;
+            Arc::new(match prefix {
+                Some(prefix) => store.with_prefix(prefix)?,
+                None => store,
+            })
+        }
+        #[cfg(not(feature = "memcached"))]
+        StoreAddress::Memcached(_) => {
+            return Err(StoreSettingsError::FeatureDisabled {
+                store: "memcached",
+                feature: "memcached",
+            });
+        }
+        #[cfg(not(feature = "redis"))]
+        StoreAddress::Redis(_) | StoreAddress::RedisCluster(_) => {
+            return Err(StoreSettingsError::FeatureDisabled {
+                store: "Redis",
+                feature: "redis",
+            });
+        }
+    };
+    Ok(Some(store))
 }
 
 /// A timeout in whole seconds, or `none`.
@@ -296,6 +338,12 @@ pub enum StoreSettingsError {
          redis://host:port or redis-cluster://host:port,..."
     )]
     UnknownStore(String),
+    /// `SESSION_PREVIOUS_STORE` names no known store (the value, credentials shown as `***`).
+    #[error(
+        "SESSION_PREVIOUS_STORE={0:?} names no store: use memcached://host:port,..., \
+         redis://host:port or redis-cluster://host:port,..., or leave it unset"
+    )]
+    UnknownPreviousStore(String),
     /// A timeout that is not a positive number of seconds or `none`.
     #[error(
         "{variable}={value:?} is not a timeout: give a number of seconds (at least 1), or none"
@@ -367,6 +415,10 @@ mod tests {
         assert!(err.to_string().contains("rediss://***@h:6380"), "{err}");
         let settings = from(&[("SESSION_STORE", "redis://:hunter2@h:6379/1")]).expect("parses");
         let shown = format!("{settings:?} {}", settings.store);
+        let err = from(&[("SESSION_PREVIOUS_STORE", "rediss://user:hunter2@h:6380")])
+            .expect_err("no TLS scheme");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(err.to_string().contains("SESSION_PREVIOUS_STORE"), "{err}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("redis://***@h:6379/1"), "{shown}");
     }
@@ -393,8 +445,14 @@ mod tests {
             ("SESSION_STORE_PREFIX", "shop:"),
             ("SESSION_IDLE_TIMEOUT", "600"),
             ("SESSION_ABSOLUTE_TIMEOUT", "none"),
+            ("SESSION_PREVIOUS_STORE", "memcached://127.0.0.1:11211"),
         ])
         .expect("valid");
+        assert_eq!(
+            settings.previous,
+            StoreAddress::Memcached(vec!["127.0.0.1:11211".into()])
+        );
+        assert_eq!(settings.previous_prefix, None);
         assert_eq!(settings.store, StoreAddress::Memory);
         assert_eq!(settings.prefix.as_deref(), Some("shop:"));
         assert_eq!(settings.idle_timeout, Some(Duration::from_secs(600)));
