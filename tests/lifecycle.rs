@@ -1804,6 +1804,15 @@ async fn change_(cx: &mut Cx) -> R {
             reply.set
         ));
     }
+    // In a store the change goes to the entry; the browser's id cookie still says all it must.
+    if matches!(cx.cell.mode, Mode::Store | Mode::StoreRev)
+        && !session_writes(&reply.set).is_empty()
+    {
+        cx.soft(format!(
+            "a change of a session in the store: expected no id cookie sent again, saw {:?}",
+            reply.set
+        ));
+    }
     let seen = cx.me(a, &mut jar).await?;
     ensure!(
         !seen.new && seen.user == "ada" && seen.marker == "changed",

@@ -41,6 +41,18 @@ impl Default for Lifetime {
 impl Lifetime {
     /// Refuses a session past its idle or absolute timeout at `now`.
     pub(crate) fn check(&self, meta: &SessionMeta, now: u32) -> Result<(), OpenError> {
+        self.check_absolute(meta, now)?;
+        let elapsed = Duration::from_secs(u64::from(now.saturating_sub(meta.last_access)));
+        if self.idle.is_some_and(|limit| elapsed > limit) {
+            return Err(OpenError::Expired(Expiry::Idle));
+        }
+        Ok(())
+    }
+
+    /// Refuses a session past its absolute timeout, or sealed too far in the future, at `now`:
+    /// the checks of an id cookie, whose entry holds the session's last access (and is checked
+    /// against the idle timeout when it is opened).
+    pub(crate) fn check_absolute(&self, meta: &SessionMeta, now: u32) -> Result<(), OpenError> {
         let newest = meta.issued_at.max(meta.last_access);
         let ahead = newest.saturating_sub(now);
         if u64::from(ahead) > self.max_skew.as_secs() {
@@ -52,12 +64,6 @@ impl Lifetime {
             .is_some_and(|limit| elapsed(meta.issued_at) > limit)
         {
             return Err(OpenError::Expired(Expiry::Absolute));
-        }
-        if self
-            .idle
-            .is_some_and(|limit| elapsed(meta.last_access) > limit)
-        {
-            return Err(OpenError::Expired(Expiry::Idle));
         }
         Ok(())
     }

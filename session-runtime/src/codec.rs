@@ -413,8 +413,10 @@ impl Codec {
             subject,
         } = opened.header;
         let payload = opened.payload_at..opened.payload_at + opened.payload.len();
-        self.lifetime.check(&meta, now)?;
         if opened.stored {
+            // An id cookie is sent again only when what it carries changes, not on every save
+            // of its entry: the entry's last access is the one checked against the idle timeout.
+            self.lifetime.check_absolute(&meta, now)?;
             let unsealed = Unsealed::InStore {
                 meta,
                 subject,
@@ -423,6 +425,7 @@ impl Codec {
             };
             return Ok((unsealed, payload));
         }
+        self.lifetime.check(&meta, now)?;
         let value = T::decode(schema_version, opened.payload)?;
         value.check_bounds().map_err(OpenError::Bounds)?;
         let opened = Opened {

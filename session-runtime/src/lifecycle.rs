@@ -1177,6 +1177,11 @@ fn prepare<T>(
         old_entry: in_store_before.then_some(current.meta.id),
         previous_entry: from_previous.then_some(current.meta.id),
         moving_in,
+        id_kept: in_store_before
+            && same_id
+            && !rekeyed
+            && !learn_generation
+            && core.config.max_age.is_none(),
     }
 }
 
@@ -1231,6 +1236,10 @@ struct Sealing {
     previous_entry: Option<SessionId>,
     /// It came in its cookies, and moves into the store.
     moving_in: bool,
+    /// The request's id cookie still carries what a new one would (the id, subject,
+    /// generation and key; its last access is not checked, its entry's is) and the cookie has
+    /// no `Max-Age` to renew: a save sends no id cookie.
+    id_kept: bool,
 }
 
 impl Sealing {
@@ -1295,8 +1304,10 @@ impl Sealing {
         let codec = &core.codec;
         let mut entry = Vec::with_capacity(256);
         self.seal(core, keys, value, Form::Stored, &mut entry)?;
-        // The id cookie carries the last access too: sent with every save, so a busy user's
-        // id cookie never reaches its idle timeout.
+        if self.id_kept {
+            // The browser's id cookie still says all it must: no line, no seal.
+            return Ok((entry, Vec::new()));
+        }
         let mut id = Vec::with_capacity(96);
         self.seal(core, keys, value, Form::Id, &mut id)?;
         Ok((entry, codec.lines(&id, 1)))
@@ -1580,6 +1591,7 @@ async fn reissue<T>(core: &Core<T>, sealing: &mut Sealing, since: u32, now: u32)
     sealing.same_id = false;
     sealing.in_store_before = false;
     sealing.old_entry = None;
+    sealing.id_kept = false;
     true
 }
 
