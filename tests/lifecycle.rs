@@ -1401,16 +1401,7 @@ impl Cx {
         keys: impl Into<KeySource>,
         clock: &ManualClock,
     ) -> Result<SessionLayerBuilder<T>, String> {
-        let mut b = SessionLayer::<T>::builder(keys)
-            .with_secure(false)
-            .with_clock(clock.clone())
-            .with_idle_timeout(self.idle.map(Duration::from_secs))
-            .with_absolute_timeout(self.absolute.map(Duration::from_secs))
-            .with_refresh_after(Duration::from_secs(REFRESH))
-            .with_max_clock_skew(Duration::from_secs(SKEW))
-            .with_max_cookies(1)
-            .with_store_timeout(STORE_TIMEOUT)
-            .with_store_failure(self.failure);
+        let mut b = self.settings(keys, clock);
         if let Some(len) = self.cookie_len {
             b = b.with_max_cookie_len(len);
         }
@@ -1422,37 +1413,33 @@ impl Cx {
                 calls: Arc::clone(&self.old_calls),
             });
         }
-        Ok(match self.cell.mode {
-            Mode::Cookie => b,
-            Mode::CookieRev => b.with_revocation(self.store()?),
-            Mode::Store => b.with_store(self.store()?),
-            Mode::StoreRev => b.with_store(self.store()?).with_revocation(self.store()?),
-            Mode::OverBelow | Mode::OverAbove => b.with_overflow_store(self.store()?),
-        })
+        with_mode(b, self.cell.mode, self.store.as_ref())
+    }
+
+    /// The settings every instance of the cell shares, whatever its mode.
+    fn settings<T: CookieSession>(
+        &self,
+        keys: impl Into<KeySource>,
+        clock: &ManualClock,
+    ) -> SessionLayerBuilder<T> {
+        SessionLayer::<T>::builder(keys)
+            .with_secure(false)
+            .with_clock(clock.clone())
+            .with_idle_timeout(self.idle.map(Duration::from_secs))
+            .with_absolute_timeout(self.absolute.map(Duration::from_secs))
+            .with_refresh_after(Duration::from_secs(REFRESH))
+            .with_max_clock_skew(Duration::from_secs(SKEW))
+            .with_max_cookies(1)
+            .with_store_timeout(STORE_TIMEOUT)
+            .with_store_failure(self.failure)
     }
 
     /// An instance of a move's old configuration: the same key, clock and settings, the old
     /// mode on the old store.
     async fn old_app(&mut self) -> Result<(SocketAddr, SessionLayer<Acct>), String> {
         let from = self.cell.from.ok_or("not a move")?;
-        let old = || self.old_store.clone().ok_or("no old store");
-        let b = SessionLayer::<Acct>::builder(self.key.clone())
-            .with_secure(false)
-            .with_clock(self.clock.clone())
-            .with_idle_timeout(self.idle.map(Duration::from_secs))
-            .with_absolute_timeout(self.absolute.map(Duration::from_secs))
-            .with_refresh_after(Duration::from_secs(REFRESH))
-            .with_max_clock_skew(Duration::from_secs(SKEW))
-            .with_max_cookies(1)
-            .with_store_timeout(STORE_TIMEOUT);
-        let b = match from.mode {
-            Mode::Cookie => b,
-            Mode::CookieRev => b.with_revocation(old()?),
-            Mode::Store => b.with_store(old()?),
-            Mode::StoreRev => b.with_store(old()?).with_revocation(old()?),
-            Mode::OverBelow | Mode::OverAbove => b.with_overflow_store(old()?),
-        };
-        let layer = Self::build(b)?;
+        let b = self.settings(self.key.clone(), &self.clock);
+        let layer = Self::build(with_mode(b, from.mode, self.old_store.as_ref())?)?;
         Ok((self.serve(layer.clone()).await?, layer))
     }
 
@@ -1719,6 +1706,22 @@ impl Cx {
         }
         self.store_back().await
     }
+}
+
+/// `b` in `mode`, on `store`.
+fn with_mode<T: CookieSession>(
+    b: SessionLayerBuilder<T>,
+    mode: Mode,
+    store: Option<&Store>,
+) -> Result<SessionLayerBuilder<T>, String> {
+    let store = || store.cloned().ok_or_else(|| "no store".to_owned());
+    Ok(match mode {
+        Mode::Cookie => b,
+        Mode::CookieRev => b.with_revocation(store()?),
+        Mode::Store => b.with_store(store()?),
+        Mode::StoreRev => b.with_store(store()?).with_revocation(store()?),
+        Mode::OverBelow | Mode::OverAbove => b.with_overflow_store(store()?),
+    })
 }
 
 async fn acl_without_del(ports: &[u16], user: &str) -> R {
