@@ -43,6 +43,26 @@ async fn a_session_lives_across_requests_and_logout_ends_it() {
     assert_eq!(body, "user= items=0 new=true chunks=0");
 }
 
+/// The example shop's read-only route takes its schema itself, as `#[session(extractor)]`
+/// allows: `None` before the session exists, a copy of it after.
+#[tokio::test]
+async fn the_shop_reads_its_cart_through_the_schema_extractor() {
+    let (addr, _server) = serve(example_shop::app(Keys::new(key(3)))).await;
+    let url = base(addr);
+    let (client, _jar) = jar_client();
+    assert_eq!(text(&client, "GET", at(&url, "cart/count")).await.2, "0");
+    let response = client
+        .post(at(&url, "cart/add"))
+        .form(&[("sku", "7"), ("count", "3")])
+        .send()
+        .await
+        .expect("request");
+    assert!(response.status().is_success(), "{}", response.status());
+    let (status, cookies, body) = text(&client, "GET", at(&url, "cart/count")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "3"));
+    assert!(cookies.is_empty(), "a read writes nothing: {cookies:?}");
+}
+
 #[tokio::test]
 async fn login_regenerates_the_session_id() {
     let (url, _server) = start(loopback::<AppV2>(key(1)).build().expect("layer")).await;

@@ -581,7 +581,7 @@ fn item_8_cookie_prefixes_match_case_insensitively_and_sub_second_lifetimes_are_
 
 /// A schema with the name generated code once used for its own generic parameter.
 #[derive(CookieSession, Serialize, Deserialize, Debug, Default)]
-#[session(version = 1, max_cookies = 1)]
+#[session(version = 1, max_cookies = 1, extractor)]
 struct S {
     visits: u32,
 }

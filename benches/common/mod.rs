@@ -314,9 +314,14 @@ pub struct Scaling {
 
 impl Scaling {
     pub fn new() -> Self {
-        let codec = codec(settings().with_max_cookies(5));
+        Self::with_sizes(&SCALING, 5)
+    }
+
+    /// Ours with at most `max_cookies` cookies and the floor, on a [`Blob`] of each size.
+    pub fn with_sizes(sizes: &[usize], max_cookies: u8) -> Self {
+        let codec = codec(settings().with_max_cookies(max_cookies));
         let mut floor = Floor::new();
-        let headers = SCALING
+        let headers = sizes
             .iter()
             .map(|&size| {
                 let value = blob(size);
@@ -333,13 +338,13 @@ impl Scaling {
         }
     }
 
-    /// One round trip of ours at size `SCALING[i]`.
+    /// One round trip of ours at the `i`th size.
     pub fn ours(&self, i: usize) {
         let header = black_box(self.headers[i].0.as_str());
         drop(black_box(ours::<Blob>(&self.codec, header, bump)));
     }
 
-    /// One round trip of the floor at size `SCALING[i]`.
+    /// One round trip of the floor at the `i`th size.
     pub fn floor(&self, i: usize) {
         let header = black_box(self.headers[i].1.as_str());
         let mut floor = self.floor.borrow_mut();

@@ -8,9 +8,11 @@
 //! callgrind_annotate --inclusive=yes cg.out | head -60
 //! ```
 //!
-//! Contenders: `floor`, `codec`, `open`, `update`, `update-one-cookie`, `read`, `untouched`, `no-layer`. The setup
-//! (keys, routers, the first cookies) is counted too; subtract a run with 0 calls, or compare
-//! two call counts, to get the cost per call.
+//! Contenders: `floor`, `codec`, `open`, `update`, `update-one-cookie`, `read`, `untouched`, `no-layer`,
+//! and `codec@BYTES` / `floor@BYTES`: a round trip of a [`Blob`] of about that many bytes of
+//! payload (up to eight cookies, so 16 KiB fits). The setup (keys, routers, the first cookies)
+//! is counted too; subtract a run with 0 calls, or compare two call counts, to get the cost per
+//! call (`scripts/codec-instructions.sh` does).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -34,7 +36,18 @@ fn main() {
         "read" => Box::new(|| drop(black_box(services.call(Route::Read)))),
         "untouched" => Box::new(|| drop(black_box(services.call(Route::Untouched)))),
         "no-layer" => Box::new(|| drop(black_box(services.call(Route::NoLayer)))),
-        other => panic!("unknown contender {other}"),
+        other => match other.split_once('@') {
+            Some((way @ ("codec" | "floor"), size)) => {
+                let size = size.parse().expect("a payload size in bytes");
+                let scaling = Scaling::with_sizes(&[size], 8);
+                if way == "codec" {
+                    Box::new(move || scaling.ours(0))
+                } else {
+                    Box::new(move || scaling.floor(0))
+                }
+            }
+            _ => panic!("unknown contender {other}"),
+        },
     };
     (0..calls).for_each(|_| run());
 }

@@ -18,12 +18,13 @@ pub(crate) const MAX_COOKIES: &str = "max_cookies";
 pub(crate) const BUDGET: &str = "budget";
 pub(crate) const FINGERPRINT: &str = "fingerprint";
 pub(crate) const CRATE: &str = "crate";
+pub(crate) const EXTRACTOR: &str = "extractor";
 pub(crate) const MAX_LEN: &str = "max_len";
 pub(crate) const EACH: &str = "each";
 pub(crate) const KEY: &str = "key";
 pub(crate) const VALUE: &str = "value";
 
-const CONTAINER_KEYS: &str = "`version`, `previous`, `migrate`, `downgrade`, `max_cookies`, `budget`, `fingerprint`, `crate`";
+const CONTAINER_KEYS: &str = "`version`, `previous`, `migrate`, `downgrade`, `max_cookies`, `budget`, `fingerprint`, `extractor`, `crate`";
 const FIELD_KEYS: &str = "`max_len`, `each(..)`, `key(..)`, `value(..)`";
 
 /// A parsed value and the span of the tokens it came from.
@@ -68,6 +69,8 @@ pub(crate) struct Container {
     pub(crate) max_cookies: Option<Spanned<(usize, Span)>>,
     pub(crate) budget: Option<Spanned<usize>>,
     pub(crate) fingerprint: Option<Spanned<LitStr>>,
+    /// `extractor`: the schema itself is a read-only extractor.
+    pub(crate) extractor: Option<Spanned<()>>,
     pub(crate) krate: Option<Spanned<Path>>,
 }
 
@@ -81,6 +84,7 @@ impl Container {
         let mut max_cookies = Slot::new(MAX_COOKIES);
         let mut budget = Slot::new(BUDGET);
         let mut fingerprint = Slot::new(FINGERPRINT);
+        let mut extractor = Slot::new(EXTRACTOR);
         let mut krate = Slot::new(CRATE);
 
         for attr in attrs.iter().filter(|a| a.path().is_ident(SESSION)) {
@@ -127,6 +131,11 @@ impl Container {
                     let lit: LitStr = meta.value()?.parse()?;
                     let span = lit.span();
                     fingerprint.set(cx, &meta, lit, span);
+                } else if meta.path.is_ident(EXTRACTOR) {
+                    if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                        return Err(meta.error("`extractor` takes no value: write `#[session(extractor)]`"));
+                    }
+                    extractor.set(cx, &meta, (), meta.path.span());
                 } else if meta.path.is_ident(CRATE) {
                     let path = meta.value()?.call(Path::parse_mod_style)?;
                     let span = path.span();
@@ -150,6 +159,7 @@ impl Container {
             max_cookies: max_cookies.value,
             budget: budget.value,
             fingerprint: fingerprint.value,
+            extractor: extractor.value,
             krate: krate.value,
         }
     }

@@ -95,6 +95,7 @@ pub(crate) fn session_bound(cx: &mut Ctxt, model: &Model<'_>) {
         (attrs.max_cookies.is_some(), attr::MAX_COOKIES),
         (attrs.budget.is_some(), attr::BUDGET),
         (attrs.fingerprint.is_some(), attr::FINGERPRINT),
+        (attrs.extractor.is_some(), attr::EXTRACTOR),
     ] {
         if set {
             cx.error_spanned_by(

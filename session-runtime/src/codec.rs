@@ -187,11 +187,7 @@ impl Codec {
         let mut headers = Vec::with_capacity(usize::from(chunks) + removals.len());
         self.chunker
             .split_into(scratch.sealed(), chunks, &mut headers);
-        headers.extend(
-            removals
-                .iter()
-                .map(|line| String::from_utf8_lossy(&line.clone().into_bytes()).into_owned()),
-        );
+        headers.extend(removals.iter().map(SetCookie::to_text));
         Ok(SetCookies { headers, chunks })
     }
 

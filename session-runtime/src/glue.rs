@@ -1,5 +1,8 @@
-//! The read-only extractor the derive gives every schema, as a macro: what it expands to depends
-//! on this crate's features, which the derive cannot see.
+//! The read-only extractor the derive gives a schema with `#[session(extractor)]`, as a macro:
+//! what it expands to depends on this crate's features, which the derive cannot see. A schema
+//! without the attribute gets `__impl_extractor!(@refuse Schema)`: one impl whose bound is
+//! never met, so that a handler taking it fails to build with the attribute's name in the
+//! explanation, where it would otherwise name nothing of ours.
 //!
 //! Adapter code (axum's extractor traits over the readers of `extract`), so it lives beside
 //! the extractors rather than under `schema`: the schema traits know no framework.
@@ -31,6 +34,39 @@ mod axum_impl {
     pub trait Optional<T>: Future<Output = Result<Option<T>, SessionRejection>> + Send {}
     impl<T, F: Future<Output = Result<Option<T>, SessionRejection>> + Send> Optional<T> for F {}
 
+    /// Never implemented: the bound of the impl a schema without `#[session(extractor)]` gets,
+    /// so that where rustc explains why such a schema is not an extractor (under
+    /// `#[axum::debug_handler]`, or any `FromRequestParts` bound), this trait's name says
+    /// what to add.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not an extractor: add `#[session(extractor)]` to it",
+        label = "`{Self}` has no `#[session(extractor)]`",
+        note = "a schema is a read-only extractor only with `#[session(extractor)]`; or take `Session<{Self}>`"
+    )]
+    pub trait AddSessionExtractorAttribute<S> {}
+
+    /// What the refusing impl's `from_request_parts` returns: never built, since that impl
+    /// never applies, but a named type costs rustc less than an opaque one.
+    #[derive(Debug)]
+    pub struct Refused<T>(core::marker::PhantomData<T>);
+
+    impl<T> Future for Refused<T> {
+        type Output = Result<T, SessionRejection>;
+        fn poll(
+            self: core::pin::Pin<&mut Self>,
+            _: &mut core::task::Context<'_>,
+        ) -> core::task::Poll<Self::Output> {
+            core::task::Poll::Ready(Err(SessionRejection::Internal(
+                "a schema without #[session(extractor)] taken as an extractor",
+            )))
+        }
+    }
+
+    /// The body of the refusing impl.
+    pub fn refused<T>() -> Refused<T> {
+        Refused(core::marker::PhantomData)
+    }
+
     /// The body of the schema extractor.
     pub fn required<T: CookieSession + Send + Sync>(parts: &mut Parts) -> impl Required<T> + '_ {
         read_required(&parts.extensions, &parts.headers)
@@ -42,19 +78,38 @@ mod axum_impl {
     }
 }
 
-/// Generates the read-only extractor for a schema type (nothing without the `axum` feature).
+/// Generates the read-only extractor for a schema type, or with `@refuse` the impl that says
+/// it is not one (nothing without the `axum` feature).
 #[doc(hidden)]
 #[macro_export]
 #[cfg(not(feature = "axum"))]
 macro_rules! __impl_extractor {
+    (@refuse $schema:ty) => {};
     ($schema:ty) => {};
 }
 
-/// Generates the read-only extractor for a schema type.
+/// Generates the read-only extractor for a schema type, or with `@refuse` the impl that says
+/// it is not one.
 #[doc(hidden)]
 #[macro_export]
 #[cfg(feature = "axum")]
 macro_rules! __impl_extractor {
+    (@refuse $schema:ty) => {
+        #[automatically_derived]
+        impl<__SessionAppState> $crate::__private::FromRequestParts<__SessionAppState> for $schema
+        where
+            $schema: $crate::__private::AddSessionExtractorAttribute<__SessionAppState>,
+        {
+            type Rejection = $crate::__private::SessionRejection;
+            #[allow(refining_impl_trait)]
+            fn from_request_parts(
+                _: &mut $crate::__private::Parts,
+                _: &__SessionAppState,
+            ) -> $crate::__private::Refused<Self> {
+                $crate::__private::refused()
+            }
+        }
+    };
     ($schema:ty) => {
         #[automatically_derived]
         impl<__SessionAppState> $crate::__private::FromRequestParts<__SessionAppState> for $schema {

@@ -59,7 +59,8 @@ pub mod __private {
     pub use crate::extract::{SessionRejection, read_only, read_required};
     #[cfg(feature = "axum")]
     pub use crate::glue::{
-        FromRequestParts, Optional, OptionalFromRequestParts, Parts, Required, optional, required,
+        AddSessionExtractorAttribute, FromRequestParts, Optional, OptionalFromRequestParts, Parts,
+        Refused, Required, optional, refused, required,
     };
     pub use crate::schema::assert::assert_previous;
     pub use crate::schema::bounds::{Check, Shape, SizeBound, Spec, bound, check, max, varint_len};

@@ -83,7 +83,7 @@ pub enum Currency {
 
 /// Cart version 3: up to three cookies, migrated from v2 by a function.
 #[derive(CookieSession, Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
-#[session(version = 3, previous = CartV2, migrate = cart_v3_from_v2, max_cookies = 3)]
+#[session(version = 3, previous = CartV2, migrate = cart_v3_from_v2, max_cookies = 3, extractor)]
 pub struct CartV3 {
     /// The user.
     pub user_id: u64,
@@ -129,7 +129,7 @@ pub fn big_cart() -> CartV3 {
 /// The test app's previous deploy: no budget, so its size is only checked when a change is
 /// made.
 #[derive(CookieSession, Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
-#[session(version = 1)]
+#[session(version = 1, extractor)]
 pub struct AppV1 {
     /// The logged-in user.
     #[session(max_len = 32)]
@@ -140,7 +140,7 @@ pub struct AppV1 {
 
 /// The test app's current deploy: lines with quantities and a visit counter.
 #[derive(CookieSession, Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
-#[session(version = 2, previous = AppV1, downgrade = app_v1_from, max_cookies = 3)]
+#[session(version = 2, previous = AppV1, downgrade = app_v1_from, max_cookies = 3, extractor)]
 pub struct AppV2 {
     /// The logged-in user.
     #[session(max_len = 32)]

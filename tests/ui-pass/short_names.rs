@@ -16,13 +16,13 @@ enum B {
 }
 
 #[derive(CookieSession, Serialize, Deserialize)]
-#[session(version = 1)]
+#[session(version = 1, extractor)]
 struct K {
     n: u8,
 }
 
 #[derive(CookieSession, Serialize, Deserialize)]
-#[session(version = 2, previous = K, max_cookies = 1)]
+#[session(version = 2, previous = K, max_cookies = 1, extractor)]
 struct S {
     t: T,
     b: B,

@@ -57,6 +57,7 @@ pub fn app_with_store(keys: impl Into<KeySource>, store: &StoreSettings) -> Resu
         .route("/logout", post(logout))
         .route("/cart/add", post(add))
         .route("/cart/clear", post(clear_cart))
+        .route("/cart/count", get(cart_count))
         .route("/legacy", post(move || legacy_cookie(keys.clone())))
         .route("/health", get(|| async { "ok" }))
         .layer(layer))
@@ -128,6 +129,12 @@ async fn add(
         Err(e) => session.flash(Level::Error, format!("Not added: {e}")),
     }
     Ok(Redirect::to("/"))
+}
+
+/// The number of cart lines, as text. A handler that only reads takes the schema itself, which
+/// `#[session(extractor)]` on [`Shop`] allows: a copy of the session, `None` without one.
+async fn cart_count(shop: Option<Shop>) -> String {
+    shop.map_or(0, |shop| shop.cart.len()).to_string()
 }
 
 async fn clear_cart(mut session: Session<Shop>) -> Result<Redirect, SessionError> {

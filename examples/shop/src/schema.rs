@@ -21,9 +21,10 @@ pub(crate) struct Line {
     pub(crate) qty: u16,
 }
 
-/// Version 2: cart lines with quantities, up to 1000 of them, which takes three cookies.
+/// Version 2: cart lines with quantities, up to 1000 of them, which takes three cookies; also a
+/// read-only extractor (`extractor`), for handlers that only read it.
 #[derive(CookieSession, Serialize, Deserialize, Debug, Clone, Default)]
-#[session(version = 2, previous = ShopV1, max_cookies = 3)]
+#[session(version = 2, previous = ShopV1, max_cookies = 3, extractor)]
 pub(crate) struct Shop {
     /// The logged-in user's name, empty when anonymous.
     #[session(max_len = 64)]
