@@ -10,6 +10,7 @@
 #   tower                      tower-sessions with its Redis store, same Redis
 #   floor, fred-floor          bare clients: one GET (+ one SET to write) per request, with the
 #                              client our RedisStore uses (redis) and the one tower-sessions' uses (fred)
+#   memcached-floor            the same with async-memcached, over a list of idle connections
 #   store-floor                the floor's handlers calling our Timed<RedisStore>: the store path
 #                              without the layer
 #   none                       no session at all
@@ -52,7 +53,8 @@ ALL_WAYS=(none
     tower-write tower-read
     floor-write floor-read
     store-floor-write store-floor-read
-    fred-floor-write fred-floor-read)
+    fred-floor-write fred-floor-read
+    memcached-floor-write memcached-floor-read)
 if [ -n "${WAYS:-}" ]; then
     read -r -a WAYS_ARRAY <<<"none $WAYS"
     declare -A seen=()
@@ -345,6 +347,8 @@ compare_floor() {
 }
 compare_floor redis-write floor-write
 compare_floor redis-read floor-read
+compare_floor memcached-write memcached-floor-write
+compare_floor memcached-read memcached-floor-read
 compare_floor store-floor-write floor-write
 compare_floor store-floor-read floor-read
 compare_floor tower-write floor-write
