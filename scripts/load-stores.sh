@@ -26,6 +26,7 @@
 #   default 3 rounds of 3 s at 32 connections, latency rounds of 2 s (about 7 minutes);
 #   --long: 7 rounds of 10 s, latency rounds of 5 s (about 40 minutes).
 #   WAYS="redis-write floor-write none" limits the ways (`none` is always run: ratios need it).
+#   STORE_SERVER=path runs that store-server binary instead of building this tree's.
 # Needs wrk, curl, redis-server, redis-cli, memcached (scripts/install-servers); installs wrk when
 # run as root on Debian.
 set -euo pipefail
@@ -76,8 +77,13 @@ done
 . scripts/lib/need.sh
 need wrk wrk
 
-cargo build --release -q -p session-benches --example store-server
-SERVER=target/release/examples/store-server
+if [ -n "${STORE_SERVER:-}" ]; then
+    # A server binary built beforehand (say, of another commit, for a before/after run).
+    SERVER=$STORE_SERVER
+else
+    cargo build --release -q -p session-benches --example store-server
+    SERVER=target/release/examples/store-server
+fi
 
 # The session server gets CPU 0 to itself; the load generator and the store servers share CPU 1,
 # so the server is what limits throughput and its CPU time per request is what the ways cost.
