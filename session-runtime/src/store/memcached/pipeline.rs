@@ -184,7 +184,10 @@ async fn run(mut stream: TcpStream, mut queue: mpsc::UnboundedReceiver<Job>) {
             // Every handle is gone and every reply read.
             return;
         }
-        if input.capacity() - input.len() < READ_CHUNK / 2 {
+        if input.is_empty() && input.capacity() > 4 * READ_CHUNK {
+            // A large value came in: its room is not kept for small ones.
+            input = BytesMut::with_capacity(READ_CHUNK);
+        } else if input.capacity() - input.len() < READ_CHUNK / 2 {
             input.reserve(READ_CHUNK);
         }
         tokio::select! {
@@ -204,8 +207,13 @@ async fn run(mut stream: TcpStream, mut queue: mpsc::UnboundedReceiver<Job>) {
                 Ok(n) => {
                     sent += n;
                     if sent == out.len() {
-                        out.clear();
                         sent = 0;
+                        if out.capacity() > 4 * MAX_BATCH {
+                            // A large value went out: its buffer is not kept for small ones.
+                            out = Vec::new();
+                        } else {
+                            out.clear();
+                        }
                     }
                 }
                 Err(error) => break format!("write failed: {error}"),
