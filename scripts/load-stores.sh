@@ -11,6 +11,7 @@
 #   floor, fred-floor          bare clients: one GET (+ one SET to write) per request, with the
 #                              client our RedisStore uses (redis) and the one tower-sessions' uses (fred)
 #   memcached-floor            the same with async-memcached, over a list of idle connections
+#   memcached-store-floor      the memcached floor's handlers calling our Timed<MemcachedStore>
 #   store-floor                the floor's handlers calling our Timed<RedisStore>: the store path
 #                              without the layer
 #   none                       no session at all
@@ -55,7 +56,8 @@ ALL_WAYS=(none
     floor-write floor-read
     store-floor-write store-floor-read
     fred-floor-write fred-floor-read
-    memcached-floor-write memcached-floor-read)
+    memcached-floor-write memcached-floor-read
+    memcached-store-floor-write memcached-store-floor-read)
 if [ -n "${WAYS:-}" ]; then
     read -r -a WAYS_ARRAY <<<"none $WAYS"
     declare -A seen=()
@@ -101,6 +103,10 @@ free_port() {
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
+    if [ -n "${SERVER_PID:-}" ] && ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "store-server exited early; its log:" >&2
+        tail -30 "$WORK/server.log" >&2 || true
+    fi
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
@@ -355,6 +361,8 @@ compare_floor redis-write floor-write
 compare_floor redis-read floor-read
 compare_floor memcached-write memcached-floor-write
 compare_floor memcached-read memcached-floor-read
+compare_floor memcached-store-floor-write memcached-floor-write
+compare_floor memcached-store-floor-read memcached-floor-read
 compare_floor store-floor-write floor-write
 compare_floor store-floor-read floor-read
 compare_floor tower-write floor-write

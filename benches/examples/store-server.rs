@@ -15,9 +15,10 @@
 //! `memcached`, `memory`, `cookie`, `revocation` (cookie sessions checked against Redis;
 //! `/revocation-subject-init` names a subject, so each check looks up two keys), `tower`
 //! (tower-sessions with its Redis store), `floor`, `fred-floor` and `memcached-floor` (bare
-//! clients; the last, async-memcached over a list of idle connections), `store-floor`
-//! (the floor's handlers calling our `Timed<RedisStore>`: the store path without the layer;
-//! it shares the floor's sessions, `/store-floor-init` sets one). `/none` has
+//! clients; the last, async-memcached over a list of idle connections), `store-floor` and
+//! `memcached-store-floor` (the floor's handlers calling our `Timed<RedisStore>` or
+//! `Timed<MemcachedStore>`: the store path without the layer; each shares its floor's sessions,
+//! `/store-floor-init` and `/memcached-store-floor-init` set one). `/none` has
 //! no session at all. A write or read that does not find the session it was given answers 500,
 //! so a load run that lost its sessions fails instead of measuring fresh ones.
 
@@ -166,13 +167,20 @@ async fn floor_write(State(floor): State<Floor>, headers: HeaderMap) -> StatusCo
     }
 }
 
-/// The floor's handlers calling our `RedisStore` (behind `Timed`, as the layer wraps it) instead
-/// of the bare client: the store path without the layer.
+/// A floor's handlers calling our store instead of the bare client (`RedisStore` for `floor`,
+/// `MemcachedStore` for `memcached-floor`, behind `Timed`, as the layer wraps them): the store
+/// path without the layer. `cookie` is the floor's cookie name.
+#[derive(Clone)]
+struct StoreFloor {
+    store: Arc<dyn SessionStore>,
+    cookie: &'static str,
+}
+
 async fn store_floor_read(
-    State(store): State<Arc<dyn SessionStore>>,
+    State(StoreFloor { store, cookie: name }): State<StoreFloor>,
     headers: HeaderMap,
 ) -> StatusCode {
-    let Some(id) = cookie(&headers, "floor") else {
+    let Some(id) = cookie(&headers, name) else {
         return StatusCode::UNAUTHORIZED;
     };
     match store.load(&format!("{FLOOR_PREFIX}{id}")).await {
@@ -183,10 +191,10 @@ async fn store_floor_read(
 }
 
 async fn store_floor_write(
-    State(store): State<Arc<dyn SessionStore>>,
+    State(StoreFloor { store, cookie: name }): State<StoreFloor>,
     headers: HeaderMap,
 ) -> StatusCode {
-    let Some(id) = cookie(&headers, "floor") else {
+    let Some(id) = cookie(&headers, name) else {
         return StatusCode::UNAUTHORIZED;
     };
     let key = format!("{FLOOR_PREFIX}{id}");
@@ -420,6 +428,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         dsn: format!("tcp://{memcached}"),
         idle: Arc::default(),
     };
+    // No prefix: it reads and writes the memcached floor's keys.
+    let mc_store_floor = MemcachedStore::new([memcached.clone()])?.with_prefix("")?;
+    warm(&mc_store_floor).await;
+    let mc_store_floor = StoreFloor {
+        store: Arc::new(Timed::new(mc_store_floor, Duration::from_millis(500))),
+        cookie: "mcfloor",
+    };
     let memcached = MemcachedStore::new([memcached])?;
     warm(&memcached).await;
 
@@ -431,8 +446,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store_floor = redis_store(&redis_url, "");
     warm(&store_floor).await;
     let store_floor: Arc<dyn SessionStore> = Arc::new(store_floor);
-    let store_floor: Arc<dyn SessionStore> =
-        Arc::new(Timed::new(store_floor, Duration::from_millis(500)));
+    let store_floor = StoreFloor {
+        store: Arc::new(Timed::new(store_floor, Duration::from_millis(500))),
+        cookie: "floor",
+    };
     let fred = FredPool::new(
         Config::from_url(&redis_url)?,
         None,
@@ -477,7 +494,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .route("/memcached-floor-init", get(mc_floor_init))
                 .route("/memcached-floor-write", get(mc_floor_write))
                 .route("/memcached-floor-read", get(mc_floor_read))
+                .route("/memcached-store-floor-init", get(mc_floor_init))
                 .with_state(mc_floor),
+        )
+        .merge(
+            Router::new()
+                .route("/memcached-store-floor-write", get(store_floor_write))
+                .route("/memcached-store-floor-read", get(store_floor_read))
+                .with_state(mc_store_floor),
         )
         .merge(
             Router::new()

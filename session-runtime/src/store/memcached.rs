@@ -33,9 +33,8 @@ use hashring::HashRing;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpStream;
 
-use pipeline::{Connection, Expect, Failure, Reply};
-
 mod pipeline;
+use pipeline::{Connection, Expect, Failure, Reply};
 
 use super::{
     BoxFuture, Condition, KeyPrefix, SessionStore, StoreConfigError, StoreError, invalid_address,
@@ -63,11 +62,13 @@ const MAX_RELATIVE_EXPIRY: u64 = 30 * 24 * 60 * 60;
 /// in turn, so concurrent calls share one `write` and one `read` on both ends. A call dropped
 /// before its reply came (by its [`Timed`](super::Timed) limit) leaves the connection in step:
 /// its reply is read and discarded. A connection that breaks fails the calls waiting on it with
-/// [`StoreError::Unavailable`], and the next call opens a new one. A server that owes replies
-/// and sends none for 2 s has its connection replaced the same way. At most 1024 calls wait on
-/// one connection; more wait for a turn.
+/// [`StoreError::Unavailable`], and the next call opens a new one; a call that was alone on it
+/// is sent once more on a new connection first, as that is how a connection the server closed
+/// while idle (a restart) shows. A server that owes replies and sends none for 2 s has its
+/// connection replaced the same way. At most 1024 calls wait on one connection; more wait for
+/// a turn.
 ///
-/// Needs memcached 1.6 or later (the meta commands `ms` and `md`). A host name may resolve to
+/// Needs memcached 1.6 or later, for the meta commands `ms` and `md` (tested with 1.6.18). A host name may resolve to
 /// IPv4 or IPv6; an IPv6 address is written in brackets (`[::1]:11211`).
 ///
 /// **Warning**: memcached has no authentication and no encryption: anyone who reaches its port
