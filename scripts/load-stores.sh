@@ -19,7 +19,7 @@
 # 1. Round trips: N requests per way (curl, one keep-alive connection), with Redis `INFO
 #    commandstats` and memcached `stats` read before and after: store commands per request.
 # 2. Throughput: interleaved rounds of wrk (order rotated each round, fresh session cookies each
-#    round): median requests/s, server and redis CPU time per request (/proc/<pid>/stat), and the
+#    round): median requests/s, server, redis and memcached CPU time per request (/proc/<pid>/stat), and the
 #    medians of per-round ratios (throughput drifts on a shared host; a ratio within a round holds).
 # 3. Latency: the same ways over one connection (wrk -c1): median of each round's p50 and mean.
 #
@@ -250,7 +250,7 @@ CLK_TCK=$(getconf CLK_TCK)
 # after the parenthesised command name).
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
-declare -A RPS SCPU RCPU P50 MEAN P99
+declare -A RPS SCPU RCPU MCPU P50 MEAN P99
 to_us() {
     awk -v v="$1" 'BEGIN {
         if (v ~ /us$/) { sub(/us$/, "", v); print v }
@@ -260,13 +260,15 @@ to_us() {
 }
 
 run() {
-    local way=$1 connections=$2 seconds=$3 out s0 s1 r0 r1 requests
+    local way=$1 connections=$2 seconds=$3 out s0 s1 r0 r1 m0 m1 requests
     s0=$(cpu_ticks "$SERVER_PID")
     r0=$(cpu_ticks "$REDIS_PID")
+    m0=$(cpu_ticks "$MC_PID")
     out=$("${PIN_OTHERS[@]}" wrk -t1 -c"$connections" -d"${seconds}s" --latency \
         -H "Cookie: ${COOKIE[$way]}" "http://$ADDR/$(path_of "$way")")
     s1=$(cpu_ticks "$SERVER_PID")
     r1=$(cpu_ticks "$REDIS_PID")
+    m1=$(cpu_ticks "$MC_PID")
     if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
         echo "$way: errors under load" >&2
         echo "$out" >&2
@@ -282,6 +284,7 @@ run() {
         RPS[$way]="${RPS[$way]:-} $(awk '/Requests\/sec/ {print $2}' <<<"$out")"
         SCPU[$way]="${SCPU[$way]:-} $(awk -v t=$((s1 - s0)) -v n="$requests" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')"
         RCPU[$way]="${RCPU[$way]:-} $(awk -v t=$((r1 - r0)) -v n="$requests" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')"
+        MCPU[$way]="${MCPU[$way]:-} $(awk -v t=$((m1 - m0)) -v n="$requests" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')"
     fi
 }
 
@@ -329,10 +332,10 @@ echo "Stored value sizes:${SIZES:- none}"
 echo
 echo "### Throughput ($ROUNDS rounds of ${SECONDS_PER_RUN} s, $CONNECTIONS connections)"
 echo
-echo "| way | median requests/s | per-round ratio to none | server CPU µs/request | redis CPU µs/request | requests/s per round |"
-echo "|---|---:|---:|---:|---:|---|"
+echo "| way | median requests/s | per-round ratio to none | server CPU µs/request | redis CPU µs/request | memcached CPU µs/request | requests/s per round |"
+echo "|---|---:|---:|---:|---:|---:|---|"
 for way in "${SELECTED[@]}"; do
-    echo "| $way | $(median <<<"${RPS[$way]}") | $(per_round 'a / b' "${RPS[$way]}" "${RPS[none]}") | $(median <<<"${SCPU[$way]}") | $(median <<<"${RCPU[$way]}") | ${RPS[$way]# } |"
+    echo "| $way | $(median <<<"${RPS[$way]}") | $(per_round 'a / b' "${RPS[$way]}" "${RPS[none]}") | $(median <<<"${SCPU[$way]}") | $(median <<<"${RCPU[$way]}") | $(median <<<"${MCPU[$way]}") | ${RPS[$way]# } |"
 done
 echo
 echo "### Latency, one connection ($ROUNDS rounds of ${LATENCY_SECONDS} s; µs, medians over rounds)"

@@ -177,7 +177,10 @@ struct StoreFloor {
 }
 
 async fn store_floor_read(
-    State(StoreFloor { store, cookie: name }): State<StoreFloor>,
+    State(StoreFloor {
+        store,
+        cookie: name,
+    }): State<StoreFloor>,
     headers: HeaderMap,
 ) -> StatusCode {
     let Some(id) = cookie(&headers, name) else {
@@ -191,7 +194,10 @@ async fn store_floor_read(
 }
 
 async fn store_floor_write(
-    State(StoreFloor { store, cookie: name }): State<StoreFloor>,
+    State(StoreFloor {
+        store,
+        cookie: name,
+    }): State<StoreFloor>,
     headers: HeaderMap,
 ) -> StatusCode {
     let Some(id) = cookie(&headers, name) else {
