@@ -521,6 +521,61 @@ mod tests {
         assert!(parsed(&Expect::Store, &endless).is_err());
     }
 
+    /// A fake memcached on loopback that reads one command line at a time and answers each
+    /// with the next of `replies`, then holds the connection open.
+    async fn fake_server(replies: &'static [&'static [u8]]) -> TcpStream {
+        use tokio::io::AsyncBufReadExt as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.expect("accept");
+            let (read, mut write) = socket.into_split();
+            let mut lines = tokio::io::BufReader::new(read).lines();
+            for reply in replies {
+                if lines.next_line().await.ok().flatten().is_none() {
+                    return;
+                }
+                write.write_all(reply).await.expect("answer");
+            }
+            // Held open, silent, until the client goes.
+            while let Ok(Some(_)) = lines.next_line().await {}
+        });
+        TcpStream::connect(address).await.expect("connect")
+    }
+
+    #[tokio::test]
+    async fn a_refusal_keeps_the_connection_and_an_answer_out_of_step_ends_it() {
+        let stream = fake_server(&[
+            b"SERVER_ERROR out of memory storing object\r\n",
+            b"HD\r\n",
+            b"END\r\n",
+        ])
+        .await;
+        let connection = Connection::start(stream);
+        assert_eq!(
+            connection.call(delete_command("a"), Expect::Delete).await,
+            Err(Failure::Refused("out of memory storing object".into()))
+        );
+        assert!(!connection.is_closed());
+        assert_eq!(
+            connection.call(delete_command("b"), Expect::Delete).await,
+            Ok(Reply::Deleted)
+        );
+        // `END` does not answer `md`: the connection ends, and says so to every later call.
+        let out_of_step = connection.call(delete_command("c"), Expect::Delete).await;
+        assert!(
+            matches!(&out_of_step, Err(Failure::Broken(why)) if why.contains("out of step")),
+            "{out_of_step:?}"
+        );
+        assert!(connection.is_closed());
+        assert!(matches!(
+            connection.call(delete_command("d"), Expect::Delete).await,
+            Err(Failure::NotSent(..))
+        ));
+    }
+
     #[test]
     fn delivery_is_in_order_and_a_stray_reply_is_an_error() {
         let turns = Arc::new(Semaphore::new(4));
