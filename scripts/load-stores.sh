@@ -10,6 +10,8 @@
 #   tower                      tower-sessions with its Redis store, same Redis
 #   floor, fred-floor          bare clients: one GET (+ one SET to write) per request, with the
 #                              client our RedisStore uses (redis) and the one tower-sessions' uses (fred)
+#   memcached-floor            the same with async-memcached, over a list of idle connections
+#   memcached-store-floor      the memcached floor's handlers calling our Timed<MemcachedStore>
 #   store-floor                the floor's handlers calling our Timed<RedisStore>: the store path
 #                              without the layer
 #   none                       no session at all
@@ -17,7 +19,7 @@
 # 1. Round trips: N requests per way (curl, one keep-alive connection), with Redis `INFO
 #    commandstats` and memcached `stats` read before and after: store commands per request.
 # 2. Throughput: interleaved rounds of wrk (order rotated each round, fresh session cookies each
-#    round): median requests/s, server and redis CPU time per request (/proc/<pid>/stat), and the
+#    round): median requests/s, server, redis and memcached CPU time per request (/proc/<pid>/stat), and the
 #    medians of per-round ratios (throughput drifts on a shared host; a ratio within a round holds).
 # 3. Latency: the same ways over one connection (wrk -c1): median of each round's p50 and mean.
 #
@@ -25,6 +27,7 @@
 #   default 3 rounds of 3 s at 32 connections, latency rounds of 2 s (about 7 minutes);
 #   --long: 7 rounds of 10 s, latency rounds of 5 s (about 40 minutes).
 #   WAYS="redis-write floor-write none" limits the ways (`none` is always run: ratios need it).
+#   STORE_SERVER=path runs that store-server binary instead of building this tree's.
 # Needs wrk, curl, redis-server, redis-cli, memcached (scripts/install-servers); installs wrk when
 # run as root on Debian.
 set -euo pipefail
@@ -52,7 +55,9 @@ ALL_WAYS=(none
     tower-write tower-read
     floor-write floor-read
     store-floor-write store-floor-read
-    fred-floor-write fred-floor-read)
+    fred-floor-write fred-floor-read
+    memcached-floor-write memcached-floor-read
+    memcached-store-floor-write memcached-store-floor-read)
 if [ -n "${WAYS:-}" ]; then
     read -r -a WAYS_ARRAY <<<"none $WAYS"
     declare -A seen=()
@@ -74,8 +79,13 @@ done
 . scripts/lib/need.sh
 need wrk wrk
 
-cargo build --release -q -p session-benches --example store-server
-SERVER=target/release/examples/store-server
+if [ -n "${STORE_SERVER:-}" ]; then
+    # A server binary built beforehand (say, of another commit, for a before/after run).
+    SERVER=$STORE_SERVER
+else
+    cargo build --release -q -p session-benches --example store-server
+    SERVER=target/release/examples/store-server
+fi
 
 # The session server gets CPU 0 to itself; the load generator and the store servers share CPU 1,
 # so the server is what limits throughput and its CPU time per request is what the ways cost.
@@ -93,6 +103,10 @@ free_port() {
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
+    if [ -n "${SERVER_PID:-}" ] && ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        echo "store-server exited early; its log:" >&2
+        tail -30 "$WORK/server.log" >&2 || true
+    fi
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
@@ -236,7 +250,7 @@ CLK_TCK=$(getconf CLK_TCK)
 # after the parenthesised command name).
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
-declare -A RPS SCPU RCPU P50 MEAN P99
+declare -A RPS SCPU RCPU MCPU P50 MEAN P99
 to_us() {
     awk -v v="$1" 'BEGIN {
         if (v ~ /us$/) { sub(/us$/, "", v); print v }
@@ -246,13 +260,15 @@ to_us() {
 }
 
 run() {
-    local way=$1 connections=$2 seconds=$3 out s0 s1 r0 r1 requests
+    local way=$1 connections=$2 seconds=$3 out s0 s1 r0 r1 m0 m1 requests
     s0=$(cpu_ticks "$SERVER_PID")
     r0=$(cpu_ticks "$REDIS_PID")
+    m0=$(cpu_ticks "$MC_PID")
     out=$("${PIN_OTHERS[@]}" wrk -t1 -c"$connections" -d"${seconds}s" --latency \
         -H "Cookie: ${COOKIE[$way]}" "http://$ADDR/$(path_of "$way")")
     s1=$(cpu_ticks "$SERVER_PID")
     r1=$(cpu_ticks "$REDIS_PID")
+    m1=$(cpu_ticks "$MC_PID")
     if grep -q "Non-2xx\|Socket errors" <<<"$out"; then
         echo "$way: errors under load" >&2
         echo "$out" >&2
@@ -268,6 +284,7 @@ run() {
         RPS[$way]="${RPS[$way]:-} $(awk '/Requests\/sec/ {print $2}' <<<"$out")"
         SCPU[$way]="${SCPU[$way]:-} $(awk -v t=$((s1 - s0)) -v n="$requests" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')"
         RCPU[$way]="${RCPU[$way]:-} $(awk -v t=$((r1 - r0)) -v n="$requests" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')"
+        MCPU[$way]="${MCPU[$way]:-} $(awk -v t=$((m1 - m0)) -v n="$requests" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')"
     fi
 }
 
@@ -315,10 +332,10 @@ echo "Stored value sizes:${SIZES:- none}"
 echo
 echo "### Throughput ($ROUNDS rounds of ${SECONDS_PER_RUN} s, $CONNECTIONS connections)"
 echo
-echo "| way | median requests/s | per-round ratio to none | server CPU µs/request | redis CPU µs/request | requests/s per round |"
-echo "|---|---:|---:|---:|---:|---|"
+echo "| way | median requests/s | per-round ratio to none | server CPU µs/request | redis CPU µs/request | memcached CPU µs/request | requests/s per round |"
+echo "|---|---:|---:|---:|---:|---:|---|"
 for way in "${SELECTED[@]}"; do
-    echo "| $way | $(median <<<"${RPS[$way]}") | $(per_round 'a / b' "${RPS[$way]}" "${RPS[none]}") | $(median <<<"${SCPU[$way]}") | $(median <<<"${RCPU[$way]}") | ${RPS[$way]# } |"
+    echo "| $way | $(median <<<"${RPS[$way]}") | $(per_round 'a / b' "${RPS[$way]}" "${RPS[none]}") | $(median <<<"${SCPU[$way]}") | $(median <<<"${RCPU[$way]}") | $(median <<<"${MCPU[$way]}") | ${RPS[$way]# } |"
 done
 echo
 echo "### Latency, one connection ($ROUNDS rounds of ${LATENCY_SECONDS} s; µs, medians over rounds)"
@@ -345,6 +362,10 @@ compare_floor() {
 }
 compare_floor redis-write floor-write
 compare_floor redis-read floor-read
+compare_floor memcached-write memcached-floor-write
+compare_floor memcached-read memcached-floor-read
+compare_floor memcached-store-floor-write memcached-floor-write
+compare_floor memcached-store-floor-read memcached-floor-read
 compare_floor store-floor-write floor-write
 compare_floor store-floor-read floor-read
 compare_floor tower-write floor-write

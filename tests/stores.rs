@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use servers::{BlackHole, Memcached, MemcachedPool, Redis, RedisCluster};
+use servers::{BlackHole, Fault, FaultProxy, Memcached, MemcachedPool, Redis, RedisCluster};
 use session_runtime::Condition::{Absent, Always, Present};
 use session_runtime::{
     MemcachedStore, MemoryStore, RedisStore, SessionStore, StoreConfigError, StoreError, Timed,
@@ -678,6 +678,249 @@ async fn memcached_dropped_call_leaves_no_stale_reply() {
         .expect("store")
         .with_pool_size(1);
     dropped_calls_leave_no_stale_reply(store).await;
+}
+
+/// memcached's count of connections ever accepted (`total_connections`).
+fn memcached_connections(server: &Memcached) -> u64 {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = std::net::TcpStream::connect(server.address()).expect("connect");
+    stream.write_all(b"stats\r\n").expect("ask");
+    let mut lines = BufReader::new(stream).lines();
+    loop {
+        let line = lines.next().expect("a stats line").expect("read");
+        if let Some(count) = line.strip_prefix("STAT total_connections ") {
+            return count.trim().parse().expect("a number");
+        }
+        assert_ne!(line, "END", "no total_connections");
+    }
+}
+
+/// Many calls at once share one connection (a new store opens one per server), each gets its
+/// own answer, and a refused value among them (over memcached's item limit) leaves the others
+/// in step.
+#[tokio::test]
+async fn memcached_concurrent_calls_are_pipelined_over_one_connection() {
+    let server = Memcached::start();
+    let store = timed(MemcachedStore::new([server.address()]).expect("store"));
+    store.load("warm-up").await.expect("load");
+    let before = memcached_connections(&server);
+    let keys: Vec<String> = (0..200).map(|i| format!("k{i}")).collect();
+    let huge = noise(1536 * 1024, 9);
+    let saves = keys.iter().enumerate().map(|(i, key)| {
+        let store = &store;
+        let value = if i == 100 {
+            huge.clone()
+        } else {
+            noise(40 + i, i as u32)
+        };
+        async move { (i, store.save(key, &value, HOUR, Always).await) }
+    });
+    for (i, saved) in join_all(saves).await {
+        if i == 100 {
+            assert!(matches!(saved, Err(StoreError::Rejected(_))), "{saved:?}");
+        } else {
+            assert_eq!(saved, Ok(true), "k{i}");
+        }
+    }
+    let loads = keys.iter().enumerate().map(|(i, key)| {
+        let store = &store;
+        async move { (i, store.load(key).await) }
+    });
+    for (i, loaded) in join_all(loads).await {
+        let expected = (i != 100).then(|| noise(40 + i, i as u32));
+        assert_eq!(loaded, Ok(expected), "k{i}");
+    }
+    // One key of each pair is missing: the multi-key gets answer in key order regardless.
+    let many: Vec<Vec<&str>> = (0..50)
+        .map(|i| vec![keys[i].as_str(), "missing", keys[i + 1].as_str()])
+        .collect();
+    let gets = many.iter().map(|keys| store.load_many(keys));
+    for (i, found) in join_all(gets).await.into_iter().enumerate() {
+        assert_eq!(
+            found,
+            Ok(vec![
+                (i != 100).then(|| noise(40 + i, i as u32)),
+                None,
+                (i + 1 != 100).then(|| noise(41 + i, i as u32 + 1)),
+            ]),
+            "{i}"
+        );
+    }
+    // The stats call is the only other connection.
+    assert_eq!(memcached_connections(&server), before + 1);
+}
+
+/// Runs `futures` concurrently, results in their order.
+async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut pending: Vec<_> = futures.into_iter().map(Box::pin).map(Some).collect();
+    let mut done: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut waiting = false;
+        for (slot, out) in pending.iter_mut().zip(done.iter_mut()) {
+            if let Some(future) = slot {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => {
+                        *out = Some(value);
+                        *slot = None;
+                    }
+                    std::task::Poll::Pending => waiting = true,
+                }
+            }
+        }
+        if waiting {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    done.into_iter().flatten().collect()
+}
+
+/// Calls dropped while others are in flight on the same connection: every call still waiting
+/// gets its own answer, and so does the next one.
+#[tokio::test]
+async fn memcached_calls_dropped_mid_flight_leave_the_others_in_step() {
+    let server = Memcached::start();
+    let store = MemcachedStore::new([server.address()]).expect("store");
+    let keys: Vec<String> = (0..64).map(|i| format!("d{i}")).collect();
+    for (i, key) in keys.iter().enumerate() {
+        let value = noise(if i % 3 == 0 { 200 * 1024 } else { 30 }, i as u32);
+        store.save(key, &value, HOUR, Always).await.expect("save");
+    }
+    for round in 0..5 {
+        let mut loads: Vec<_> = keys.iter().map(|key| Some(store.load(key))).collect();
+        // Poll each once: every command is queued or sent, no reply read yet.
+        std::future::poll_fn(|cx| {
+            for load in loads.iter_mut().flatten() {
+                assert!(load.as_mut().poll(cx).is_pending(), "answered at once");
+            }
+            std::task::Poll::Ready(())
+        })
+        .await;
+        // Drop every other call (a different half each round) mid-flight.
+        for (i, load) in loads.iter_mut().enumerate() {
+            if (i + round) % 2 == 0 {
+                *load = None;
+            }
+        }
+        let kept = loads
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, load)| load.map(|load| async move { (i, load.await) }));
+        for (i, loaded) in join_all(kept).await {
+            let len = if i % 3 == 0 { 200 * 1024 } else { 30 };
+            assert_eq!(
+                loaded,
+                Ok(Some(noise(len, i as u32))),
+                "round {round}, d{i}"
+            );
+        }
+        assert_eq!(
+            store.load(&keys[1]).await,
+            Ok(Some(noise(30, 1))),
+            "round {round}"
+        );
+    }
+}
+
+/// A hung server: calls end at their `Timed` limit and none is answered with another's reply.
+/// When the connection then breaks, every call still waiting on it fails at once
+/// (`Unavailable`, not a timeout), and once the server is back the next call reconnects and
+/// gets its own answer.
+#[tokio::test]
+async fn memcached_hung_then_broken_connection_fails_its_calls_and_reconnects() {
+    let server = Memcached::start();
+    let (switch, fault) = tokio::sync::watch::channel(Fault::Pass);
+    let proxy = FaultProxy::start(server.port(), fault);
+    let store = MemcachedStore::new([proxy.address()]).expect("store");
+    let bounded = timed(store);
+    bounded
+        .save("mine", b"before", HOUR, Always)
+        .await
+        .expect("save");
+
+    switch.send_replace(Fault::Hang);
+    for _ in 0..3 {
+        assert_eq!(bounded.load("mine").await, Err(StoreError::Timeout(LIMIT)));
+    }
+    // Calls waiting, without a limit, when the proxy drops the hung connection.
+    let store = bounded.inner();
+    let waiting: Vec<_> = (0..10).map(|_| store.load("mine")).collect();
+    let mut waiting: Vec<_> = waiting.into_iter().map(Some).collect();
+    std::future::poll_fn(|cx| {
+        for call in waiting.iter_mut().flatten() {
+            assert!(call.as_mut().poll(cx).is_pending(), "answered while hung");
+        }
+        std::task::Poll::Ready(())
+    })
+    .await;
+    switch.send_replace(Fault::Down);
+    let failed = tokio::time::timeout(
+        Duration::from_secs(10),
+        join_all(waiting.into_iter().flatten()),
+    )
+    .await
+    .expect("the broken connection ends its calls");
+    for result in failed {
+        assert!(
+            matches!(result, Err(StoreError::Unavailable(_))),
+            "{result:?}"
+        );
+    }
+
+    switch.send_replace(Fault::Pass);
+    // The down proxy may have refused a connection moments ago: the store waits
+    // `RECONNECT_PAUSE` before trying again, so a few calls may fail fast first.
+    let mut attempts = 0;
+    let answer = loop {
+        attempts += 1;
+        match bounded.load("mine").await {
+            Err(StoreError::Unavailable(_)) if attempts < 50 => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => break other,
+        }
+    };
+    assert_eq!(answer, Ok(Some(b"before".to_vec())));
+    bounded
+        .save("mine", b"after", HOUR, Always)
+        .await
+        .expect("save");
+    assert_eq!(bounded.load("mine").await, Ok(Some(b"after".to_vec())));
+}
+
+/// memcached restarted: the connection it closed is replaced on the next call, which is
+/// answered (the restarted server is empty), without a failed call in between.
+#[tokio::test]
+async fn memcached_restart_is_followed_by_a_reconnect() {
+    let mut server = Memcached::start();
+    let store = timed(MemcachedStore::new([server.address()]).expect("store"));
+    for round in 0..3 {
+        store
+            .save("k", b"v", HOUR, Always)
+            .await
+            .expect("save before the restart");
+        server.restart();
+        assert_eq!(store.load("k").await, Ok(None), "round {round}");
+        assert_eq!(store.save("k", b"w", HOUR, Present).await, Ok(false));
+    }
+}
+
+/// A server that takes commands and never answers: the connection is given up after the stall
+/// limit (2 s), so a call without a time limit of its own ends instead of waiting for the
+/// kernel's TCP timeouts.
+#[tokio::test]
+async fn memcached_gives_up_a_connection_that_never_answers() {
+    let hole = BlackHole::start();
+    let store = MemcachedStore::new([hole.address()]).expect("store");
+    let ended = tokio::time::timeout(Duration::from_secs(20), store.load("k"))
+        .await
+        .expect("the connection is given up");
+    assert!(
+        matches!(&ended, Err(StoreError::Unavailable(why)) if why.contains("no reply")),
+        "{ended:?}"
+    );
 }
 
 #[tokio::test]

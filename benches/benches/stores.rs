@@ -217,7 +217,8 @@ fn memcached(c: &mut Criterion) {
     let store = MemcachedStore::new([server.address()]).expect("address");
     bench_store(c, &rt, "memcached_timed", &Timed::new(store, LIMIT));
 
-    // The floor: the same commands on one connection of the client our store uses.
+    // The floor: the same commands on one connection of async-memcached, the bare client (our
+    // store speaks the protocol itself, pipelined).
     // One request at a time on one thread: the connection is taken out for each call and put
     // back after it.
     let client = &Cell::new(Some(

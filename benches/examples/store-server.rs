@@ -14,9 +14,11 @@
 //! `/<way>-untouched` (the layer is there, the handler never takes the session). Ways: `redis`,
 //! `memcached`, `memory`, `cookie`, `revocation` (cookie sessions checked against Redis;
 //! `/revocation-subject-init` names a subject, so each check looks up two keys), `tower`
-//! (tower-sessions with its Redis store), `floor` and `fred-floor` (bare clients), `store-floor`
-//! (the floor's handlers calling our `Timed<RedisStore>`: the store path without the layer;
-//! it shares the floor's sessions, `/store-floor-init` sets one). `/none` has
+//! (tower-sessions with its Redis store), `floor`, `fred-floor` and `memcached-floor` (bare
+//! clients; the last, async-memcached over a list of idle connections), `store-floor` and
+//! `memcached-store-floor` (the floor's handlers calling our `Timed<RedisStore>` or
+//! `Timed<MemcachedStore>`: the store path without the layer; each shares its floor's sessions,
+//! `/store-floor-init` and `/memcached-store-floor-init` set one). `/none` has
 //! no session at all. A write or read that does not find the session it was given answers 500,
 //! so a load run that lost its sessions fails instead of measuring fresh ones.
 
@@ -165,13 +167,23 @@ async fn floor_write(State(floor): State<Floor>, headers: HeaderMap) -> StatusCo
     }
 }
 
-/// The floor's handlers calling our `RedisStore` (behind `Timed`, as the layer wraps it) instead
-/// of the bare client: the store path without the layer.
+/// A floor's handlers calling our store instead of the bare client (`RedisStore` for `floor`,
+/// `MemcachedStore` for `memcached-floor`, behind `Timed`, as the layer wraps them): the store
+/// path without the layer. `cookie` is the floor's cookie name.
+#[derive(Clone)]
+struct StoreFloor {
+    store: Arc<dyn SessionStore>,
+    cookie: &'static str,
+}
+
 async fn store_floor_read(
-    State(store): State<Arc<dyn SessionStore>>,
+    State(StoreFloor {
+        store,
+        cookie: name,
+    }): State<StoreFloor>,
     headers: HeaderMap,
 ) -> StatusCode {
-    let Some(id) = cookie(&headers, "floor") else {
+    let Some(id) = cookie(&headers, name) else {
         return StatusCode::UNAUTHORIZED;
     };
     match store.load(&format!("{FLOOR_PREFIX}{id}")).await {
@@ -182,10 +194,13 @@ async fn store_floor_read(
 }
 
 async fn store_floor_write(
-    State(store): State<Arc<dyn SessionStore>>,
+    State(StoreFloor {
+        store,
+        cookie: name,
+    }): State<StoreFloor>,
     headers: HeaderMap,
 ) -> StatusCode {
-    let Some(id) = cookie(&headers, "floor") else {
+    let Some(id) = cookie(&headers, name) else {
         return StatusCode::UNAUTHORIZED;
     };
     let key = format!("{FLOOR_PREFIX}{id}");
@@ -204,6 +219,91 @@ async fn store_floor_write(
         .await
     {
         Ok(_) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+/// The memcached floor: `get` and `set` with async-memcached, the bare client the memcached
+/// benches compare against, and a plain id cookie. The client takes `&mut self`, so each call
+/// takes a connection from an idle list (opening one when the list is empty) and puts it back:
+/// what an application using the bare client under concurrent requests does.
+#[derive(Clone)]
+struct McFloor {
+    dsn: String,
+    idle: Arc<std::sync::Mutex<Vec<async_memcached::Client>>>,
+}
+
+impl McFloor {
+    async fn connection(&self) -> Result<async_memcached::Client, async_memcached::Error> {
+        let idle = self.idle.lock().expect("not poisoned").pop();
+        match idle {
+            Some(client) => Ok(client),
+            None => async_memcached::Client::new(&self.dsn).await,
+        }
+    }
+
+    fn put_back(&self, client: async_memcached::Client) {
+        self.idle.lock().expect("not poisoned").push(client);
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, async_memcached::Error> {
+        use async_memcached::AsciiProtocol as _;
+        let mut client = self.connection().await?;
+        let found = client.get(key).await?;
+        self.put_back(client);
+        Ok(found.and_then(|value| value.data))
+    }
+
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), async_memcached::Error> {
+        use async_memcached::AsciiProtocol as _;
+        let mut client = self.connection().await?;
+        let exptime = i64::try_from(FLOOR_TTL_SECS).expect("small");
+        client.set(key, value, Some(exptime), None).await?;
+        self.put_back(client);
+        Ok(())
+    }
+}
+
+async fn mc_floor_init(
+    State(floor): State<McFloor>,
+) -> (StatusCode, [(http::HeaderName, String); 1]) {
+    let id = new_id();
+    let status = match floor
+        .set(&format!("{FLOOR_PREFIX}{id}"), &floor_value())
+        .await
+    {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    (
+        status,
+        [(http::header::SET_COOKIE, format!("mcfloor={id}; Path=/"))],
+    )
+}
+
+async fn mc_floor_read(State(floor): State<McFloor>, headers: HeaderMap) -> StatusCode {
+    let Some(id) = cookie(&headers, "mcfloor") else {
+        return StatusCode::UNAUTHORIZED;
+    };
+    match floor.get(&format!("{FLOOR_PREFIX}{id}")).await {
+        Ok(Some(_)) => StatusCode::OK,
+        Ok(None) => StatusCode::INTERNAL_SERVER_ERROR,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+async fn mc_floor_write(State(floor): State<McFloor>, headers: HeaderMap) -> StatusCode {
+    let Some(id) = cookie(&headers, "mcfloor") else {
+        return StatusCode::UNAUTHORIZED;
+    };
+    let key = format!("{FLOOR_PREFIX}{id}");
+    let value = match floor.get(&key).await {
+        Ok(Some(value)) => value,
+        Ok(None) => return StatusCode::INTERNAL_SERVER_ERROR,
+        Err(_) => return StatusCode::SERVICE_UNAVAILABLE,
+    };
+    match floor.set(&key, &value).await {
+        Ok(()) => StatusCode::OK,
         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
@@ -330,6 +430,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     warm(&redis).await;
     let revocation = redis_store(&redis_url, "bench-revoked:");
     warm(&revocation).await;
+    let mc_floor = McFloor {
+        dsn: format!("tcp://{memcached}"),
+        idle: Arc::default(),
+    };
+    // No prefix: it reads and writes the memcached floor's keys.
+    let mc_store_floor = MemcachedStore::new([memcached.clone()])?.with_prefix("")?;
+    warm(&mc_store_floor).await;
+    let mc_store_floor = StoreFloor {
+        store: Arc::new(Timed::new(mc_store_floor, Duration::from_millis(500))),
+        cookie: "mcfloor",
+    };
     let memcached = MemcachedStore::new([memcached])?;
     warm(&memcached).await;
 
@@ -341,8 +452,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store_floor = redis_store(&redis_url, "");
     warm(&store_floor).await;
     let store_floor: Arc<dyn SessionStore> = Arc::new(store_floor);
-    let store_floor: Arc<dyn SessionStore> =
-        Arc::new(Timed::new(store_floor, Duration::from_millis(500)));
+    let store_floor = StoreFloor {
+        store: Arc::new(Timed::new(store_floor, Duration::from_millis(500))),
+        cookie: "floor",
+    };
     let fred = FredPool::new(
         Config::from_url(&redis_url)?,
         None,
@@ -381,6 +494,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .route("/store-floor-write", get(store_floor_write))
                 .route("/store-floor-read", get(store_floor_read))
                 .with_state(store_floor),
+        )
+        .merge(
+            Router::new()
+                .route("/memcached-floor-init", get(mc_floor_init))
+                .route("/memcached-floor-write", get(mc_floor_write))
+                .route("/memcached-floor-read", get(mc_floor_read))
+                .route("/memcached-store-floor-init", get(mc_floor_init))
+                .with_state(mc_floor),
+        )
+        .merge(
+            Router::new()
+                .route("/memcached-store-floor-write", get(store_floor_write))
+                .route("/memcached-store-floor-read", get(store_floor_read))
+                .with_state(mc_store_floor),
         )
         .merge(
             Router::new()

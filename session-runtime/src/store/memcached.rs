@@ -12,28 +12,29 @@
 //! serving theirs. Moving its keys to another server at run time would bring old copies back
 //! once it returns, a revoked session among them.
 //!
-//! The client is `async-memcached` over the text protocol (`get` with many keys, `set` and `add`
-//! with an expiry, `delete`, and the meta `ms … MR` for a write only over an existing entry,
-//! as the client has no `replace`): made for Tokio, binary-safe, it reads every reply (a refused `set` is an
-//! error here, where a `noreply` client would report success), and it closes a connection whose
-//! call was dropped half way instead of handing the rest of that reply to the next call, which
-//! is what a timeout does to a call. Each server has a small pool of connections: a call borrows one, and gives
-//! it back only when its reply was read whole. A call that fails on the network, or is dropped
-//! mid-reply by [`Timed`](super::Timed), drops its connection instead, since a half-read reply
-//! would answer the next call. After a refused connection the server is left alone for
-//! [`RECONNECT_PAUSE`], so a dead server costs its callers an immediate error rather than a
-//! connection attempt each.
+//! Each server gets one connection (or a few: [`MemcachedStore::with_pool_size`]) shared by
+//! every call: memcached answers the commands of a connection in the order they came, so calls
+//! are pipelined over it as the Redis backend multiplexes its connection. The client is our own
+//! (`pipeline`): a task per connection writes the queued commands together and hands each reply
+//! to the oldest waiting call, so a call whose future is dropped (a timeout) leaves its reply to
+//! be read and discarded in its turn, never to answer the next call. A connection that breaks
+//! fails the calls waiting on it and is replaced on the next call; after a refused connection
+//! the server is left alone for [`RECONNECT_PAUSE`], so a dead server costs its callers an
+//! immediate error rather than a connection attempt each, and only one call at a time connects.
 
 use core::hash::{Hash, Hasher};
 use core::time::Duration;
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use async_memcached::{AsciiProtocol, Client, Error, ErrorKind, MetaProtocol, Status, Value};
 use hashring::HashRing;
 use sha2::{Digest, Sha256};
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::net::TcpStream;
+
+mod pipeline;
+use pipeline::{Connection, Expect, Failure, Reply};
 
 use super::{
     BoxFuture, Condition, KeyPrefix, SessionStore, StoreConfigError, StoreError, invalid_address,
@@ -42,8 +43,8 @@ use super::{
 
 /// Points each server has on the hash ring: enough for shares within a few percent of even.
 const POINTS_PER_SERVER: u32 = 160;
-/// Connections per server in a new store.
-const DEFAULT_POOL_SIZE: usize = 8;
+/// Connections per server in a new store: one, as every call is pipelined over it.
+const DEFAULT_POOL_SIZE: usize = 1;
 /// How long a server whose connection was refused is left alone before the next attempt.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(200);
 /// Memcached reads an expiry above 30 days as a Unix time, not a duration.
@@ -56,7 +57,19 @@ const MAX_RELATIVE_EXPIRY: u64 = 30 * 24 * 60 * 60;
 /// a larger value is refused with [`StoreError::Rejected`], and memcached then drops what was
 /// under the key, so that no stale value outlives a failed write.
 ///
-/// Connects over IPv4 only (a limit of the client).
+/// Every call to a server is pipelined over one connection to it (or a few, with
+/// [`with_pool_size`](Self::with_pool_size)): a call sends its command and waits for its reply
+/// in turn, so concurrent calls share one `write` and one `read` on both ends. A call dropped
+/// before its reply came (by its [`Timed`](super::Timed) limit) leaves the connection in step:
+/// its reply is read and discarded. A connection that breaks fails the calls waiting on it with
+/// [`StoreError::Unavailable`], and the next call opens a new one; a call that was alone on it
+/// is sent once more on a new connection first, as that is how a connection the server closed
+/// while idle (a restart) shows. A server that owes replies and sends none for 2 s has its
+/// connection replaced the same way. At most 1024 calls wait on one connection; more wait for
+/// a turn.
+///
+/// Needs memcached 1.6 or later, for the meta commands `ms` and `md` (tested with 1.6.18). A host name may resolve to
+/// IPv4 or IPv6; an IPv6 address is written in brackets (`[::1]:11211`).
 ///
 /// **Warning**: memcached has no authentication and no encryption: anyone who reaches its port
 /// reads and writes every entry. The runtime stores only sealed envelopes, so entries cannot be
@@ -69,7 +82,7 @@ const MAX_RELATIVE_EXPIRY: u64 = 30 * 24 * 60 * 60;
 /// # fn main() -> Result<(), session_runtime::StoreConfigError> {
 /// let store = MemcachedStore::new(["10.0.0.1:11211", "10.0.0.2:11211", "10.0.0.3:11211"])?
 ///     .with_prefix("shop:session:")?
-///     .with_pool_size(16);
+///     .with_pool_size(2);
 /// # drop(store);
 /// # Ok(())
 /// # }
@@ -123,52 +136,27 @@ struct Server {
     address: String,
     /// Its marker key ([`SessionStore::marker_key`]).
     marker: String,
-    /// The address as the client takes it.
-    dsn: String,
-    /// Bounds the connections open to this server at once, idle or in use.
-    permits: Semaphore,
-    idle: Mutex<Vec<Client>>,
+    /// The connections calls are spread over, each opened on first use and replaced once closed.
+    slots: Box<[Mutex<Option<Arc<Connection>>>]>,
+    /// The slot the next call takes, modulo their number.
+    next: AtomicUsize,
+    /// Held while connecting, so a server has one connection attempt under way at a time.
+    connecting: tokio::sync::Mutex<()>,
     down_until: Mutex<Option<Instant>>,
 }
 
 impl core::fmt::Debug for Server {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let open = self
+            .slots
+            .iter()
+            .filter(|slot| lock(slot).as_ref().is_some_and(|c| !c.is_closed()))
+            .count();
         f.debug_struct("Server")
             .field("address", &self.address)
-            .field("idle", &lock(&self.idle).len())
+            .field("connections", &open)
             .finish_non_exhaustive()
     }
-}
-
-/// One memcached command.
-enum Command<'a> {
-    Get(&'a [String]),
-    /// `set`, `add` or a meta `ms … MR` (memcached's text protocol has `replace` too, which
-    /// the client lacks), by the condition.
-    Set {
-        key: &'a str,
-        value: &'a [u8],
-        exptime: i64,
-        condition: Condition,
-    },
-    Delete(&'a str),
-}
-
-/// What a command that was answered in full returned.
-enum Reply {
-    /// The items a `get` found.
-    Values(Vec<Value>),
-    /// Whether a write was made (`false`: its condition did not hold, `NOT_STORED` / `NS`).
-    Written(bool),
-    /// A `delete` went through (the key is gone, or was not there).
-    Deleted,
-}
-
-/// A connection borrowed from a server's pool, with the permit that counts it.
-struct Lease<'a> {
-    client: Client,
-    reused: bool,
-    _permit: SemaphorePermit<'a>,
 }
 
 impl MemcachedStore {
@@ -231,11 +219,16 @@ impl MemcachedStore {
         Ok(self)
     }
 
-    /// Opens at most `size` connections to each server (at least one). Calls beyond that wait
-    /// for a free connection, within their [`Timed`](super::Timed) limit.
+    /// Spreads the calls to each server over `size` pipelined connections (at least one; one
+    /// by default), taken in turn.
+    ///
+    /// One connection carries any number of concurrent calls. Memcached serves each connection
+    /// on one of its worker threads (its `-t` option), so a few connections can help a server
+    /// with several threads keep up with one very busy application; more cost memcached CPU
+    /// per call, as each connection's replies are then sent in smaller batches.
     pub fn with_pool_size(mut self, size: usize) -> Self {
         for server in &mut self.servers {
-            server.permits = Semaphore::new(size.max(1));
+            server.slots = (0..size.max(1)).map(|_| Mutex::new(None)).collect();
         }
         self
     }
@@ -258,10 +251,10 @@ impl MemcachedStore {
 impl SessionStore for MemcachedStore {
     fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Vec<u8>>, StoreError>> {
         Box::pin(async move {
-            let wire_keys = [self.prefix.wire_key(key)?];
+            let wire_key = self.prefix.wire_key(key)?;
             let server = &self.servers[self.server_index(key)];
-            let mut values = server.get(&wire_keys).await?;
-            Ok(values.remove(&wire_keys[0]))
+            let mut values = server.get(vec![wire_key]).await?;
+            Ok(values.pop().flatten())
         })
     }
 
@@ -270,28 +263,31 @@ impl SessionStore for MemcachedStore {
         keys: &'a [&'a str],
     ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
         Box::pin(async move {
-            let wire_keys = self.prefix.wire_keys(keys)?;
-            // One multi-key `get` per server, all servers at once.
-            let mut by_server: Vec<Vec<String>> = vec![Vec::new(); self.servers.len()];
-            for (key, wire_key) in keys.iter().zip(&wire_keys) {
-                by_server[self.server_index(key)].push(wire_key.clone());
+            // One multi-key `get` per server, all servers at once; each key's position in
+            // `keys` goes along, to put the answers back in order.
+            let mut by_server: Vec<(Vec<usize>, Vec<String>)> =
+                vec![(Vec::new(), Vec::new()); self.servers.len()];
+            for (position, key) in keys.iter().enumerate() {
+                let (positions, wire_keys) = &mut by_server[self.server_index(key)];
+                positions.push(position);
+                wire_keys.push(self.prefix.wire_key(key)?);
             }
-            let gets: Vec<BoxFuture<'_, _>> = by_server
-                .into_iter()
-                .enumerate()
-                .filter(|(_, group)| !group.is_empty())
-                .map(|(server, group)| -> BoxFuture<'_, _> {
-                    Box::pin(async move { self.servers[server].get(&group).await })
-                })
-                .collect();
-            let mut found = HashMap::new();
-            for values in join_all(gets).await {
-                found.extend(values?);
+            let mut groups = Vec::new();
+            let mut gets: Vec<BoxFuture<'_, _>> = Vec::new();
+            for (server, (positions, wire_keys)) in by_server.into_iter().enumerate() {
+                if positions.is_empty() {
+                    continue;
+                }
+                groups.push(positions);
+                gets.push(Box::pin(self.servers[server].get(wire_keys)));
             }
-            Ok(wire_keys
-                .iter()
-                .map(|key| found.get(key).cloned())
-                .collect())
+            let mut found = vec![None; keys.len()];
+            for (positions, values) in groups.into_iter().zip(join_all(gets).await) {
+                for (position, value) in positions.into_iter().zip(values?) {
+                    found[position] = value;
+                }
+            }
+            Ok(found)
         })
     }
 
@@ -304,14 +300,10 @@ impl SessionStore for MemcachedStore {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(async move {
             let wire_key = self.prefix.wire_key(key)?;
-            let command = Command::Set {
-                key: &wire_key,
-                value,
-                exptime: exptime(ttl, SystemTime::now()),
-                condition,
-            };
+            let exptime = exptime(ttl, SystemTime::now());
+            let command = pipeline::set_command(&wire_key, value, exptime, condition);
             let server = &self.servers[self.server_index(key)];
-            match server.run(&command).await? {
+            match server.run(command, Expect::Store).await? {
                 Reply::Written(written) => Ok(written),
                 _ => Err(unexpected(&server.address)),
             }
@@ -321,8 +313,9 @@ impl SessionStore for MemcachedStore {
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let wire_key = self.prefix.wire_key(key)?;
+            let command = pipeline::delete_command(&wire_key);
             let server = &self.servers[self.server_index(key)];
-            server.run(&Command::Delete(&wire_key)).await.map(drop)
+            server.run(command, Expect::Delete).await.map(drop)
         })
     }
 
@@ -341,74 +334,80 @@ impl SessionStore for MemcachedStore {
 impl Server {
     fn new(address: String, pool_size: usize) -> Self {
         Server {
-            dsn: format!("tcp://{address}"),
             marker: marker_of(&address),
             address,
-            permits: Semaphore::new(pool_size),
-            idle: Mutex::new(Vec::new()),
+            slots: (0..pool_size).map(|_| Mutex::new(None)).collect(),
+            next: AtomicUsize::new(0),
+            connecting: tokio::sync::Mutex::new(()),
             down_until: Mutex::new(None),
         }
     }
 
-    /// The values found for `keys`, by wire key.
-    async fn get(&self, keys: &[String]) -> Result<HashMap<String, Vec<u8>>, StoreError> {
-        let Reply::Values(values) = self.run(&Command::Get(keys)).await? else {
-            return Err(unexpected(&self.address));
-        };
-        Ok(values
-            .into_iter()
-            .filter_map(|value| {
-                let key = String::from_utf8(value.key).ok()?;
-                Some((key, value.data.unwrap_or_default()))
-            })
-            .collect())
+    /// The values under `keys` (wire keys), in their order.
+    async fn get(&self, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let command = pipeline::get_command(&keys);
+        match self.run(command, Expect::Get(keys)).await? {
+            Reply::Values(values) => Ok(values),
+            _ => Err(unexpected(&self.address)),
+        }
     }
 
-    /// Runs `command` on a pooled connection. A pooled connection may have died while idle (the
-    /// server restarted): a network failure on one is retried once on a new connection. That is
-    /// safe for `get`, `set` and `delete`, which are idempotent, and errs on the safe side for a
-    /// conditional write: should the server have run the first one before the connection broke,
-    /// the retry finds the condition unmet and answers `false` for a write that was made (an
+    /// Sends `command` on one of the server's connections and waits for its reply.
+    ///
+    /// A call sent on a connection with nothing else in flight, which then ended before the
+    /// reply came, is sent once more on a new connection: that is how a connection the server
+    /// closed while it was idle (a restart) shows, when its end was not yet seen. Sending again
+    /// is safe for every command the store sends, should the server have run the first one:
+    /// `get`, `set` and `delete` are idempotent, and a conditional write errs on the safe side:
+    /// the repeat finds its condition unmet and answers `false` for a write that was made (an
     /// `add` of a fresh session id, which the caller then does not use) or `true` for a
-    /// `Present` write it repeats over itself.
-    async fn run(&self, command: &Command<'_>) -> Result<Reply, StoreError> {
-        let mut lease = self.lease().await?;
-        let mut result = execute(&mut lease.client, command).await;
-        if lease.reused && result.as_ref().is_err_and(is_broken) {
-            drop(lease);
-            self.forget_idle();
-            lease = self.lease().await?;
-            result = execute(&mut lease.client, command).await;
-        }
-        match result {
-            Ok(values) => {
-                self.give_back(lease.client);
-                Ok(values)
+    /// `Present` write it repeats over itself. Calls in flight together when their connection
+    /// breaks fail with [`StoreError::Unavailable`], as does a second failure; a command that
+    /// was never sent is always sent again. When the server is down, the new connection is
+    /// refused, and the calls after that fail at once for [`RECONNECT_PAUSE`].
+    async fn run(&self, command: Vec<u8>, expect: Expect) -> Result<Reply, StoreError> {
+        let connection = self.connection().await?;
+        // Kept only when it may be needed, so a busy connection copies no command.
+        let again = connection
+            .is_idle()
+            .then(|| (command.clone(), expect.clone()));
+        let outcome = match connection.call(command, expect).await {
+            Err(Failure::NotSent(command, expect)) => {
+                self.connection().await?.call(command, expect).await
             }
-            Err(error) if is_broken(&error) || lease.client.is_closed() => {
-                self.forget_idle();
-                Err(StoreError::Unavailable(format!(
-                    "memcached {}: {error}",
-                    self.address
-                )))
+            Err(Failure::Broken(why)) => match again {
+                Some((command, expect)) => self.connection().await?.call(command, expect).await,
+                None => Err(Failure::Broken(why)),
+            },
+            answered => answered,
+        };
+        outcome.map_err(|failure| match failure {
+            Failure::Broken(why) => {
+                StoreError::Unavailable(format!("memcached {}: {why}", self.address))
             }
-            Err(error) => {
-                self.give_back(lease.client);
-                Err(refusal(&self.address, error))
+            Failure::NotSent(..) => StoreError::Unavailable(format!(
+                "memcached {}: the connection closed before the call was sent",
+                self.address
+            )),
+            Failure::Refused(message) => {
+                StoreError::Rejected(format!("memcached {}: {message}", self.address))
             }
-        }
+        })
     }
 
-    async fn lease(&self) -> Result<Lease<'_>, StoreError> {
-        let permit = self.permits.acquire().await.map_err(|_| {
-            StoreError::Unavailable(format!("memcached {}: pool closed", self.address))
-        })?;
-        if let Some(client) = lock(&self.idle).pop() {
-            return Ok(Lease {
-                client,
-                reused: true,
-                _permit: permit,
-            });
+    /// An open connection from the next slot, opened now if the slot has none.
+    async fn connection(&self) -> Result<Arc<Connection>, StoreError> {
+        let slot = match self.slots.len() {
+            1 => &self.slots[0],
+            n => &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % n],
+        };
+        if let Some(open) = live(slot) {
+            return Ok(open);
+        }
+        let _connecting = self.connecting.lock().await;
+        // Another call may have connected this slot while this one waited.
+        if let Some(open) = live(slot) {
+            return Ok(open);
         }
         if lock(&self.down_until).is_some_and(|until| Instant::now() < until) {
             return Err(StoreError::Unavailable(format!(
@@ -416,14 +415,15 @@ impl Server {
                 self.address
             )));
         }
-        match Client::new(&self.dsn).await {
-            Ok(client) => {
+        let stream = TcpStream::connect(self.address.as_str())
+            .await
+            .and_then(|stream| stream.set_nodelay(true).map(|()| stream));
+        match stream {
+            Ok(stream) => {
                 *lock(&self.down_until) = None;
-                Ok(Lease {
-                    client,
-                    reused: false,
-                    _permit: permit,
-                })
+                let connection = Arc::new(Connection::start(stream));
+                *lock(slot) = Some(Arc::clone(&connection));
+                Ok(connection)
             }
             Err(error) => {
                 *lock(&self.down_until) = Some(Instant::now() + RECONNECT_PAUSE);
@@ -434,81 +434,19 @@ impl Server {
             }
         }
     }
-
-    fn give_back(&self, client: Client) {
-        if !client.is_closed() {
-            lock(&self.idle).push(client);
-        }
-    }
-
-    /// Drops the idle connections: after one broke, the others most likely did too.
-    fn forget_idle(&self) {
-        lock(&self.idle).clear();
-    }
 }
 
-async fn execute(client: &mut Client, command: &Command<'_>) -> Result<Reply, Error> {
-    match *command {
-        Command::Get(keys) => match client.get_multi(keys).await {
-            // No key found: the client reports the bare `END` as "not found".
-            Err(Error::Protocol(Status::NotFound)) => Ok(Reply::Values(Vec::new())),
-            other => other.map(Reply::Values),
-        },
-        Command::Set {
-            key,
-            value,
-            exptime,
-            condition,
-        } => {
-            let written = match condition {
-                Condition::Always => client.set(key, value, Some(exptime), None).await,
-                Condition::Absent => client.add(key, value, Some(exptime), None).await,
-                // The meta `T` flag reads an expiry past 30 days as a date, as `set` does.
-                Condition::Present => {
-                    let ttl = format!("T{exptime}");
-                    let flags = ["MR", ttl.as_str()];
-                    let set = client.meta_set(key, value, false, None, Some(&flags));
-                    set.await.map(drop)
-                }
-            };
-            match written {
-                Ok(()) => Ok(Reply::Written(true)),
-                // `NOT_STORED` to `add`, `NS` to `ms`: the condition did not hold.
-                Err(Error::Protocol(Status::NotStored)) => Ok(Reply::Written(false)),
-                Err(error) => Err(error),
-            }
-        }
-        Command::Delete(key) => match client.delete(key).await {
-            Ok(()) | Err(Error::Protocol(Status::NotFound)) => Ok(Reply::Deleted),
-            Err(error) => Err(error),
-        },
-    }
+/// The connection in `slot`, if it is open.
+fn live(slot: &Mutex<Option<Arc<Connection>>>) -> Option<Arc<Connection>> {
+    lock(slot)
+        .as_ref()
+        .filter(|connection| !connection.is_closed())
+        .cloned()
 }
 
-/// A reply of the wrong kind for its command: a bug here or in the client, not the server.
+/// A reply of the wrong kind for its command: a bug here, not the server.
 fn unexpected(address: &str) -> StoreError {
     StoreError::Protocol(format!("memcached {address}: a reply of the wrong kind"))
-}
-
-/// A failure that leaves the connection unusable.
-fn is_broken(error: &Error) -> bool {
-    matches!(
-        error,
-        Error::Connect(_) | Error::Io(_) | Error::ConnectionClosed | Error::ParseError(_)
-    )
-}
-
-/// The store error for a reply that was read whole but is not success.
-fn refusal(address: &str, error: Error) -> StoreError {
-    match error {
-        Error::Protocol(Status::Error(ErrorKind::Server(message) | ErrorKind::Client(message))) => {
-            StoreError::Rejected(format!("memcached {address}: {}", message.trim_end()))
-        }
-        Error::Protocol(Status::Error(ErrorKind::KeyTooLong)) => {
-            StoreError::Rejected(format!("memcached {address}: key too long"))
-        }
-        other => StoreError::Protocol(format!("memcached {address}: {other}")),
-    }
 }
 
 /// The `exptime` memcached reads as `ttl` from now: seconds up to 30 days, a Unix time beyond.
@@ -533,8 +471,8 @@ fn marker_of(address: &str) -> String {
 fn check_address(address: &str) -> Result<(), StoreConfigError> {
     let invalid = |reason: &str| invalid_address(address, reason);
     if address.contains('@') {
-        // Nothing to authenticate with: this client speaks memcached's text protocol, which
-        // has no login. Refused before it reaches an error message or a log.
+        // Nothing to authenticate with: the store speaks memcached's text protocol, which has
+        // no login. Refused before it reaches an error message or a log.
         return Err(invalid(
             "memcached takes no user or password: give `host:port`",
         ));
