@@ -42,8 +42,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The stores and what they keep (revocation). Above the pipeline, whose session ids and
     // lifetimes a store may take, since the pipeline must know no store.
     ("persistence", &["store"]),
-    // One request's session, from load to save: the transitions, and flash.
-    ("lifecycle", &["flash", "lifecycle"]),
+    // One request's session, from load to save: the transitions, and flash; and `respond`, what
+    // the finished work does to a response (status, headers to drop, cache headers), decided on
+    // bytes for every adapter.
+    ("lifecycle", &["flash", "lifecycle", "respond"]),
     // axum's side: the extractors, the service and the layer, and `glue`, the extractor impl
     // that the derive generates for every schema.
     ("adapters", &["extract", "glue", "layer", "service"]),

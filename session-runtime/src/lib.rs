@@ -19,6 +19,7 @@ mod layer;
 mod lifecycle;
 mod metrics;
 mod nonce;
+mod respond;
 mod schema;
 mod service;
 mod store;
