@@ -125,7 +125,7 @@ impl SessionRejection {
 
     /// What every adapter answers with: the status code and the generic body, after logging
     /// the details (an error for a server-side failure, a debug line for a client's).
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    #[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
     pub(crate) fn answer(&self) -> (u16, &'static str) {
         let status = self.status();
         if status.is_server_error() {

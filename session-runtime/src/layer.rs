@@ -121,6 +121,12 @@ impl<T: CookieSession> SessionLayer<T> {
         }
     }
 
+    /// The core the actix-web adapter's services share.
+    #[cfg(feature = "actix")]
+    pub(crate) fn core(&self) -> &Arc<Core<T>> {
+        &self.core
+    }
+
     /// The codec the layer seals and opens with (for tools and tests that need the raw values).
     pub fn codec(&self) -> &Codec {
         &self.core.codec
