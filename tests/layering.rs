@@ -49,7 +49,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The frameworks' side: the extractors, the service and the layer (tower and axum), `actix`
     // (feature `actix`: the layer as actix-web middleware, the extractors as `FromRequest`), and
     // `glue`, the extractor impls that the derive generates for every schema.
-    ("adapters", &["actix", "extract", "glue", "layer", "service"]),
+    (
+        "adapters",
+        &["actix", "extract", "glue", "layer", "service"],
+    ),
     // `testing` (feature `testing`): frozen samples for users' tests, sealed with a layer built
     // through the public builder. A client of the whole crate, like the user's tests it serves,
     // so it sits on top, where no runtime module can come to depend on a test helper.
