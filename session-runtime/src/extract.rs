@@ -15,8 +15,9 @@ use crate::schema::CookieSession;
 
 /// The session of the current request, typed by its schema `T`.
 ///
-/// Take it as a handler argument under a [`SessionLayer<T>`](crate::SessionLayer). The cookie
-/// is opened when the extractor runs, so handlers that do not take a `Session` pay nothing.
+/// Take it as a handler argument under a [`SessionLayer<T>`](crate::SessionLayer), in axum or
+/// (with the `actix` feature) in actix-web, with the same methods and answers. The cookie is
+/// opened when the extractor runs, so handlers that do not take a `Session` pay nothing.
 /// A request without a (valid) session cookie gets `T::default()`; nothing is written back
 /// unless the handler changes it.
 ///

@@ -26,6 +26,10 @@ use crate::store::{SessionStore, StoreError, StoreSettings, StoreSettingsError, 
 /// `T` is the session schema, a `#[derive(CookieSession)]` struct. The layer is cheap to clone;
 /// every clone shares the same keys and configuration.
 ///
+/// With the `actix` feature the same layer is also actix-web middleware: `.wrap(layer.clone())`
+/// on an `App` or a scope (its service is `ActixService`, whose documentation has the example).
+/// Build it once, outside `HttpServer::new`'s closure, and clone it into every worker.
+///
 /// ```
 /// use axum::{Router, routing::get};
 /// use serde::{Deserialize, Serialize};
