@@ -10,7 +10,8 @@
 //!
 //! Adapters: every cell runs through axum; the cells of one backend (redis, and cookie mode's
 //! none) run again through actix-web, so every transition and fault in every mode is seen
-//! through both adapters' extraction, responses and errors ([`through_actix`]). Cell names
+//! through both adapters' extraction, responses and errors, and so do the transitions in store
+//! mode on every other backend ([`through_actix`]). Cell names
 //! start with the adapter: `axum/store/redis/clear`, `actix/store/redis/clear`.
 //!
 //! Modes: cookie; cookie + revocation; store; store + revocation; overflow with a session below
@@ -1038,12 +1039,17 @@ fn cells() -> Vec<Cell> {
 /// The cells that depend on the adapter, run again through actix-web: every transition and
 /// fault in every mode (what the handlers see, the response's cookies and status, the errors),
 /// on one backend. Which backend a store call reaches is the core's business, the same under
-/// either adapter, so the other backends run once, through axum. Redis is the backend every
-/// kind runs on.
+/// either adapter, so the other backends' faults and special cases run once, through axum.
+/// Redis is the backend every kind runs on. The other backends run the transitions in store
+/// mode through actix-web too: a store built before the server makes its connections on
+/// whichever worker thread first calls it, and every worker then shares them.
 fn through_actix(cells: &[Cell]) -> Vec<Cell> {
     cells
         .iter()
-        .filter(|cell| matches!(cell.backend, Backend::None | Backend::Redis))
+        .filter(|cell| {
+            matches!(cell.backend, Backend::None | Backend::Redis)
+                || (cell.mode == Mode::Store && Kind::TRANSITIONS.contains(&cell.kind))
+        })
         .map(|cell| Cell {
             adapter: Adapter::Actix,
             ..*cell
