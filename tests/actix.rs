@@ -1,9 +1,10 @@
 //! The actix-web adapter over real HTTP on loopback: one user served alternately by an axum and
-//! an actix-web instance with the same key, schema and cookie name; one layer shared by several
+//! an actix-web instance with the same key, schema and cookie name (sessions in cookies, and in
+//! one store, where a logout on one ends the session on the other); one layer shared by several
 //! workers; and the same answers (status, body, cookies, cache headers) from both adapters.
 
 use reqwest::{Client, StatusCode, Url};
-use session_runtime::{BadCookiePolicy, Key, SessionLayer};
+use session_runtime::{BadCookiePolicy, Key, MemoryStore, SessionLayer};
 use session_tests::{AppV2, at, jar_client, jar_names, key, loopback, start, start_actix, text};
 
 /// The two adapters' servers for one layer (clones share its keys and codec).
@@ -79,6 +80,45 @@ async fn axum_and_actix_serve_one_user_alternately() {
     assert!(jar_names(&jar, &axum_url).is_empty());
     let (_, _, body) = text(&client, "GET", at(&axum_url, "show")).await;
     assert_eq!(body, "user= items=0 new=true chunks=0");
+}
+
+#[tokio::test]
+async fn axum_and_actix_share_a_store_and_a_logout() {
+    // Sessions in one store, reached by both services; the cookie holds only the sealed id.
+    let store = std::sync::Arc::new(MemoryStore::new());
+    let layer = || {
+        loopback::<AppV2>(key(5))
+            .with_store(std::sync::Arc::clone(&store))
+            .build()
+            .expect("layer")
+    };
+    let (axum_url, _axum) = start(layer()).await;
+    let (actix_url, _actix) = start_actix(layer(), 2).await;
+    let (client, jar) = jar_client();
+
+    text(&client, "POST", at(&actix_url, "login?user=eve")).await;
+    assert_eq!(text(&client, "POST", at(&axum_url, "bump")).await.2, "1");
+    assert_eq!(text(&client, "POST", at(&actix_url, "bump")).await.2, "2");
+    text(&client, "POST", at(&axum_url, "items?items=1000")).await;
+    let (_, _, body) = text(&client, "GET", at(&actix_url, "show")).await;
+    assert_eq!(
+        body, "user=eve items=1000 new=false chunks=1",
+        "one id cookie"
+    );
+    let recorded = reqwest::cookie::CookieStore::cookies(&*jar, &axum_url).expect("cookies");
+
+    // Logged out on axum: the cookie recorded before opens nothing on actix-web.
+    text(&client, "POST", at(&axum_url, "logout")).await;
+    let replay = Client::new()
+        .get(at(&actix_url, "show"))
+        .header("cookie", recorded)
+        .send()
+        .await
+        .expect("a response")
+        .text()
+        .await
+        .expect("a body");
+    assert_eq!(replay, "user= items=0 new=true chunks=0");
 }
 
 #[tokio::test]
