@@ -42,11 +42,17 @@ const LAYERS: &[(&str, &[&str])] = &[
     // The stores and what they keep (revocation). Above the pipeline, whose session ids and
     // lifetimes a store may take, since the pipeline must know no store.
     ("persistence", &["store"]),
-    // One request's session, from load to save: the transitions, and flash.
-    ("lifecycle", &["flash", "lifecycle"]),
-    // axum's side: the extractors, the service and the layer, and `glue`, the extractor impl
-    // that the derive generates for every schema.
-    ("adapters", &["extract", "glue", "layer", "service"]),
+    // One request's session, from load to save: the transitions, and flash; and `respond`, what
+    // the finished work does to a response (status, headers to drop, cache headers), decided on
+    // bytes for every adapter.
+    ("lifecycle", &["flash", "lifecycle", "respond"]),
+    // The frameworks' side: the extractors, the service and the layer (tower and axum), `actix`
+    // (feature `actix`: the layer as actix-web middleware, the extractors as `FromRequest`), and
+    // `glue`, the extractor impls that the derive generates for every schema.
+    (
+        "adapters",
+        &["actix", "extract", "glue", "layer", "service"],
+    ),
     // `testing` (feature `testing`): frozen samples for users' tests, sealed with a layer built
     // through the public builder. A client of the whole crate, like the user's tests it serves,
     // so it sits on top, where no runtime module can come to depend on a test helper.

@@ -8,6 +8,12 @@
 //! `lifecycle matrix: N cells, P passed, F failed, K pending` and then every failing cell with
 //! what it expected and what it saw; it fails if any cell failed.
 //!
+//! Adapters: every cell runs through axum; the cells of one backend (redis, and cookie mode's
+//! none) run again through actix-web, so every transition and fault in every mode is seen
+//! through both adapters' extraction, responses and errors, and so do the transitions in store
+//! mode on every other backend ([`through_actix`]). Cell names
+//! start with the adapter: `axum/store/redis/clear`, `actix/store/redis/clear`.
+//!
 //! Modes: cookie; cookie + revocation; store; store + revocation; overflow with a session below
 //! its spill point, and above it. Backends: the memory store, memcached, a pool of three,
 //! redis-server, a three-node Redis Cluster (cookie mode has none and runs once).
@@ -33,6 +39,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use actix_web::web;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -364,6 +371,66 @@ fn router<T: Schema>(app: App<T>) -> Router {
         .route("/slow-change", post(slow_change::<T>))
         .with_state(app)
         .layer(layer)
+}
+
+/// The same routes on actix-web, calling the same handlers: the axum extractors they take are
+/// plain wrappers, built here from actix-web's.
+fn actix_routes<T: Schema>(app: App<T>) -> impl Fn(&mut web::ServiceConfig) + Clone + Send {
+    type Q = web::Query<Params>;
+    type D<T> = web::Data<App<T>>;
+    let state = |d: D<T>| State(d.get_ref().clone());
+    move |config| {
+        config
+            .app_data(web::Data::new(app.clone()))
+            .route("/me", web::get().to(me::<T>))
+            .route(
+                "/login",
+                web::post().to(|s, q: Q| login::<T>(s, Query(q.into_inner()))),
+            )
+            .route(
+                "/change",
+                web::post().to(|s, q: Q| change::<T>(s, Query(q.into_inner()))),
+            )
+            .route("/clear", web::post().to(clear::<T>))
+            .route(
+                "/clear-change",
+                web::post().to(|s, q: Q| clear_change::<T>(s, Query(q.into_inner()))),
+            )
+            .route("/regen", web::post().to(regen::<T>))
+            .route(
+                "/subject",
+                web::post().to(|s, q: Q| subject::<T>(s, Query(q.into_inner()))),
+            )
+            .route(
+                "/revoke-others",
+                web::post().to(move |d: D<T>, s| async move {
+                    from_axum(revoke_others::<T>(state(d), s).await).await
+                }),
+            )
+            .route(
+                "/down-then",
+                web::post()
+                    .to(move |d: D<T>, s, q: Q| down_then::<T>(state(d), s, Query(q.into_inner()))),
+            )
+            .route(
+                "/slow-change",
+                web::post().to(move |d: D<T>, s, q: Q| {
+                    slow_change::<T>(state(d), s, Query(q.into_inner()))
+                }),
+            );
+    }
+}
+
+/// An axum handler's response as actix-web's: its status, content type and body.
+async fn from_axum(response: Response) -> actix_web::HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(response.status().as_u16())
+        .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
+    actix_web::HttpResponse::build(status)
+        .content_type("text/plain; charset=utf-8")
+        .body(body)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -885,8 +952,26 @@ impl Kind {
     }
 }
 
+/// The framework whose adapter serves a cell's instances: the lifecycle is one core, and each
+/// adapter only translates its requests and responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Adapter {
+    Axum,
+    Actix,
+}
+
+impl Adapter {
+    fn name(self) -> &'static str {
+        match self {
+            Adapter::Axum => "axum",
+            Adapter::Actix => "actix",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Cell {
+    adapter: Adapter,
     /// The configuration the cell's instances run (for a move: the new one).
     mode: Mode,
     backend: Backend,
@@ -908,7 +993,8 @@ impl Cell {
     fn name(&self) -> String {
         match self.from {
             Some(from) => format!(
-                "move:{}/{}->{}/{}/{}",
+                "{}/move:{}/{}->{}/{}/{}",
+                self.adapter.name(),
                 from.mode.name(),
                 from.backend.name(),
                 self.mode.name(),
@@ -916,7 +1002,8 @@ impl Cell {
                 self.kind.name()
             ),
             None => format!(
-                "{}/{}/{}",
+                "{}/{}/{}/{}",
+                self.adapter.name(),
                 self.mode.name(),
                 self.backend.name(),
                 self.kind.name()
@@ -935,6 +1022,7 @@ fn cells() -> Vec<Cell> {
     let mut cells = Vec::new();
     let mut add = |mode, backend, kind| {
         cells.push(Cell {
+            adapter: Adapter::Axum,
             mode,
             backend,
             kind,
@@ -1024,6 +1112,7 @@ fn cells() -> Vec<Cell> {
     for (old_mode, old_backend, mode, backend) in moves {
         for kind in Kind::MOVES {
             cells.push(Cell {
+                adapter: Adapter::Axum,
                 mode,
                 backend,
                 kind,
@@ -1035,7 +1124,31 @@ fn cells() -> Vec<Cell> {
             });
         }
     }
+    cells.extend(through_actix(&cells));
     cells
+}
+
+/// The cells that depend on the adapter, run again through actix-web: every transition and
+/// fault in every mode (what the handlers see, the response's cookies and status, the errors),
+/// on one backend. Which backend a store call reaches is the core's business, the same under
+/// either adapter, so the other backends' faults and special cases run once, through axum.
+/// Redis is the backend every kind runs on. The other backends run the transitions in store
+/// mode through actix-web too: a store built before the server makes its connections on
+/// whichever worker thread first calls it, and every worker then shares them.
+fn through_actix(cells: &[Cell]) -> Vec<Cell> {
+    cells
+        .iter()
+        // Moves between stores are the core's alone: they run once.
+        .filter(|cell| cell.from.is_none())
+        .filter(|cell| {
+            matches!(cell.backend, Backend::None | Backend::Redis)
+                || (cell.mode == Mode::Store && Kind::TRANSITIONS.contains(&cell.kind))
+        })
+        .map(|cell| Cell {
+            adapter: Adapter::Actix,
+            ..*cell
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1140,6 +1253,7 @@ struct Cx {
     client: reqwest::Client,
     /// Instances and proxies of this cell, stopped when it ends.
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    actix: Vec<session_tests::ActixServer>,
     proxies: Vec<FaultProxy>,
     /// Failed expectations that do not stop the cell.
     fails: Vec<String>,
@@ -1197,6 +1311,7 @@ impl Cx {
             client: servers.client.clone(),
             servers,
             tasks: Vec::new(),
+            actix: Vec::new(),
             proxies: Vec::new(),
             fails: Vec::new(),
             old_store: None,
@@ -1448,16 +1563,24 @@ impl Cx {
             .map_err(|e| format!("the layer did not build: {e}"))
     }
 
+    /// Serves `layer` through the cell's adapter (actix-web with two workers, sharing it).
     async fn serve<T: Schema>(&mut self, layer: SessionLayer<T>) -> Result<SocketAddr, String> {
+        let app = App {
+            layer: layer.clone(),
+            fault: self.fault.clone(),
+            gate: Arc::clone(&self.gate),
+        };
+        if self.cell.adapter == Adapter::Actix {
+            let server = session_tests::serve_actix(layer, 2, actix_routes(app)).await;
+            let addr = server.addr;
+            self.actix.push(server);
+            return Ok(addr);
+        }
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(|e| e.to_string())?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let app = router(App {
-            layer,
-            fault: self.fault.clone(),
-            gate: Arc::clone(&self.gate),
-        });
+        let app = router(app);
         self.tasks.push(tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         }));

@@ -212,6 +212,14 @@ impl SessionError {
             SessionError::Encode(_) | SessionError::Random => "internal server error",
         }
     }
+
+    /// What every adapter answers with: the status code and the generic body, after logging
+    /// the details.
+    #[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
+    pub(crate) fn answer(&self) -> (u16, &'static str) {
+        tracing::warn!(error = %self, "session change refused");
+        (self.status().as_u16(), self.public_message())
+    }
 }
 
 /// A payload could not be turned into the current schema.

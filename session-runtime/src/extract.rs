@@ -15,8 +15,9 @@ use crate::schema::CookieSession;
 
 /// The session of the current request, typed by its schema `T`.
 ///
-/// Take it as a handler argument under a [`SessionLayer<T>`](crate::SessionLayer). The cookie
-/// is opened when the extractor runs, so handlers that do not take a `Session` pay nothing.
+/// Take it as a handler argument under a [`SessionLayer<T>`](crate::SessionLayer), in axum or
+/// (with the `actix` feature) in actix-web, with the same methods and answers. The cookie is
+/// opened when the extractor runs, so handlers that do not take a `Session` pay nothing.
 /// A request without a (valid) session cookie gets `T::default()`; nothing is written back
 /// unless the handler changes it.
 ///
@@ -122,6 +123,19 @@ impl SessionRejection {
             SessionRejection::StoreUnavailable => "service unavailable",
         }
     }
+
+    /// What every adapter answers with: the status code and the generic body, after logging
+    /// the details (an error for a server-side failure, a debug line for a client's).
+    #[cfg_attr(not(any(feature = "axum", feature = "actix")), allow(dead_code))]
+    pub(crate) fn answer(&self) -> (u16, &'static str) {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "session extractor failed");
+        } else {
+            tracing::debug!(error = %self, "session extractor rejected the request");
+        }
+        (status.as_u16(), self.public_message())
+    }
 }
 
 /// Read access to the session value; derefs to `T`. Drop it before the next `.await`.
@@ -151,7 +165,16 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         extensions: &http::Extensions,
         headers: &HeaderMap,
     ) -> Result<Self, SessionRejection> {
-        let lifecycle = opened::<T>(extensions, headers).await?;
+        Self::open(extensions.get::<Lifecycle<T>>().cloned(), cookies(headers)).await
+    }
+
+    /// The extractor of every adapter: the request's lifecycle (`None`: no layer put one in the
+    /// request) opened from the bytes of its `Cookie` headers.
+    pub(crate) async fn open<'h>(
+        lifecycle: Option<Lifecycle<T>>,
+        cookie_headers: impl IntoIterator<Item = &'h [u8]>,
+    ) -> Result<Self, SessionRejection> {
+        let lifecycle = opened(lifecycle, cookie_headers).await?;
         lifecycle
             .present()
             .map_err(|_| SessionRejection::Internal("no randomness for a session id"))?;
@@ -256,30 +279,7 @@ pub async fn read_required<T: CookieSession + Send + Sync>(
     extensions: &http::Extensions,
     headers: &HeaderMap,
 ) -> Result<T, SessionRejection> {
-    read_only(extensions, headers)
-        .await?
-        .ok_or(SessionRejection::NoSession { schema: T::NAME })
-}
-
-/// The layer's per-request lifecycle with its session opened, or the rejection.
-async fn opened<T: CookieSession + Send + Sync>(
-    extensions: &http::Extensions,
-    headers: &HeaderMap,
-) -> Result<Lifecycle<T>, SessionRejection> {
-    let lifecycle = extensions
-        .get::<Lifecycle<T>>()
-        .cloned()
-        .ok_or(SessionRejection::MissingLayer { schema: T::NAME })?;
-    lifecycle
-        .open(headers.get_all(COOKIE).iter().map(|v| v.as_bytes()))
-        .await
-        .map_err(|err| match err {
-            LoadError::Bad(err) => SessionRejection::BadCookie {
-                reason: err.reason(),
-            },
-            LoadError::StoreDown => SessionRejection::StoreUnavailable,
-        })?;
-    Ok(lifecycle)
+    required(extensions.get::<Lifecycle<T>>().cloned(), cookies(headers)).await
 }
 
 /// The read-only schema extractor behind the derive: a copy of the session value, or `None`
@@ -288,10 +288,51 @@ pub async fn read_only<T: CookieSession + Send + Sync>(
     extensions: &http::Extensions,
     headers: &HeaderMap,
 ) -> Result<Option<T>, SessionRejection> {
-    opened::<T>(extensions, headers)
+    optional(extensions.get::<Lifecycle<T>>().cloned(), cookies(headers)).await
+}
+
+/// The bytes of the request's `Cookie` headers (`http` 1).
+fn cookies(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
+    headers.get_all(COOKIE).iter().map(|v| v.as_bytes())
+}
+
+/// The schema extractor of every adapter: [`optional`], with "no session" as a rejection.
+pub(crate) async fn required<'h, T: CookieSession + Send + Sync>(
+    lifecycle: Option<Lifecycle<T>>,
+    cookie_headers: impl IntoIterator<Item = &'h [u8]>,
+) -> Result<T, SessionRejection> {
+    optional(lifecycle, cookie_headers)
+        .await?
+        .ok_or(SessionRejection::NoSession { schema: T::NAME })
+}
+
+/// The optional schema extractor of every adapter: a copy of the session value, or `None`.
+pub(crate) async fn optional<'h, T: CookieSession + Send + Sync>(
+    lifecycle: Option<Lifecycle<T>>,
+    cookie_headers: impl IntoIterator<Item = &'h [u8]>,
+) -> Result<Option<T>, SessionRejection> {
+    opened(lifecycle, cookie_headers)
         .await?
         .copy()
         .map_err(|_| SessionRejection::Internal("the session could not be copied"))
+}
+
+/// The layer's per-request lifecycle with its session opened, or the rejection.
+async fn opened<'h, T: CookieSession + Send + Sync>(
+    lifecycle: Option<Lifecycle<T>>,
+    cookie_headers: impl IntoIterator<Item = &'h [u8]>,
+) -> Result<Lifecycle<T>, SessionRejection> {
+    let lifecycle = lifecycle.ok_or(SessionRejection::MissingLayer { schema: T::NAME })?;
+    lifecycle
+        .open(cookie_headers)
+        .await
+        .map_err(|err| match err {
+            LoadError::Bad(err) => SessionRejection::BadCookie {
+                reason: err.reason(),
+            },
+            LoadError::StoreDown => SessionRejection::StoreUnavailable,
+        })?;
+    Ok(lifecycle)
 }
 
 #[cfg(feature = "axum")]
@@ -324,13 +365,7 @@ mod axum_impls {
     /// [`SessionRejection::status`]).
     impl IntoResponse for SessionRejection {
         fn into_response(self) -> Response {
-            let status = self.status();
-            if status.is_server_error() {
-                tracing::error!(error = %self, "session extractor failed");
-            } else {
-                tracing::debug!(error = %self, "session extractor rejected the request");
-            }
-            (status, self.public_message()).into_response()
+            answer(self.answer())
         }
     }
 
@@ -338,8 +373,13 @@ mod axum_impls {
     /// build your own response.
     impl IntoResponse for SessionError {
         fn into_response(self) -> Response {
-            tracing::warn!(error = %self, "session change refused");
-            (self.status(), self.public_message()).into_response()
+            answer(self.answer())
         }
+    }
+
+    fn answer((status, body): (u16, &'static str)) -> Response {
+        let status =
+            http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        (status, body).into_response()
     }
 }

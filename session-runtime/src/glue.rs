@@ -4,8 +4,10 @@
 //! never met, so that a handler taking it fails to build with the attribute's name in the
 //! explanation, where it would otherwise name nothing of ours.
 //!
-//! Adapter code (axum's extractor traits over the readers of `extract`), so it lives beside
-//! the extractors rather than under `schema`: the schema traits know no framework.
+//! Adapter code (axum's and actix-web's extractor traits over the readers of `extract`), so it
+//! lives beside the extractors rather than under `schema`: the schema traits know no framework.
+//! One macro per framework, each empty without its feature; `__impl_extractor`, the one the
+//! derive calls, expands to both.
 //!
 //! Every token of a derive's expansion costs each rebuild of the user's crate, so the impls are
 //! kept short: their bodies are the generic functions below, and their return types one short
@@ -78,22 +80,35 @@ mod axum_impl {
     }
 }
 
-/// Generates the read-only extractor for a schema type, or with `@refuse` the impl that says
-/// it is not one (nothing without the `axum` feature).
+/// Generates the read-only extractor for a schema type, for every framework whose feature is on;
+/// or, with `@refuse`, the axum impl that says to add `#[session(extractor)]`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __impl_extractor {
+    (@refuse $schema:ty) => {
+        $crate::__impl_extractor_axum!(@refuse $schema);
+    };
+    ($schema:ty) => {
+        $crate::__impl_extractor_axum!($schema);
+        $crate::__impl_extractor_actix!($schema);
+    };
+}
+
+/// The axum extractor (nothing without the `axum` feature).
 #[doc(hidden)]
 #[macro_export]
 #[cfg(not(feature = "axum"))]
-macro_rules! __impl_extractor {
+macro_rules! __impl_extractor_axum {
     (@refuse $schema:ty) => {};
     ($schema:ty) => {};
 }
 
-/// Generates the read-only extractor for a schema type, or with `@refuse` the impl that says
-/// it is not one.
+/// The axum extractor: `Schema` and `Option<Schema>`; with `@refuse`, an impl whose bound is
+/// never met, so that a handler taking a schema without the attribute is told what to add.
 #[doc(hidden)]
 #[macro_export]
 #[cfg(feature = "axum")]
-macro_rules! __impl_extractor {
+macro_rules! __impl_extractor_axum {
     (@refuse $schema:ty) => {
         #[automatically_derived]
         impl<__SessionAppState> $crate::__private::FromRequestParts<__SessionAppState> for $schema
@@ -134,6 +149,37 @@ macro_rules! __impl_extractor {
                 _: &__SessionAppState,
             ) -> impl $crate::__private::Optional<Self> {
                 $crate::__private::optional(parts)
+            }
+        }
+    };
+}
+
+/// The actix-web extractor (nothing without the `actix` feature).
+#[doc(hidden)]
+#[macro_export]
+#[cfg(not(feature = "actix"))]
+macro_rules! __impl_extractor_actix {
+    ($schema:ty) => {};
+}
+
+/// The actix-web extractor: `Schema`; actix-web's own `Option<Schema>` is `None` for any
+/// rejection, and `Result<Schema, SessionRejection>` tells them apart.
+#[doc(hidden)]
+#[macro_export]
+#[cfg(feature = "actix")]
+macro_rules! __impl_extractor_actix {
+    ($schema:ty) => {
+        #[automatically_derived]
+        impl $crate::__private::actix::FromRequest for $schema {
+            type Error = $crate::__private::SessionRejection;
+            type Future = $crate::__private::actix::LocalFuture<
+                $crate::__private::Result<Self, $crate::__private::SessionRejection>,
+            >;
+            fn from_request(
+                req: &$crate::__private::actix::HttpRequest,
+                _: &mut $crate::__private::actix::Payload,
+            ) -> Self::Future {
+                $crate::__private::actix::schema(req)
             }
         }
     };

@@ -26,6 +26,10 @@ use crate::store::{SessionStore, StoreError, StoreSettings, StoreSettingsError, 
 /// `T` is the session schema, a `#[derive(CookieSession)]` struct. The layer is cheap to clone;
 /// every clone shares the same keys and configuration.
 ///
+/// With the `actix` feature the same layer is also actix-web middleware: `.wrap(layer.clone())`
+/// on an `App` or a scope (its service is `ActixService`, whose documentation has the example).
+/// Build it once, outside `HttpServer::new`'s closure, and clone it into every worker.
+///
 /// ```
 /// use axum::{Router, routing::get};
 /// use serde::{Deserialize, Serialize};
@@ -120,6 +124,12 @@ impl<T: CookieSession> SessionLayer<T> {
             before_save: Vec::new(),
             _schema: PhantomData,
         }
+    }
+
+    /// The core the actix-web adapter's services share.
+    #[cfg(feature = "actix")]
+    pub(crate) fn core(&self) -> &Arc<Core<T>> {
+        &self.core
     }
 
     /// The codec the layer seals and opens with (for tools and tests that need the raw values).

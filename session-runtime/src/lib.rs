@@ -4,6 +4,8 @@
 
 // The pipeline, in the order data flows through it on the way in (and back on the way out):
 // request cookies → chunk → envelope → schema → codec → state → extractors / service.
+#[cfg(feature = "actix")]
+mod actix;
 mod budget;
 mod chunk;
 mod clock;
@@ -19,12 +21,15 @@ mod layer;
 mod lifecycle;
 mod metrics;
 mod nonce;
+mod respond;
 mod schema;
 mod service;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+#[cfg(feature = "actix")]
+pub use actix::ActixService;
 pub use clock::{Clock, ManualClock};
 pub use codec::{Codec, Inspected, Opened, Reseal, SetCookies};
 pub use config::{ConfigError, Padding, SameSite};
@@ -53,6 +58,13 @@ pub use store::{
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__impl_extractor as impl_extractor;
+    /// What the actix-web schema extractor names.
+    #[cfg(feature = "actix")]
+    pub mod actix {
+        pub use crate::actix::{LocalFuture, schema};
+        pub use actix_web::dev::Payload;
+        pub use actix_web::{FromRequest, HttpRequest};
+    }
     pub use crate::budget::{budget, fit};
     pub use crate::envelope::aead;
     pub use crate::error::{BoundsError, SchemaError};

@@ -7,11 +7,12 @@ use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 use std::sync::Arc;
 
-use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, Entry, SET_COOKIE, VARY};
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http::header::{CACHE_CONTROL, SET_COOKIE, VARY};
+use http::{HeaderValue, Request, Response, StatusCode};
 use tower_service::Service;
 
 use crate::lifecycle::{Core, Finish, Finished, Lifecycle};
+use crate::respond;
 use crate::schema::CookieSession;
 use crate::store::BoxFuture;
 
@@ -81,7 +82,7 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         lifecycle: Option<Lifecycle<T>>,
-        saving: Option<(Response<B>, usize, BoxFuture<'static, Finished>)>,
+        saving: Option<(Response<B>, BoxFuture<'static, Finished>)>,
     }
 }
 
@@ -105,89 +106,60 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
-            if let Some((_, _, work)) = this.saving.as_mut() {
+            if let Some((_, work)) = this.saving.as_mut() {
                 let finished = ready!(work.as_mut().poll(cx));
-                let Some((response, before, _)) = this.saving.take() else {
+                let Some((response, _)) = this.saving.take() else {
                     unreachable!("polled only while saving");
                 };
-                return Poll::Ready(Ok(done(response, before, finished)));
+                return Poll::Ready(Ok(done(response, finished)));
             }
             let response = ready!(this.inner.as_mut().poll(cx))?;
             let Some(lifecycle) = this.lifecycle.take() else {
                 return Poll::Ready(Ok(response));
             };
-            // The session only ever appends Set-Cookie lines, so a longer map means it set
-            // cookies; the length is kept by the map, where counting lines walks them.
-            let before = response.headers().len();
             match lifecycle.finish() {
-                Finish::Done(finished) => {
-                    return Poll::Ready(Ok(done(response, before, finished)));
-                }
-                Finish::Pending(work) => *this.saving = Some((response, before, work)),
+                Finish::Done(finished) => return Poll::Ready(Ok(done(response, finished))),
+                Finish::Pending(work) => *this.saving = Some((response, work)),
             }
         }
     }
 }
 
-/// Puts the session's work on the response: its Set-Cookie lines, or a 503 when the session
-/// could not be saved (or a logout could not be confirmed), and the cache headers of every
-/// response that set session cookies (`before`: the header map's length before).
-fn done<B: Default>(mut response: Response<B>, before: usize, finished: Finished) -> Response<B> {
+/// Puts the session's work on the response, as `respond` decides: a 503
+/// without the handler's body when the session could not be saved (or a logout could not be
+/// confirmed), the Set-Cookie lines, and the cache headers of a response that sets them.
+fn done<B: Default>(mut response: Response<B>, finished: Finished) -> Response<B> {
     if finished.failed {
-        // Not saved, or not logged out: say so rather than answer as if it had been.
-        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        *response.status_mut() =
+            StatusCode::from_u16(respond::FAILED_STATUS).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
         *response.body_mut() = B::default();
-        response.headers_mut().remove(CONTENT_LENGTH);
-        response.headers_mut().remove(CONTENT_TYPE);
+        for name in respond::FAILED_DROPS {
+            response.headers_mut().remove(name);
+        }
     }
+    let headers = response.headers_mut();
+    let (cache_control, vary) = respond::cache_headers(
+        &finished,
+        headers
+            .get_all(CACHE_CONTROL)
+            .iter()
+            .map(HeaderValue::as_bytes),
+        headers.get_all(VARY).iter().map(HeaderValue::as_bytes),
+    );
     for line in finished.lines {
         // The core's lines are valid header values (checked when the layer was built).
         match HeaderValue::from_maybe_shared(line.into_bytes()) {
             Ok(value) => {
-                response.headers_mut().append(SET_COOKIE, value);
+                headers.append(SET_COOKIE, value);
             }
             Err(_) => tracing::error!("a session Set-Cookie line is not a header value; dropped"),
         }
     }
-    if response.headers().len() > before {
-        keep_out_of_shared_caches(response.headers_mut());
+    if let Some(value) = cache_control {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    if let Some(value) = vary {
+        headers.append(VARY, HeaderValue::from_static(value));
     }
     response
-}
-
-/// A response that sets session cookies must not be stored by a shared cache and replayed to
-/// another user: it becomes `private, no-store` (unless the application already said so) and
-/// varies on `Cookie`.
-fn keep_out_of_shared_caches(headers: &mut HeaderMap) {
-    // One lookup per header name: most responses have neither, and get them inserted.
-    match headers.entry(CACHE_CONTROL) {
-        Entry::Vacant(entry) => {
-            entry.insert(HeaderValue::from_static("private, no-store"));
-        }
-        Entry::Occupied(mut entry) => {
-            let already = entry.iter().any(|v| {
-                let v = v.as_bytes().to_ascii_lowercase();
-                v.windows(8).any(|w| w == b"no-store") || v.windows(7).any(|w| w == b"private")
-            });
-            if !already {
-                entry.insert(HeaderValue::from_static("private, no-store"));
-            }
-        }
-    }
-    match headers.entry(VARY) {
-        Entry::Vacant(entry) => {
-            entry.insert(HeaderValue::from_static("Cookie"));
-        }
-        Entry::Occupied(mut entry) => {
-            let varies = entry.iter().any(|v| {
-                v.to_str().is_ok_and(|v| {
-                    v.split(',')
-                        .any(|t| t.trim().eq_ignore_ascii_case("cookie") || t.trim() == "*")
-                })
-            });
-            if !varies {
-                entry.append(HeaderValue::from_static("Cookie"));
-            }
-        }
-    }
 }

@@ -24,6 +24,7 @@ pub trait TestSchema:
     + std::fmt::Debug
     + axum::extract::FromRequestParts<()>
     + axum::extract::OptionalFromRequestParts<()>
+    + actix_web::FromRequest
 {
     fn user(&self) -> &str;
     fn user_mut(&mut self) -> &mut String;
@@ -76,11 +77,12 @@ impl TestSchema for AppV2 {
     }
 }
 
+/// The query parameters of the test routes.
 #[derive(Deserialize)]
-struct Params {
+pub(crate) struct Params {
     user: Option<String>,
     items: Option<u32>,
-    text: Option<String>,
+    pub(crate) text: Option<String>,
 }
 
 /// The test routes, under `layer`.
@@ -95,6 +97,8 @@ struct Params {
 /// - `GET /maybe`: `Option<Schema>`.
 /// - `POST /flash?text=`, `GET /flashes`.
 /// - `GET /id`: the session id in hex.
+///
+/// [`actix_routes`](crate::actix_routes) serves the same routes on actix-web.
 pub fn router<T: TestSchema>(layer: SessionLayer<T>) -> Router {
     Router::new()
         .route("/show", get(show::<T>))
@@ -117,7 +121,7 @@ pub fn router<T: TestSchema>(layer: SessionLayer<T>) -> Router {
         .layer(layer)
 }
 
-async fn show<T: TestSchema>(session: Session<T>) -> String {
+pub(crate) async fn show<T: TestSchema>(session: Session<T>) -> String {
     let new = session.is_new();
     let chunks = session.chunk_count();
     let value = session.get();
@@ -128,7 +132,7 @@ async fn show<T: TestSchema>(session: Session<T>) -> String {
     )
 }
 
-async fn login<T: TestSchema>(
+pub(crate) async fn login<T: TestSchema>(
     mut session: Session<T>,
     Query(p): Query<Params>,
 ) -> Result<String, SessionError> {
@@ -138,7 +142,7 @@ async fn login<T: TestSchema>(
     Ok(format!("hello {user}"))
 }
 
-async fn items<T: TestSchema>(
+pub(crate) async fn items<T: TestSchema>(
     mut session: Session<T>,
     Query(p): Query<Params>,
 ) -> Result<String, SessionError> {
@@ -147,11 +151,11 @@ async fn items<T: TestSchema>(
     Ok(format!("items={n}"))
 }
 
-async fn bump<T: TestSchema>(mut session: Session<T>) -> Result<String, SessionError> {
+pub(crate) async fn bump<T: TestSchema>(mut session: Session<T>) -> Result<String, SessionError> {
     session.update(|s| s.bump()).map(|n| n.to_string())
 }
 
-async fn logout<T: TestSchema>(mut session: Session<T>) -> &'static str {
+pub(crate) async fn logout<T: TestSchema>(mut session: Session<T>) -> &'static str {
     session.clear();
     "bye"
 }
@@ -161,7 +165,7 @@ async fn flash<T: TestSchema>(mut session: Session<T>, Query(p): Query<Params>) 
     "flashed"
 }
 
-async fn flashes<T: TestSchema>(mut session: Session<T>) -> String {
+pub(crate) async fn flashes<T: TestSchema>(mut session: Session<T>) -> String {
     session
         .take_flashes()
         .iter()
@@ -170,7 +174,7 @@ async fn flashes<T: TestSchema>(mut session: Session<T>) -> String {
         .join("|")
 }
 
-async fn id<T: TestSchema>(session: Session<T>) -> String {
+pub(crate) async fn id<T: TestSchema>(session: Session<T>) -> String {
     session.id().to_hex()
 }
 

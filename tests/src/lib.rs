@@ -4,14 +4,16 @@
 //!   keys and values;
 //! - the support helpers: the fixed `NOW`, codecs under the golden key, cookie text as a
 //!   browser handles it, and an HTTP client with a cookie jar;
-//! - the test app the HTTP tests and the `test-server` binary serve.
+//! - the test app the HTTP tests and the `test-server` binary serve, on axum and on actix-web.
 //!
 //! Everything is re-exported here: `use session_tests::{CartV3, NOW, codec};`.
 
+mod actix_app;
 mod app;
 mod fixtures;
 mod support;
 
+pub use actix_app::{ActixServer, actix_routes, serve_actix, start_actix};
 pub use app::{TestSchema, loopback, router, serve, start};
 pub use fixtures::{
     AppV1, AppV2, CartV1, CartV2, CartV3, Currency, Item, big_cart, cart_v3_from_v2, golden_key,

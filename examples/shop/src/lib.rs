@@ -6,9 +6,10 @@
 //! `tests/browser.rs` serves the same router. With `SHOP_METRICS=1` it also serves [`metrics`]
 //! on `/metrics`.
 
+pub mod actions;
 pub mod metrics;
 mod page;
-mod schema;
+pub mod schema;
 
 use axum::Router;
 use axum::extract::Form;
@@ -16,11 +17,11 @@ use axum::response::{Html, IntoResponse, Redirect};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use session_runtime::{
-    Clock, CookieSession, KeySource, Level, Session, SessionError, SessionLayer,
-    SessionLayerBuilder, SessionMeta, StoreSettings,
+    CookieSession, KeySource, Session, SessionError, SessionLayer, SessionLayerBuilder,
+    StoreSettings,
 };
 
-use crate::schema::{Line, Shop, ShopV1};
+use crate::schema::Shop;
 
 /// The cookie name, shared by the layer and the legacy-cookie demo.
 pub const COOKIE: &str = "shop";
@@ -64,12 +65,7 @@ pub fn app_with_store(keys: impl Into<KeySource>, store: &StoreSettings) -> Resu
 }
 
 async fn home(mut session: Session<Shop>) -> Html<String> {
-    let flashes = session.take_flashes();
-    Html(page::render(
-        &session.get(),
-        &flashes,
-        session.chunk_count(),
-    ))
+    Html(actions::home(&mut session))
 }
 
 #[derive(Deserialize)]
@@ -81,27 +77,13 @@ async fn login(
     mut session: Session<Shop>,
     Form(form): Form<LoginForm>,
 ) -> Result<Redirect, SessionError> {
-    let name: String = form
-        .name
-        .trim()
-        .chars()
-        .take(schema::NAME_MAX_CHARS)
-        .collect();
-    if name.is_empty() {
-        session.flash(Level::Warning, "Enter a name to log in.");
-        return Ok(Redirect::to("/"));
-    }
-    // A new session id at login, so an id planted before cannot ride along.
-    session.regenerate()?;
-    session.update(|shop| shop.user = name.clone())?;
-    session.flash(Level::Success, format!("Welcome, {name}."));
+    actions::login(&mut session, &form.name)?;
     Ok(Redirect::to("/"))
 }
 
-async fn logout(mut session: Session<Shop>) -> Result<Redirect, SessionError> {
-    session.clear();
-    session.flash(Level::Info, "Logged out: every session cookie was expired.");
-    Ok(Redirect::to("/"))
+async fn logout(mut session: Session<Shop>) -> Redirect {
+    actions::logout(&mut session);
+    Redirect::to("/")
 }
 
 #[derive(Deserialize)]
@@ -110,25 +92,9 @@ struct AddForm {
     count: u16,
 }
 
-async fn add(
-    mut session: Session<Shop>,
-    Form(form): Form<AddForm>,
-) -> Result<Redirect, SessionError> {
-    let count = form.count.clamp(1, 400);
-    let result = session.update(|shop| {
-        for i in 0..u32::from(count) {
-            shop.cart.push(Line {
-                sku: form.sku.wrapping_add(i),
-                qty: 1 + (i % 9) as u16,
-            });
-        }
-    });
-    match result {
-        Ok(()) => session.flash(Level::Success, format!("Added {count} item(s).")),
-        // The handler sees the overflow; the cart is left as it was, nothing is silently lost.
-        Err(e) => session.flash(Level::Error, format!("Not added: {e}")),
-    }
-    Ok(Redirect::to("/"))
+async fn add(mut session: Session<Shop>, Form(form): Form<AddForm>) -> Redirect {
+    actions::add(&mut session, form.sku, form.count);
+    Redirect::to("/")
 }
 
 /// The number of cart lines, as text. A handler that only reads takes the schema itself, which
@@ -138,25 +104,15 @@ async fn cart_count(shop: Option<Shop>) -> String {
 }
 
 async fn clear_cart(mut session: Session<Shop>) -> Result<Redirect, SessionError> {
-    session.update(|shop| shop.cart.clear())?;
-    session.flash(Level::Info, "Cart emptied.");
+    actions::clear_cart(&mut session)?;
     Ok(Redirect::to("/"))
 }
 
 /// Sets a session cookie as the previous deploy (schema version 1) would have written it; the
 /// next page load migrates it to version 2 and re-seals it.
 async fn legacy_cookie(keys: KeySource) -> impl IntoResponse {
-    let codec = settings::<ShopV1>(keys)
-        .build_codec()
-        .expect("valid settings");
-    let old = ShopV1 {
-        user: Some("legacy user".into()),
-        cart: vec![1001, 1002, 1003],
-    };
-    let meta = SessionMeta::new(Clock::System.now()).expect("random source");
-    let headers = codec.seal(&old, &meta).expect("a small v1 session fits");
     let mut response = Redirect::to("/").into_response();
-    for value in headers.headers {
+    for value in actions::legacy_cookies(keys) {
         if let Ok(value) = value.parse() {
             response
                 .headers_mut()

@@ -9,28 +9,33 @@ pub(crate) const NAME_MAX_CHARS: usize = 16;
 /// Version 1, as the previous deploy wrote it: a user and a list of SKUs.
 #[derive(CookieSession, Serialize, Deserialize, Debug, Clone, Default)]
 #[session(version = 1)]
-pub(crate) struct ShopV1 {
-    pub(crate) user: Option<String>,
-    pub(crate) cart: Vec<u32>,
+pub struct ShopV1 {
+    /// The logged-in user's name.
+    pub user: Option<String>,
+    /// The SKUs in the cart.
+    pub cart: Vec<u32>,
 }
 
 /// One cart line.
 #[derive(SessionBound, Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Line {
-    pub(crate) sku: u32,
-    pub(crate) qty: u16,
+pub struct Line {
+    /// The product.
+    pub sku: u32,
+    /// How many.
+    pub qty: u16,
 }
 
 /// Version 2: cart lines with quantities, up to 1000 of them, which takes three cookies; also a
 /// read-only extractor (`extractor`), for handlers that only read it.
 #[derive(CookieSession, Serialize, Deserialize, Debug, Clone, Default)]
 #[session(version = 2, previous = ShopV1, max_cookies = 3, extractor)]
-pub(crate) struct Shop {
+pub struct Shop {
     /// The logged-in user's name, empty when anonymous.
     #[session(max_len = 64)]
-    pub(crate) user: String,
+    pub user: String,
+    /// The cart's lines.
     #[session(max_len = 1000)]
-    pub(crate) cart: Vec<Line>,
+    pub cart: Vec<Line>,
 }
 
 impl From<ShopV1> for Shop {

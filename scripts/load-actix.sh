@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# HTTP load comparison on actix-web 4 (two workers), loopback: requests/s of the same handler
+# with no session; the floor's codec work inline in an actix-web handler (open, change, seal,
+# one cookie); our layer on actix-web (feature `actix`), sessions in cookies and in Redis; and
+# actix-session with its cookie store and its Redis store. Every session route reads the
+# reference session, changes `last_seen` and writes it back. Several interleaved rounds;
+# medians, the median of each round's ratio to that round's no-session run, and the cookie
+# value's length of each way.
+#
+# Usage: scripts/load-actix.sh [rounds] [seconds-per-run] [connections]
+# Needs wrk (apt-get install wrk; installed when run as root on Debian), curl, redis-server and
+# redis-cli (scripts/install-servers); a redis-server is started on a free port and stopped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${1:-5}
+SECONDS_PER_RUN=${2:-5}
+CONNECTIONS=${3:-32}
+
+for bin in curl redis-server redis-cli; do
+    command -v "$bin" >/dev/null || { echo "$bin is missing: scripts/install-servers" >&2; exit 1; }
+done
+# shellcheck source=lib/need.sh
+. scripts/lib/need.sh
+need wrk wrk
+
+cargo build --release -q -p session-benches --example actix-load-server
+SERVER=target/release/examples/actix-load-server
+
+# The server (both workers) on CPU 0; wrk and redis on CPU 1, as scripts/load-stores.sh does.
+PIN_SERVER=()
+PIN_OTHERS=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    PIN_SERVER=(taskset -c 0)
+    PIN_OTHERS=(taskset -c 1)
+fi
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+REDIS_PORT=$(free_port)
+"${PIN_OTHERS[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --daemonize no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do
+    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break
+    sleep 0.1
+done
+
+ADDR="127.0.0.1:$(free_port)"
+"${PIN_SERVER[@]}" "$SERVER" "$ADDR" "redis://127.0.0.1:$REDIS_PORT/" >"$WORK/server.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do
+    grep -q listening "$WORK/server.log" && break
+    sleep 0.1
+done
+grep -q listening "$WORK/server.log" || { cat "$WORK/server.log" >&2; exit 1; }
+
+# The first cookie of each way: `name=value` pairs from its /init route's Set-Cookie lines.
+cookies_from() {
+    curl -s -D - -o /dev/null "http://$ADDR/$1/init" |
+        tr -d '\r' |
+        sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' |
+        grep -v '=$' |
+        paste -sd ';' - |
+        sed 's/;/; /g'
+}
+
+VARIANTS=(none floor ours actix-cookie ours-redis actix-redis)
+declare -A COOKIE=([none]="theme=dark")
+declare -A VALUE_LEN=([none]=0)
+for variant in "${VARIANTS[@]:1}"; do
+    pairs=$(cookies_from "$variant")
+    [ -n "$pairs" ] || { echo "$variant: no first cookie" >&2; cat "$WORK/server.log" >&2; exit 1; }
+    COOKIE[$variant]="theme=dark; $pairs"
+    # The cookie values' length, names and separators left out.
+    VALUE_LEN[$variant]=$(tr ';' '\n' <<<"$pairs" | sed 's/^ *[^=]*=//' | tr -d '\n' | wc -c)
+done
+declare -A RESULTS
+
+run() {
+    local variant=$1 out rps
+    out=$("${PIN_OTHERS[@]}" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" \
+        -H "Cookie: ${COOKIE[$variant]}" "http://$ADDR/$variant")
+    if grep -q "Non-2xx" <<<"$out"; then
+        echo "$variant: non-2xx responses" >&2
+        echo "$out" >&2
+        exit 1
+    fi
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    RESULTS[$variant]="${RESULTS[$variant]:-} $rps"
+}
+
+echo "rounds=$ROUNDS seconds=$SECONDS_PER_RUN connections=$CONNECTIONS cpus=$(nproc) pinned=${PIN_SERVER[*]:-no}" >&2
+for round in $(seq "$ROUNDS"); do
+    # Rotate the order each round so no variant always runs first or last.
+    for i in "${!VARIANTS[@]}"; do
+        variant=${VARIANTS[$(((i + round) % ${#VARIANTS[@]}))]}
+        run "$variant"
+    done
+    echo "round $round done" >&2
+done
+
+median() {
+    tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'
+}
+
+ratios() {
+    paste -d' ' <(tr ' ' '\n' <<<"$1" | grep -v '^$') <(tr ' ' '\n' <<<"$2" | grep -v '^$') |
+        awk '{printf "%.4f ", $1 / $2}'
+}
+
+echo "| handler | median requests/s | ratio to no session | ratio to the floor | cookie value (bytes) | runs |"
+echo "|---|---:|---:|---:|---:|---|"
+for variant in "${VARIANTS[@]}"; do
+    m=$(median <<<"${RESULTS[$variant]}")
+    to_none=$(awk -v r="$(ratios "${RESULTS[$variant]}" "${RESULTS[none]}" | median)" 'BEGIN {printf "%.3f", r}')
+    to_floor=$(awk -v r="$(ratios "${RESULTS[$variant]}" "${RESULTS[floor]}" | median)" 'BEGIN {printf "%.3f", r}')
+    echo "| $variant | $m | $to_none | $to_floor | ${VALUE_LEN[$variant]} | ${RESULTS[$variant]# } |"
+done
+# Ours against actix-session, per round, on the same store kind.
+echo
+for pair in "ours actix-cookie" "ours-redis actix-redis"; do
+    read -r a b <<<"$pair"
+    r=$(awk -v r="$(ratios "${RESULTS[$a]}" "${RESULTS[$b]}" | median)" 'BEGIN {printf "%.3f", r}')
+    echo "$a / $b: median of per-round ratios $r"
+done
