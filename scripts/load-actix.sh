@@ -22,6 +22,8 @@ for bin in curl redis-server redis-cli; do
 done
 # shellcheck source=lib/need.sh
 . scripts/lib/need.sh
+# shellcheck source=lib/rounds.sh
+. scripts/lib/rounds.sh
 need wrk wrk
 
 cargo build --release -q -p session-benches --example actix-load-server
@@ -114,15 +116,6 @@ for round in $(seq "$ROUNDS"); do
     done
     echo "round $round done" >&2
 done
-
-median() {
-    tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'
-}
-
-ratios() {
-    paste -d' ' <(tr ' ' '\n' <<<"$1" | grep -v '^$') <(tr ' ' '\n' <<<"$2" | grep -v '^$') |
-        awk '{printf "%.4f ", $1 / $2}'
-}
 
 echo "| handler | median requests/s | ratio to no session | ratio to the floor | cookie value (bytes) | runs |"
 echo "|---|---:|---:|---:|---:|---|"

@@ -77,6 +77,8 @@ for bin in curl redis-server redis-cli memcached; do
 done
 # shellcheck source=lib/need.sh
 . scripts/lib/need.sh
+# shellcheck source=lib/rounds.sh
+. scripts/lib/rounds.sh
 need wrk wrk
 
 if [ -n "${STORE_SERVER:-}" ]; then
@@ -308,10 +310,6 @@ rounds "$ROUNDS" 1 "$LATENCY_SECONDS"
 
 # --- Report -------------------------------------------------------------------------------------
 
-median() {
-    tr ' ' '\n' | grep -v '^$' | sort -g |
-        awk '{a[NR] = $1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'
-}
 # The median over rounds of EXPR, computed per round from the lists a, b, c (same rounds).
 per_round() {
     local expr=$1 a=$2 b=$3 c=${4:-}

@@ -18,6 +18,8 @@ ADDR="127.0.0.1:$PORT"
 
 # shellcheck source=lib/need.sh
 . scripts/lib/need.sh
+# shellcheck source=lib/rounds.sh
+. scripts/lib/rounds.sh
 need wrk wrk
 
 cargo build --release -q -p session-benches --example load-server
@@ -89,17 +91,6 @@ for round in $(seq "$ROUNDS"); do
     done
     echo "round $round done" >&2
 done
-
-median() {
-    tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'
-}
-
-# Throughput on a shared machine drifts between rounds, so each variant is compared with the
-# no-session run of the same round, and the median of those per-round ratios is reported.
-ratios() {
-    paste -d' ' <(tr ' ' '\n' <<<"$1" | grep -v '^$') <(tr ' ' '\n' <<<"$2" | grep -v '^$') |
-        awk '{printf "%.4f ", $1 / $2}'
-}
 
 echo "| handler | median requests/s | median of per-round ratios to no session | runs |"
 echo "|---|---:|---:|---|"
