@@ -44,7 +44,7 @@ pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 /// use session_runtime::{CookieSession, Key, Session, SessionError, SessionLayer};
 ///
 /// #[derive(CookieSession, Serialize, Deserialize, Default)]
-/// #[session(version = 1, max_cookies = 1)]
+/// #[session(version = 1, max_cookies = 1, extractor)]
 /// struct Visits {
 ///     count: u32,
 /// }
