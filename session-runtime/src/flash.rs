@@ -15,6 +15,9 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+// The derives straight from their crate: the crate root (which re-exports them) also declares
+// the adapters, which this module must not reach.
+use session_derive::{CookieSession, SessionBound};
 
 use crate::chunk::{Gathered, SetCookie};
 use crate::clock::Lifetime;
@@ -26,7 +29,7 @@ use crate::key::{KeySource, Keys};
 use crate::store::persistence::{self, Persistence};
 
 /// How a flash message should be presented.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, crate::SessionBound)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, SessionBound)]
 #[session(crate = crate)]
 pub enum Level {
     /// Neutral information.
@@ -52,7 +55,7 @@ impl Level {
 }
 
 /// A one-shot message for the next page the user sees.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, crate::SessionBound)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, SessionBound)]
 #[session(crate = crate)]
 pub struct FlashMessage {
     /// How to present it.
@@ -69,7 +72,7 @@ pub const MAX_FLASH_TEXT: usize = 512;
 pub const MAX_FLASHES: usize = 4;
 
 /// The sealed content of the flash cookie.
-#[derive(Debug, Default, Serialize, Deserialize, crate::CookieSession)]
+#[derive(Debug, Default, Serialize, Deserialize, CookieSession)]
 #[session(crate = crate, version = 1, max_cookies = 1)]
 struct FlashBag {
     #[session(max_len = 4)]
