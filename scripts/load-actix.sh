@@ -29,18 +29,6 @@ need wrk wrk
 cargo build --release -q -p session-benches --example actix-load-server
 SERVER=target/release/examples/actix-load-server
 
-# The server (both workers) on CPU 0; wrk and redis on CPU 1, as scripts/load-stores.sh does.
-PIN_SERVER=()
-PIN_OTHERS=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-    PIN_SERVER=(taskset -c 0)
-    PIN_OTHERS=(taskset -c 1)
-fi
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -94,28 +82,7 @@ for variant in "${VARIANTS[@]:1}"; do
 done
 declare -A RESULTS
 
-run() {
-    local variant=$1 out rps
-    out=$("${PIN_OTHERS[@]}" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" \
-        -H "Cookie: ${COOKIE[$variant]}" "http://$ADDR/$variant")
-    if grep -q "Non-2xx" <<<"$out"; then
-        echo "$variant: non-2xx responses" >&2
-        echo "$out" >&2
-        exit 1
-    fi
-    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    RESULTS[$variant]="${RESULTS[$variant]:-} $rps"
-}
-
-echo "rounds=$ROUNDS seconds=$SECONDS_PER_RUN connections=$CONNECTIONS cpus=$(nproc) pinned=${PIN_SERVER[*]:-no}" >&2
-for round in $(seq "$ROUNDS"); do
-    # Rotate the order each round so no variant always runs first or last.
-    for i in "${!VARIANTS[@]}"; do
-        variant=${VARIANTS[$(((i + round) % ${#VARIANTS[@]}))]}
-        run "$variant"
-    done
-    echo "round $round done" >&2
-done
+wrk_rounds
 
 echo "| handler | median requests/s | ratio to no session | ratio to the floor | cookie value (bytes) | runs |"
 echo "|---|---:|---:|---:|---:|---|"

@@ -89,19 +89,6 @@ else
     SERVER=target/release/examples/store-server
 fi
 
-# The session server gets CPU 0 to itself; the load generator and the store servers share CPU 1,
-# so the server is what limits throughput and its CPU time per request is what the ways cost.
-PIN_SERVER=()
-PIN_OTHERS=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-    PIN_SERVER=(taskset -c 0)
-    PIN_OTHERS=(taskset -c 1)
-fi
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {

@@ -25,14 +25,6 @@ need wrk wrk
 cargo build --release -q -p session-benches --example load-server
 SERVER=target/release/examples/load-server
 
-# Server on CPU 0, load generator on CPU 1, when there are two CPUs to pin to.
-PIN_SERVER=()
-PIN_WRK=()
-if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
-    PIN_SERVER=(taskset -c 0)
-    PIN_WRK=(taskset -c 1)
-fi
-
 LOG=$(mktemp)
 "${PIN_SERVER[@]}" "$SERVER" "$ADDR" >"$LOG" 2>&1 &
 SERVER_PID=$!
@@ -69,28 +61,7 @@ declare -A COOKIE=(
 )
 declare -A RESULTS
 
-run() {
-    local variant=$1 out rps
-    out=$("${PIN_WRK[@]}" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" \
-        -H "Cookie: ${COOKIE[$variant]}" "http://$ADDR/$variant")
-    if grep -q "Non-2xx" <<<"$out"; then
-        echo "$variant: non-2xx responses" >&2
-        echo "$out" >&2
-        exit 1
-    fi
-    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    RESULTS[$variant]="${RESULTS[$variant]:-} $rps"
-}
-
-echo "rounds=$ROUNDS seconds=$SECONDS_PER_RUN connections=$CONNECTIONS cpus=$(nproc) pinned=${PIN_SERVER[*]:-no}" >&2
-for round in $(seq "$ROUNDS"); do
-    # Rotate the order each round so no variant always runs first or last.
-    for i in "${!VARIANTS[@]}"; do
-        variant=${VARIANTS[$(((i + round) % ${#VARIANTS[@]}))]}
-        run "$variant"
-    done
-    echo "round $round done" >&2
-done
+wrk_rounds
 
 echo "| handler | median requests/s | median of per-round ratios to no session | runs |"
 echo "|---|---:|---:|---|"

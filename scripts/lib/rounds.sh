@@ -13,3 +13,42 @@ ratios() {
     paste -d' ' <(tr ' ' '\n' <<<"$1" | grep -v '^$') <(tr ' ' '\n' <<<"$2" | grep -v '^$') |
         awk '{printf "%.4f ", $1 / $2}'
 }
+
+# The server on CPU 0, the load generator (and any store servers) on CPU 1, when the machine
+# has two CPUs and taskset: the server is then what limits throughput. Empty arrays otherwise.
+PIN_SERVER=()
+PIN_OTHERS=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    PIN_SERVER=(taskset -c 0)
+    PIN_OTHERS=(taskset -c 1)
+fi
+
+# A free TCP port on the loopback interface.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ROUNDS interleaved rounds of wrk, one run of SECONDS_PER_RUN s at CONNECTIONS connections per
+# variant of VARIANTS against http://$ADDR/<variant> with the header `Cookie: ${COOKIE[variant]}`,
+# the order rotated each round so no variant always runs first or last; each run's requests/s
+# is appended to RESULTS[variant] (an associative array the caller declares). A run with a
+# non-2xx response stops the script.
+wrk_rounds() {
+    local round i variant out rps
+    echo "rounds=$ROUNDS seconds=$SECONDS_PER_RUN connections=$CONNECTIONS cpus=$(nproc) pinned=${PIN_SERVER[*]:-no}" >&2
+    for round in $(seq "$ROUNDS"); do
+        for i in "${!VARIANTS[@]}"; do
+            variant=${VARIANTS[$(((i + round) % ${#VARIANTS[@]}))]}
+            out=$("${PIN_OTHERS[@]}" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" \
+                -H "Cookie: ${COOKIE[$variant]}" "http://$ADDR/$variant")
+            if grep -q "Non-2xx" <<<"$out"; then
+                echo "$variant: non-2xx responses" >&2
+                echo "$out" >&2
+                exit 1
+            fi
+            rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+            RESULTS[$variant]="${RESULTS[$variant]:-} $rps"
+        done
+        echo "round $round done" >&2
+    done
+}
