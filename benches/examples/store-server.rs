@@ -97,6 +97,15 @@ fn floor_value() -> Vec<u8> {
     value
 }
 
+/// A bare client a floor's handlers call: one `get`, and one `set` with the floor's TTL.
+trait Bare: Clone + Send + Sync + 'static {
+    /// The floor's plain id cookie.
+    const COOKIE: &'static str;
+    type Error;
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, Self::Error>> + Send;
+    fn set(&self, key: &str, value: &[u8]) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
 /// The bare floor: `GET` and `SET … EX` with the `redis` crate's connection manager, as our
 /// `RedisStore` uses it, and a plain id cookie. No crypto, no parsing of the value.
 #[derive(Clone)]
@@ -104,7 +113,10 @@ struct Floor {
     connection: redis::aio::ConnectionManager,
 }
 
-impl Floor {
+impl Bare for Floor {
+    const COOKIE: &'static str = "floor";
+    type Error = redis::RedisError;
+
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, redis::RedisError> {
         let mut connection = self.connection.clone();
         redis::cmd("GET")
@@ -125,7 +137,9 @@ impl Floor {
     }
 }
 
-async fn floor_init(State(floor): State<Floor>) -> (StatusCode, [(http::HeaderName, String); 1]) {
+async fn floor_init<F: Bare>(
+    State(floor): State<F>,
+) -> (StatusCode, [(http::HeaderName, String); 1]) {
     let id = new_id();
     let status = match floor
         .set(&format!("{FLOOR_PREFIX}{id}"), &floor_value())
@@ -134,14 +148,12 @@ async fn floor_init(State(floor): State<Floor>) -> (StatusCode, [(http::HeaderNa
         Ok(()) => StatusCode::OK,
         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     };
-    (
-        status,
-        [(http::header::SET_COOKIE, format!("floor={id}; Path=/"))],
-    )
+    let cookie = format!("{}={id}; Path=/", F::COOKIE);
+    (status, [(http::header::SET_COOKIE, cookie)])
 }
 
-async fn floor_read(State(floor): State<Floor>, headers: HeaderMap) -> StatusCode {
-    let Some(id) = cookie(&headers, "floor") else {
+async fn floor_read<F: Bare>(State(floor): State<F>, headers: HeaderMap) -> StatusCode {
+    let Some(id) = cookie(&headers, F::COOKIE) else {
         return StatusCode::UNAUTHORIZED;
     };
     match floor.get(&format!("{FLOOR_PREFIX}{id}")).await {
@@ -151,8 +163,8 @@ async fn floor_read(State(floor): State<Floor>, headers: HeaderMap) -> StatusCod
     }
 }
 
-async fn floor_write(State(floor): State<Floor>, headers: HeaderMap) -> StatusCode {
-    let Some(id) = cookie(&headers, "floor") else {
+async fn floor_write<F: Bare>(State(floor): State<F>, headers: HeaderMap) -> StatusCode {
+    let Some(id) = cookie(&headers, F::COOKIE) else {
         return StatusCode::UNAUTHORIZED;
     };
     let key = format!("{FLOOR_PREFIX}{id}");
@@ -245,6 +257,11 @@ impl McFloor {
     fn put_back(&self, client: async_memcached::Client) {
         self.idle.lock().expect("not poisoned").push(client);
     }
+}
+
+impl Bare for McFloor {
+    const COOKIE: &'static str = "mcfloor";
+    type Error = async_memcached::Error;
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, async_memcached::Error> {
         use async_memcached::AsciiProtocol as _;
@@ -261,50 +278,6 @@ impl McFloor {
         client.set(key, value, Some(exptime), None).await?;
         self.put_back(client);
         Ok(())
-    }
-}
-
-async fn mc_floor_init(
-    State(floor): State<McFloor>,
-) -> (StatusCode, [(http::HeaderName, String); 1]) {
-    let id = new_id();
-    let status = match floor
-        .set(&format!("{FLOOR_PREFIX}{id}"), &floor_value())
-        .await
-    {
-        Ok(()) => StatusCode::OK,
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
-    };
-    (
-        status,
-        [(http::header::SET_COOKIE, format!("mcfloor={id}; Path=/"))],
-    )
-}
-
-async fn mc_floor_read(State(floor): State<McFloor>, headers: HeaderMap) -> StatusCode {
-    let Some(id) = cookie(&headers, "mcfloor") else {
-        return StatusCode::UNAUTHORIZED;
-    };
-    match floor.get(&format!("{FLOOR_PREFIX}{id}")).await {
-        Ok(Some(_)) => StatusCode::OK,
-        Ok(None) => StatusCode::INTERNAL_SERVER_ERROR,
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
-    }
-}
-
-async fn mc_floor_write(State(floor): State<McFloor>, headers: HeaderMap) -> StatusCode {
-    let Some(id) = cookie(&headers, "mcfloor") else {
-        return StatusCode::UNAUTHORIZED;
-    };
-    let key = format!("{FLOOR_PREFIX}{id}");
-    let value = match floor.get(&key).await {
-        Ok(Some(value)) => value,
-        Ok(None) => return StatusCode::INTERNAL_SERVER_ERROR,
-        Err(_) => return StatusCode::SERVICE_UNAVAILABLE,
-    };
-    match floor.set(&key, &value).await {
-        Ok(()) => StatusCode::OK,
-        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
@@ -479,14 +452,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .merge(
             Router::new()
-                .route("/floor-init", get(floor_init))
-                .route("/floor-write", get(floor_write))
-                .route("/floor-read", get(floor_read))
+                .route("/floor-init", get(floor_init::<Floor>))
+                .route("/floor-write", get(floor_write::<Floor>))
+                .route("/floor-read", get(floor_read::<Floor>))
                 .with_state(floor.clone()),
         )
         .merge(
             Router::new()
-                .route("/store-floor-init", get(floor_init))
+                .route("/store-floor-init", get(floor_init::<Floor>))
                 .with_state(floor),
         )
         .merge(
@@ -497,10 +470,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .merge(
             Router::new()
-                .route("/memcached-floor-init", get(mc_floor_init))
-                .route("/memcached-floor-write", get(mc_floor_write))
-                .route("/memcached-floor-read", get(mc_floor_read))
-                .route("/memcached-store-floor-init", get(mc_floor_init))
+                .route("/memcached-floor-init", get(floor_init::<McFloor>))
+                .route("/memcached-floor-write", get(floor_write::<McFloor>))
+                .route("/memcached-floor-read", get(floor_read::<McFloor>))
+                .route("/memcached-store-floor-init", get(floor_init::<McFloor>))
                 .with_state(mc_floor),
         )
         .merge(
