@@ -9,6 +9,7 @@
 //! ```
 //!
 //! Contenders: `floor`, `codec`, `open`, `update`, `update-one-cookie`, `read`, `untouched`, `no-layer`,
+//! `trivial-layer`,
 //! and `codec@BYTES` / `floor@BYTES`: a round trip of a [`Blob`] of about that many bytes of
 //! payload (up to eight cookies, so 16 KiB fits). The setup (keys, routers, the first cookies)
 //! is counted too; subtract a run with 0 calls, or compare two call counts, to get the cost per
@@ -36,6 +37,7 @@ fn main() {
         "read" => Box::new(|| drop(black_box(services.call(Route::Read)))),
         "untouched" => Box::new(|| drop(black_box(services.call(Route::Untouched)))),
         "no-layer" => Box::new(|| drop(black_box(services.call(Route::NoLayer)))),
+        "trivial-layer" => Box::new(|| drop(black_box(services.call(Route::TrivialLayer)))),
         other => match other.split_once('@') {
             Some((way @ ("codec" | "floor"), size)) => {
                 let size = size.parse().expect("a payload size in bytes");

@@ -391,12 +391,24 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         &self,
         cookie_headers: impl IntoIterator<Item = &'h [u8]>,
     ) -> Result<(), LoadError> {
+        // Only the store's part is a future of its own, boxed: a request that never reaches a
+        // store awaits nothing, and every future built around this one (the extractor's, the
+        // handler's, which axum boxes per request) stays small.
+        match self.begin_open(cookie_headers) {
+            Begun::Done(result) => result,
+            Begun::Asking(asking) => asking.await,
+        }
+    }
+
+    /// The part of [`open`](Self::open) that needs no store: the cookies gathered and opened,
+    /// and, when that settles it, the session recorded in the state.
+    fn begin_open<'h>(&self, cookie_headers: impl IntoIterator<Item = &'h [u8]>) -> Begun<'_> {
         let core = self.core();
         let keys = &*self.inner.keys;
         let (now, unsealed, flash_key) = {
             let mut state = self.lock();
             if state.incoming != Incoming::Unopened {
-                return Ok(());
+                return Begun::Done(Ok(()));
             }
             let now = core.clock.now();
             state.now = now;
@@ -439,50 +451,61 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             });
             (now, unsealed, flash_key)
         };
-        // `resolved`: the stores were asked, the flash check with them (unless the id cookie
-        // had no store to go to, or the store was down: then it is not asked again).
-        let (opened, resolved) = match unsealed {
-            Ok(None) => (Opening::Nothing, false),
+        let opened = match unsealed {
+            Ok(None) => Opening::Nothing,
             Ok(Some((Unsealed::Value(opened), encoded)))
                 if !core.persistence.checks(opened.subject.as_ref()) =>
             {
                 let place = Place::Cookie {
                     chunks: opened.chunks,
                 };
-                let opened = Opening::Value {
+                Opening::Value {
                     opened,
                     place,
                     encoded,
                     flash_taken: false,
-                };
-                (opened, false)
-            }
-            // Boxed, so that a request that never reaches a store does not carry the state
-            // of that await in every future built around this one.
-            Ok(Some((unsealed, encoded))) => {
-                let opened =
-                    Box::pin(self.resolve(unsealed, encoded, flash_key.clone(), now)).await;
-                (opened, true)
-            }
-            Err(err) => {
-                let opened = Opening::Bad {
-                    err,
-                    flash_taken: None,
-                };
-                (opened, false)
-            }
-        };
-        let asked = resolved
-            && !matches!(
-                opened,
-                Opening::Bad {
-                    flash_taken: None,
-                    ..
                 }
-            );
-        // No session call carried the flash check: asked on its own.
+            }
+            Ok(Some((unsealed, encoded))) => {
+                return Begun::Asking(Box::pin(self.ask_stores(
+                    unsealed, encoded, flash_key, now,
+                )));
+            }
+            Err(err) => Opening::Bad {
+                err,
+                flash_taken: None,
+            },
+        };
+        match flash_key {
+            // No session call carries the flash check: asked on its own.
+            Some(key) => Begun::Asking(Box::pin(async move {
+                let taken = flash::taken_before(&core.persistence, Some(&key)).await;
+                self.settle(opened, taken)
+            })),
+            None => Begun::Done(self.settle(opened, false)),
+        }
+    }
+
+    /// The store's part of [`open`](Self::open): the stores asked (the flash check with the
+    /// session's call, unless the id cookie had no store to go to or the store was down: then
+    /// on its own), then the session recorded in the state.
+    async fn ask_stores(
+        &self,
+        unsealed: Unsealed<T>,
+        encoded: Option<Encoded>,
+        flash_key: Option<String>,
+        now: u32,
+    ) -> Result<(), LoadError> {
+        let opened = self.resolve(unsealed, encoded, flash_key.clone(), now).await;
+        let asked = !matches!(
+            opened,
+            Opening::Bad {
+                flash_taken: None,
+                ..
+            }
+        );
         let flash_alone = match (asked, flash_key.as_deref()) {
-            (false, Some(key)) => Box::pin(flash::taken_before(&core.persistence, Some(key))).await,
+            (false, Some(key)) => flash::taken_before(&self.core().persistence, Some(key)).await,
             _ => false,
         };
         self.settle(opened, flash_alone)
@@ -1183,6 +1206,12 @@ fn prepare<T>(
             && !learn_generation
             && core.config.max_age.is_none(),
     }
+}
+
+/// How far [`Lifecycle::open`] got without a store: done, or the stores still to ask.
+enum Begun<'a> {
+    Done(Result<(), LoadError>),
+    Asking(BoxFuture<'a, Result<(), LoadError>>),
 }
 
 /// What the session was opened into, before it is recorded in the state.
