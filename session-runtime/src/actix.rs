@@ -148,6 +148,10 @@ where
 /// Puts the session's work on the response, as `respond` decides (see the tower service's
 /// `done`, which makes the same decisions on `http` 1 types).
 fn done<B>(mut response: ServiceResponse<B>, finished: Finished) -> ServiceResponse<EitherBody<B>> {
+    if finished.lines.is_empty() && !finished.failed {
+        // Nothing to set, so no cache headers either: the header map is not looked at.
+        return response.map_into_left_body();
+    }
     let response = if finished.failed {
         let headers = response.headers_mut();
         for name in respond::FAILED_DROPS {

@@ -12,6 +12,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
+use smallvec::SmallVec;
 
 use crate::config::{Config, ConfigError, MAX_CHUNKS, MAX_SET_COOKIE_LEN};
 use crate::envelope::{PREFIX_LEN, Prefix, base64_len};
@@ -96,6 +97,18 @@ fn chunk_name(name: &str, index: u8) -> String {
 /// shared, not copied, per response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SetCookie(Bytes);
+
+/// A response's Set-Cookie lines: inline up to two (a one-cookie session and the removal of
+/// the name above it, the default), on the heap beyond.
+pub(crate) type Lines = SmallVec<[SetCookie; 2]>;
+
+/// Appends `more` to `lines`: nothing to do most of the time, and a push or two otherwise,
+/// cheaper than `SmallVec`'s general `extend`.
+pub(crate) fn append(lines: &mut Lines, more: Lines) {
+    for line in more {
+        lines.push(line);
+    }
+}
 
 impl SetCookie {
     /// A line built here: names and attributes were checked when the chunker was built, values
@@ -220,11 +233,14 @@ impl Chunker {
     }
 
     /// The Set-Cookie lines of chunks `0..count`, then the removals of the names above them.
-    pub(crate) fn lines(&self, envelope: &[u8], count: u8) -> Vec<SetCookie> {
+    pub(crate) fn lines(&self, envelope: &[u8], count: u8) -> Lines {
         let removals = self.removals_from(count);
-        let mut lines = Vec::with_capacity(usize::from(count) + removals.len());
+        let mut lines = Lines::with_capacity(usize::from(count) + removals.len());
         self.each_line(envelope, count, |line| lines.push(SetCookie::built(line)));
-        lines.extend_from_slice(removals);
+        // Pushed one by one: `SmallVec`'s `extend` costs more than the one or two pushes.
+        for removal in removals {
+            lines.push(removal.clone());
+        }
         lines
     }
 

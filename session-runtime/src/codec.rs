@@ -29,7 +29,7 @@ use std::ops::Range;
 
 use zeroize::Zeroize as _;
 
-use crate::chunk::{self, Chunker, Gathered, SetCookie};
+use crate::chunk::{self, Chunker, Gathered, Lines, SetCookie};
 use crate::clock::Lifetime;
 use crate::config::{Config, ConfigError, Padding};
 use crate::envelope::{self, FLAG_PADDED, FLAG_STORED, Header, SessionMeta, Subject, TAG_LEN};
@@ -193,7 +193,7 @@ impl Codec {
 
     /// The Set-Cookie lines of a sealed envelope in `chunks` cookies, then removals of the
     /// chunk names above them.
-    pub(crate) fn lines(&self, sealed: &[u8], chunks: u8) -> Vec<SetCookie> {
+    pub(crate) fn lines(&self, sealed: &[u8], chunks: u8) -> Lines {
         self.chunker.lines(sealed, chunks)
     }
 

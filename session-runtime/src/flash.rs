@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 // the adapters, which this module must not reach.
 use session_derive::{CookieSession, SessionBound};
 
-use crate::chunk::{Gathered, SetCookie};
+use crate::chunk::{Gathered, Lines};
 use crate::clock::Lifetime;
 use crate::codec::{Codec, Scratch, Unsealed};
 use crate::config::{Config, ConfigError, Padding};
@@ -206,15 +206,15 @@ impl FlashState {
         codec: &Codec,
         keys: &Keys,
         now: u32,
-    ) -> (Vec<SetCookie>, Option<Consumed>) {
+    ) -> (Lines, Option<Consumed>) {
         // A duplicate (Ignored) is not ours to remove: see `incoming`.
         let carried = matches!(self.incoming, Incoming::Opened { .. } | Incoming::Rejected);
         let rejected = matches!(self.incoming, Incoming::Rejected);
         if !self.taken && self.outgoing.is_empty() {
             let lines = if rejected {
-                codec.removals().to_vec()
+                codec.removals().iter().cloned().collect()
             } else {
-                Vec::new()
+                Lines::new()
             };
             return (lines, None);
         }
@@ -236,9 +236,9 @@ impl FlashState {
         }
         if messages.is_empty() {
             let lines = if carried {
-                codec.removals().to_vec()
+                codec.removals().iter().cloned().collect()
             } else {
-                Vec::new()
+                Lines::new()
             };
             return (lines, consumed);
         }
@@ -251,7 +251,7 @@ impl FlashState {
             Ok(lines) => (lines, consumed),
             Err(err) => {
                 tracing::error!(error = %err, "flash messages could not be saved");
-                (Vec::new(), consumed)
+                (Lines::new(), consumed)
             }
         }
     }

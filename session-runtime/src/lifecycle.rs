@@ -42,7 +42,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use zeroize::{Zeroize as _, Zeroizing};
 
-use crate::chunk::{self, SetCookie};
+use crate::chunk::{self, Lines};
 use crate::clock::Clock;
 use crate::codec::{Codec, Form, MAX_STORED_LEN, Opened, Reseal, Scratch, Unsealed, encode_into};
 use crate::config::Config;
@@ -319,7 +319,7 @@ fn keep_payload(mut buf: Encoded, payload: Range<usize>) -> Encoded {
 #[derive(Debug, Default)]
 pub(crate) struct Finished {
     /// Set-Cookie lines to append.
-    pub(crate) lines: Vec<SetCookie>,
+    pub(crate) lines: Lines,
     /// The session could not be saved, or the session the request came with could not be
     /// ended: the response becomes a 503, and carries none of the session's lines.
     pub(crate) failed: bool,
@@ -329,7 +329,7 @@ impl Finished {
     /// The 503 of a save or a logout the store did not confirm: no session lines at all.
     fn failed() -> Self {
         Finished {
-            lines: Vec::new(),
+            lines: Lines::new(),
             failed: true,
         }
     }
@@ -405,60 +405,57 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
     fn begin_open<'h>(&self, cookie_headers: impl IntoIterator<Item = &'h [u8]>) -> Begun<'_> {
         let core = self.core();
         let keys = &*self.inner.keys;
-        let (now, unsealed, flash_key) = {
-            let mut state = self.lock();
-            if state.incoming != Incoming::Unopened {
-                return Begun::Done(Ok(()));
-            }
-            let now = core.clock.now();
-            state.now = now;
-            let mut session = core.codec.chunker().gatherer();
-            let mut flash = core.flash_codec.chunker().gatherer();
-            for (name, value) in chunk::cookie_pairs(cookie_headers) {
-                session.offer(name, value);
-                flash.offer(name, value);
-            }
-            state
-                .flash
-                .incoming(&core.flash_codec, keys, flash.finish(), now);
-            let flash_key = state
-                .flash
-                .opened_id()
-                .filter(|_| core.persistence.flash_record().is_some())
-                .map(|id| flash::taken_key(&id));
-            let mut buf = Zeroizing::new(Vec::new());
-            let unsealed = session.finish().and_then(|gathered| {
-                gathered
-                    .map(|g| core.codec.open_gathered_at::<T>(keys, &g, now, &mut buf))
-                    .transpose()
-            });
-            let unsealed = unsealed.map(|opened| {
-                opened.map(|(unsealed, payload)| {
-                    let encoded = match &unsealed {
-                        // The decrypted payload is the value's encoding as it stands, unless a
-                        // migration or a hook changes the value: kept, it spares the first
-                        // change an encoding of its own (see `update`).
-                        Unsealed::Value(opened)
-                            if opened.reseal.migrated_from.is_none()
-                                && core.on_restored.is_empty() =>
-                        {
-                            Some(keep_payload(buf, payload))
-                        }
-                        _ => None,
-                    };
-                    (unsealed, encoded)
-                })
-            });
-            (now, unsealed, flash_key)
-        };
+        let mut state = self.lock();
+        if state.incoming != Incoming::Unopened {
+            return Begun::Done(Ok(()));
+        }
+        let now = core.clock.now();
+        state.now = now;
+        let mut session = core.codec.chunker().gatherer();
+        let mut flash = core.flash_codec.chunker().gatherer();
+        for (name, value) in chunk::cookie_pairs(cookie_headers) {
+            session.offer(name, value);
+            flash.offer(name, value);
+        }
+        state
+            .flash
+            .incoming(&core.flash_codec, keys, flash.finish(), now);
+        let flash_key = state
+            .flash
+            .opened_id()
+            .filter(|_| core.persistence.flash_record().is_some())
+            .map(|id| flash::taken_key(&id));
+        let mut buf = Zeroizing::new(Vec::new());
+        let unsealed = session.finish().and_then(|gathered| {
+            gathered
+                .map(|g| core.codec.open_gathered_at::<T>(keys, &g, now, &mut buf))
+                .transpose()
+        });
         let opened = match unsealed {
             Ok(None) => Opening::Nothing,
-            Ok(Some((Unsealed::Value(opened), encoded)))
-                if !core.persistence.checks(opened.subject.as_ref()) =>
-            {
+            Ok(Some((Unsealed::Value(opened), payload))) => {
+                // The decrypted payload is the value's encoding as it stands, unless a migration
+                // or a hook changes the value: kept, it spares the first change an encoding of
+                // its own (see `update`).
+                let encoded = (opened.reseal.migrated_from.is_none()
+                    && core.on_restored.is_empty())
+                .then(|| keep_payload(buf, payload));
+                if core.persistence.checks(opened.subject.as_ref()) {
+                    drop(state);
+                    let unsealed = Unsealed::Value(opened);
+                    return Begun::Asking(Box::pin(
+                        self.ask_stores(unsealed, encoded, flash_key, now),
+                    ));
+                }
                 let place = Place::Cookie {
                     chunks: opened.chunks,
                 };
+                if flash_key.is_none() {
+                    // The common case, recorded under the lock already held, without moving
+                    // the value through an `Opening`.
+                    self.restore(&mut state, opened, place, encoded);
+                    return Begun::Done(Ok(()));
+                }
                 Opening::Value {
                     opened,
                     place,
@@ -466,10 +463,9 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                     flash_taken: false,
                 }
             }
-            Ok(Some((unsealed, encoded))) => {
-                return Begun::Asking(Box::pin(self.ask_stores(
-                    unsealed, encoded, flash_key, now,
-                )));
+            Ok(Some((unsealed, _))) => {
+                drop(state);
+                return Begun::Asking(Box::pin(self.ask_stores(unsealed, None, flash_key, now)));
             }
             Err(err) => Opening::Bad {
                 err,
@@ -478,11 +474,14 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         };
         match flash_key {
             // No session call carries the flash check: asked on its own.
-            Some(key) => Begun::Asking(Box::pin(async move {
-                let taken = flash::taken_before(&core.persistence, Some(&key)).await;
-                self.settle(opened, taken)
-            })),
-            None => Begun::Done(self.settle(opened, false)),
+            Some(key) => {
+                drop(state);
+                Begun::Asking(Box::pin(async move {
+                    let taken = flash::taken_before(&core.persistence, Some(&key)).await;
+                    self.settle(opened, taken)
+                }))
+            }
+            None => Begun::Done(self.settle_in(&mut state, opened, false)),
         }
     }
 
@@ -496,7 +495,9 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         flash_key: Option<String>,
         now: u32,
     ) -> Result<(), LoadError> {
-        let opened = self.resolve(unsealed, encoded, flash_key.clone(), now).await;
+        let opened = self
+            .resolve(unsealed, encoded, flash_key.clone(), now)
+            .await;
         let asked = !matches!(
             opened,
             Opening::Bad {
@@ -649,9 +650,18 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
 
     /// Records what the request came with.
     fn settle(&self, opened: Opening<T>, flash_taken: bool) -> Result<(), LoadError> {
+        self.settle_in(&mut self.lock(), opened, flash_taken)
+    }
+
+    /// [`settle`](Self::settle), under the lock already held.
+    fn settle_in(
+        &self,
+        state: &mut State<T>,
+        opened: Opening<T>,
+        flash_taken: bool,
+    ) -> Result<(), LoadError> {
         let core = self.core();
         let name = core.codec.chunker().name();
-        let mut state = self.lock();
         if state.incoming != Incoming::Unopened {
             return Ok(());
         }
@@ -672,7 +682,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 if flash_taken {
                     state.flash.replayed();
                 }
-                self.restore(&mut state, opened, place, encoded);
+                self.restore(state, opened, place, encoded);
                 Ok(())
             }
             Opening::Moving { flash_taken } => {
@@ -1014,7 +1024,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         {
             plan.taken_flash = Some((flash::taken_key(&consumed.id), consumed.ttl));
         }
-        let (write, mut lines) = state.outcome(&core);
+        let (write, lines) = state.outcome(&core);
         if !lines.is_empty() {
             // The outcome's removals: a logout, or cookies that did not open.
             crate::metrics::removed();
@@ -1040,7 +1050,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             match sealing.cookie(&core, keys, &current.value, encoded) {
                 Ok(Some(mut cookie)) => {
                     crate::metrics::written(incoming.is_none());
-                    cookie.append(&mut lines);
+                    chunk::append(&mut cookie, lines);
                     return Self::conclude(core, plan, cookie, flash_lines, None);
                 }
                 // Too large for its cookies: spilled to the overflow store, below.
@@ -1056,13 +1066,13 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
     fn conclude(
         core: Arc<Core<T>>,
         plan: Plan,
-        lines: Vec<SetCookie>,
-        flash_lines: Vec<SetCookie>,
+        lines: Lines,
+        flash_lines: Lines,
         write: Option<(Sealing, Lifecycle<T>)>,
     ) -> Finish {
         if plan.is_empty() && write.is_none() {
             let mut lines = lines;
-            lines.extend(flash_lines);
+            chunk::append(&mut lines, flash_lines);
             return Finish::Done(Finished {
                 lines,
                 failed: false,
@@ -1087,17 +1097,17 @@ impl<T> State<T> {
 
     /// The outcome table: whether the session is written, and the removals the response sends
     /// whatever else happens.
-    fn outcome(&self, core: &Core<T>) -> (bool, Vec<SetCookie>) {
-        let removals = || core.codec.removals().to_vec();
+    fn outcome(&self, core: &Core<T>) -> (bool, Lines) {
+        let removals = || core.codec.removals().iter().cloned().collect();
         match (self.change, self.current.as_ref()) {
             // Nothing half-made is written; a logout asked before the panic still happens.
             (Change::Poisoned, _) if self.retire => (false, removals()),
-            (Change::Poisoned, _) => (false, Vec::new()),
+            (Change::Poisoned, _) => (false, Lines::new()),
             (Change::Cleared, _) => (false, removals()),
-            (Change::Modified, current) => (current.is_some(), Vec::new()),
+            (Change::Modified, current) => (current.is_some(), Lines::new()),
             (Change::Untouched, Some(current)) if current.restored => {
                 let Some((_, place, reseal)) = self.incoming() else {
-                    return (false, Vec::new());
+                    return (false, Lines::new());
                 };
                 // Issued under the configuration before this one: it moves now, into the
                 // current store or its cookies.
@@ -1111,13 +1121,13 @@ impl<T> State<T> {
                 let refresh = core.codec.lifetime().refresh_due(&current.meta, self.now);
                 (
                     reseal.fallback_key || migrate || refresh || moves,
-                    Vec::new(),
+                    Lines::new(),
                 )
             }
             (Change::Untouched, _) if self.incoming == (Incoming::Rejected { remove: true }) => {
                 (false, removals())
             }
-            (Change::Untouched, _) => (false, Vec::new()),
+            (Change::Untouched, _) => (false, Lines::new()),
         }
     }
 }
@@ -1246,8 +1256,8 @@ enum Opening<T> {
 
 /// A session sealed for its response.
 enum Sealed {
-    Cookie(Vec<SetCookie>),
-    Store(Vec<u8>, Vec<SetCookie>),
+    Cookie(Lines),
+    Store(Vec<u8>, Lines),
 }
 
 /// What a write seals, read off the request.
@@ -1279,7 +1289,7 @@ impl Sealing {
         keys: &Keys,
         value: &T,
         encoded: Option<&[u8]>,
-    ) -> Result<Option<Vec<SetCookie>>, SessionError> {
+    ) -> Result<Option<Lines>, SessionError> {
         let codec = &core.codec;
         let mode = core.persistence.mode();
         if mode == Some(StoreMode::Always) {
@@ -1329,13 +1339,13 @@ impl Sealing {
         core: &Core<T>,
         keys: &Keys,
         value: &T,
-    ) -> Result<(Vec<u8>, Vec<SetCookie>), SessionError> {
+    ) -> Result<(Vec<u8>, Lines), SessionError> {
         let codec = &core.codec;
         let mut entry = Vec::with_capacity(256);
         self.seal(core, keys, value, Form::Stored, &mut entry)?;
         if self.id_kept {
             // The browser's id cookie still says all it must: no line, no seal.
-            return Ok((entry, Vec::new()));
+            return Ok((entry, Lines::new()));
         }
         let mut id = Vec::with_capacity(96);
         self.seal(core, keys, value, Form::Id, &mut id)?;
@@ -1365,8 +1375,8 @@ impl Sealing {
 async fn run<T: CookieSession + Send + Sync>(
     core: Arc<Core<T>>,
     mut plan: Plan,
-    mut lines: Vec<SetCookie>,
-    flash_lines: Vec<SetCookie>,
+    mut lines: Lines,
+    flash_lines: Lines,
     write: Option<(Sealing, Lifecycle<T>)>,
 ) -> Finished {
     let persistence = &core.persistence;
@@ -1386,12 +1396,12 @@ async fn run<T: CookieSession + Send + Sync>(
     }
     if let Some((sealing, lifecycle)) = write {
         match write_session(&core, &mut plan, sealing, &lifecycle).await {
-            Written::Lines(mut written) => {
+            Written::Lines(written) => {
                 crate::metrics::written(!matches!(
                     lifecycle.read().incoming,
                     Incoming::Session { .. }
                 ));
-                lines.append(&mut written);
+                chunk::append(&mut lines, written);
             }
             // Ended meanwhile (a logout, a regenerate elsewhere): no cookie for the dead id.
             Written::Ended => {
@@ -1408,7 +1418,7 @@ async fn run<T: CookieSession + Send + Sync>(
     if let Some((key, ttl)) = &plan.taken_flash {
         persistence.record_flash(key, *ttl).await;
     }
-    lines.extend(flash_lines);
+    chunk::append(&mut lines, flash_lines);
     Finished {
         lines,
         failed: false,
@@ -1418,7 +1428,7 @@ async fn run<T: CookieSession + Send + Sync>(
 /// What writing the session came to.
 enum Written {
     /// Its Set-Cookie lines.
-    Lines(Vec<SetCookie>),
+    Lines(Lines),
     /// Its entry was gone: ended by another request.
     Ended,
     /// Not written: the response must say so.
@@ -1557,7 +1567,7 @@ async fn moved_in(
     persistence: &Persistence,
     key: &str,
     old: SessionId,
-    id_lines: Vec<SetCookie>,
+    id_lines: Lines,
 ) -> Written {
     let old_key = persistence::data_key(&old);
     let claimed = persistence.claim(&old_key, Where::Previous).await;

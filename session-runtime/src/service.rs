@@ -129,6 +129,11 @@ where
 /// without the handler's body when the session could not be saved (or a logout could not be
 /// confirmed), the Set-Cookie lines, and the cache headers of a response that sets them.
 fn done<B: Default>(mut response: Response<B>, finished: Finished) -> Response<B> {
+    if finished.lines.is_empty() && !finished.failed {
+        // Nothing to set, so no cache headers either (`respond::cache_headers`): the
+        // response's header map is not even looked at.
+        return response;
+    }
     if finished.failed {
         *response.status_mut() =
             StatusCode::from_u16(respond::FAILED_STATUS).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
