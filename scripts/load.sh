@@ -45,14 +45,16 @@ cookies_from() {
         sed 's/;/; /g'
 }
 OURS=$(cookies_from ours-init)
+FLOOR=$(cookies_from floor-init)
 TOWER=$(cookies_from tower-sessions-init)
 EXTRA=$(cookies_from axum-extra-init)
-[ -n "$OURS" ] && [ -n "$TOWER" ] && [ -n "$EXTRA" ] || { echo "could not get the first cookies" >&2; exit 1; }
+[ -n "$OURS" ] && [ -n "$FLOOR" ] && [ -n "$TOWER" ] && [ -n "$EXTRA" ] || { echo "could not get the first cookies" >&2; exit 1; }
 
-VARIANTS=(none noop-layer ours ours-read ours-untouched tower-sessions axum-extra)
+VARIANTS=(none noop-layer floor ours ours-read ours-untouched tower-sessions axum-extra)
 declare -A COOKIE=(
     [none]="theme=dark"
     [noop-layer]="theme=dark"
+    [floor]="theme=dark; $FLOOR"
     [ours]="theme=dark; $OURS"
     [ours-read]="theme=dark; $OURS"
     [ours-untouched]="theme=dark; $OURS"
@@ -71,3 +73,17 @@ for variant in "${VARIANTS[@]}"; do
     ratio=$(awk -v r="$ratio" 'BEGIN {printf "%.3f", r}')
     echo "| $variant | $m | $ratio | ${RESULTS[$variant]# } |"
 done
+
+# Issue 17's targets: each the median of per-round ratios to its own baseline of the round.
+target() {
+    local ratio
+    ratio=$(ratios "${RESULTS[$1]}" "${RESULTS[$2]}" | median)
+    awk -v r="$ratio" -v a="$1" -v b="$2" -v t="$3" \
+        'BEGIN {printf "| %s ÷ %s | %.3f | ≥ %s |\n", a, b, r, t}'
+}
+echo
+echo "| ratio (median of per-round ratios) | measured | target |"
+echo "|---|---:|---:|"
+target ours floor 0.95
+target ours-read none 0.90
+target ours-untouched noop-layer 0.98

@@ -3,15 +3,20 @@
 //!
 //! Run with `cargo run --release -p session-benches --example load-server -- 127.0.0.1:8088`.
 //!
-//! Routes: `/none` (no session at all), `/ours`, `/ours-untouched`, `/tower-sessions`,
-//! `/axum-extra`; each has an `-init` twin that sets the first cookie.
+//! Routes: `/none` (no session at all), `/noop-layer`, `/floor` (the floor's codec work inline
+//! in the handler: open, change, seal, one cookie), `/ours`, `/ours-read`, `/ours-untouched`,
+//! `/tower-sessions`, `/axum-extra`; each session route has an `-init` twin that sets the first
+//! cookie.
 
 #[path = "../common/mod.rs"]
 mod common;
 
+use std::cell::RefCell;
+
 use axum::Router;
 use axum::extract::FromRef;
-use axum::http::StatusCode;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum_extra::extract::PrivateCookieJar;
 use axum_extra::extract::cookie::{Cookie, Key as JarKey};
@@ -28,6 +33,27 @@ impl FromRef<JarState> for JarKey {
     fn from_ref(state: &JarState) -> JarKey {
         state.key.clone()
     }
+}
+
+thread_local! {
+    /// Each worker thread's floor: its cipher and buffer, kept across requests.
+    static FLOOR: RefCell<Floor> = RefCell::new(Floor::new());
+}
+
+/// The floor's update: the codec's work written inline with the bare primitives, and the one
+/// Set-Cookie line; what issue 17 holds the session route's requests/s against.
+async fn floor(headers: HeaderMap) -> (StatusCode, [(axum::http::HeaderName, String); 1]) {
+    let header = headers
+        .get(COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let line = FLOOR.with(|f| f.borrow_mut().round_trip::<Reference>(header, touch));
+    (StatusCode::OK, [(SET_COOKIE, line)])
+}
+
+async fn floor_init() -> (StatusCode, [(axum::http::HeaderName, String); 1]) {
+    let line = FLOOR.with(|f| f.borrow_mut().seal(&reference()));
+    (StatusCode::OK, [(SET_COOKIE, line)])
 }
 
 async fn ours_init(mut session: Session<Reference>) -> StatusCode {
@@ -117,6 +143,8 @@ async fn main() -> std::io::Result<()> {
         ));
     let app = Router::new()
         .route("/none", get(|| async { StatusCode::OK }))
+        .route("/floor", get(floor))
+        .route("/floor-init", get(floor_init))
         .merge(layered_routes)
         .merge(ours_routes)
         .merge(read_routes)
