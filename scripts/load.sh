@@ -6,6 +6,7 @@
 # rounds; medians, and the median of each round's ratio to that round's no-session run.
 #
 # Usage: scripts/load.sh [rounds] [seconds-per-run] [connections]
+#   LOAD_SERVER=path runs that load-server binary instead of building this tree's.
 # Needs wrk (apt-get install wrk); installs it when run as root on Debian.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +23,13 @@ ADDR="127.0.0.1:$PORT"
 . scripts/lib/rounds.sh
 need wrk wrk
 
-cargo build --release -q -p session-benches --example load-server
-SERVER=target/release/examples/load-server
+if [ -n "${LOAD_SERVER:-}" ]; then
+    # Another build's load-server (a before / after comparison); this tree is not built.
+    SERVER=$LOAD_SERVER
+else
+    cargo build --release -q -p session-benches --example load-server
+    SERVER=target/release/examples/load-server
+fi
 
 LOG=$(mktemp)
 "${PIN_SERVER[@]}" "$SERVER" "$ADDR" >"$LOG" 2>&1 &
