@@ -105,6 +105,9 @@ pub(crate) type Lines = SmallVec<[SetCookie; 2]>;
 /// Appends `more` to `lines`: nothing to do most of the time, and a push or two otherwise,
 /// cheaper than `SmallVec`'s general `extend`.
 pub(crate) fn append(lines: &mut Lines, more: Lines) {
+    if more.is_empty() {
+        return;
+    }
     for line in more {
         lines.push(line);
     }

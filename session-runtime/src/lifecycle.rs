@@ -1011,10 +1011,14 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
     /// Decides what the response does with the session, and either does it (cookies alone)
     /// or returns the store work to await first.
     pub(crate) fn finish(&self) -> Finish {
-        let core = Arc::clone(&self.inner.core);
+        let core = &self.inner.core;
         let keys = &*self.inner.keys;
         let mut state = self.lock();
         let state = &mut *state;
+        if state.incoming == Incoming::Unopened && state.change == Change::Untouched {
+            // The handler never took the session: nothing was read, so nothing is owed.
+            return Finish::Done(Finished::default());
+        }
         let now = state.now;
         let mut plan = Plan::default();
 
@@ -1064,7 +1068,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
     }
 
     fn conclude(
-        core: Arc<Core<T>>,
+        core: &Arc<Core<T>>,
         plan: Plan,
         lines: Lines,
         flash_lines: Lines,
@@ -1078,7 +1082,13 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 failed: false,
             });
         }
-        Finish::Pending(Box::pin(run(core, plan, lines, flash_lines, write)))
+        Finish::Pending(Box::pin(run(
+            Arc::clone(core),
+            plan,
+            lines,
+            flash_lines,
+            write,
+        )))
     }
 }
 
