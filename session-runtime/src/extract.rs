@@ -10,7 +10,7 @@ use http::header::COOKIE;
 use crate::envelope::{SessionId, SessionMeta};
 use crate::error::SessionError;
 use crate::flash::{FlashMessage, Level};
-use crate::lifecycle::{Lifecycle, LoadError, ValueRef};
+use crate::lifecycle::{Begun, Lifecycle, LoadError, ValueRef};
 use crate::schema::CookieSession;
 
 /// The session of the current request, typed by its schema `T`.
@@ -165,7 +165,10 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         extensions: &http::Extensions,
         headers: &HeaderMap,
     ) -> Result<Self, SessionRejection> {
-        Self::open(extensions.get::<Lifecycle<T>>().cloned(), cookies(headers)).await
+        let (lifecycle, begun) =
+            start(extensions.get::<Lifecycle<T>>().cloned(), cookies(headers))?;
+        begun.finished().await.map_err(rejection)?;
+        Self::present(lifecycle)
     }
 
     /// The extractor of every adapter: the request's lifecycle (`None`: no layer put one in the
@@ -174,7 +177,13 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         lifecycle: Option<Lifecycle<T>>,
         cookie_headers: impl IntoIterator<Item = &'h [u8]>,
     ) -> Result<Self, SessionRejection> {
-        let lifecycle = opened(lifecycle, cookie_headers).await?;
+        let (lifecycle, begun) = start(lifecycle, cookie_headers)?;
+        begun.finished().await.map_err(rejection)?;
+        Self::present(lifecycle)
+    }
+
+    /// The session of an opened lifecycle, a fresh one when the request had none.
+    fn present(lifecycle: Lifecycle<T>) -> Result<Self, SessionRejection> {
         lifecycle
             .present()
             .map_err(|_| SessionRejection::Internal("no randomness for a session id"))?;
@@ -301,9 +310,9 @@ pub(crate) async fn required<'h, T: CookieSession + Send + Sync>(
     lifecycle: Option<Lifecycle<T>>,
     cookie_headers: impl IntoIterator<Item = &'h [u8]>,
 ) -> Result<T, SessionRejection> {
-    optional(lifecycle, cookie_headers)
-        .await?
-        .ok_or(SessionRejection::NoSession { schema: T::NAME })
+    let (lifecycle, begun) = start(lifecycle, cookie_headers)?;
+    begun.finished().await.map_err(rejection)?;
+    copy(&lifecycle)?.ok_or(SessionRejection::NoSession { schema: T::NAME })
 }
 
 /// The optional schema extractor of every adapter: a copy of the session value, or `None`.
@@ -311,28 +320,40 @@ pub(crate) async fn optional<'h, T: CookieSession + Send + Sync>(
     lifecycle: Option<Lifecycle<T>>,
     cookie_headers: impl IntoIterator<Item = &'h [u8]>,
 ) -> Result<Option<T>, SessionRejection> {
-    opened(lifecycle, cookie_headers)
-        .await?
+    let (lifecycle, begun) = start(lifecycle, cookie_headers)?;
+    begun.finished().await.map_err(rejection)?;
+    copy(&lifecycle)
+}
+
+/// The layer's per-request lifecycle (the rejection without one), with its session opened as
+/// far as it goes without a store. Each extractor is then one `async fn` awaiting the rest:
+/// nested `async fn`s would each keep their own copy of the arguments in the future.
+fn start<'h, T: CookieSession + Send + Sync>(
+    lifecycle: Option<Lifecycle<T>>,
+    cookie_headers: impl IntoIterator<Item = &'h [u8]>,
+) -> Result<(Lifecycle<T>, Begun), SessionRejection> {
+    let lifecycle = lifecycle.ok_or(SessionRejection::MissingLayer { schema: T::NAME })?;
+    let begun = lifecycle.open(cookie_headers);
+    Ok((lifecycle, begun))
+}
+
+/// A copy of the opened session value, `None` without a session.
+fn copy<T: CookieSession + Send + Sync>(
+    lifecycle: &Lifecycle<T>,
+) -> Result<Option<T>, SessionRejection> {
+    lifecycle
         .copy()
         .map_err(|_| SessionRejection::Internal("the session could not be copied"))
 }
 
-/// The layer's per-request lifecycle with its session opened, or the rejection.
-async fn opened<'h, T: CookieSession + Send + Sync>(
-    lifecycle: Option<Lifecycle<T>>,
-    cookie_headers: impl IntoIterator<Item = &'h [u8]>,
-) -> Result<Lifecycle<T>, SessionRejection> {
-    let lifecycle = lifecycle.ok_or(SessionRejection::MissingLayer { schema: T::NAME })?;
-    lifecycle
-        .open(cookie_headers)
-        .await
-        .map_err(|err| match err {
-            LoadError::Bad(err) => SessionRejection::BadCookie {
-                reason: err.reason(),
-            },
-            LoadError::StoreDown => SessionRejection::StoreUnavailable,
-        })?;
-    Ok(lifecycle)
+/// What the extractor answers for an open that failed.
+fn rejection(err: LoadError) -> SessionRejection {
+    match err {
+        LoadError::Bad(err) => SessionRejection::BadCookie {
+            reason: err.reason(),
+        },
+        LoadError::StoreDown => SessionRejection::StoreUnavailable,
+    }
 }
 
 #[cfg(feature = "axum")]

@@ -382,27 +382,22 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
 
     /// Opens the session from the request's `Cookie` headers (and its store, for an id cookie
     /// or a revocation list), once per request, scanning the headers once for the session and
-    /// the flash cookie.
+    /// the flash cookie: as far as it goes without a store now, the store's part in what it
+    /// returns ([`Begun::finished`]).
     ///
     /// Errors only under [`BadCookiePolicy::Reject`] or [`StoreFailure::FailClosed`];
     /// otherwise a bad cookie is logged and the session starts fresh. Either way the bad
     /// cookies are removed in the response.
-    pub(crate) async fn open<'h>(
-        &self,
-        cookie_headers: impl IntoIterator<Item = &'h [u8]>,
-    ) -> Result<(), LoadError> {
-        // Only the store's part is a future of its own, boxed: a request that never reaches a
-        // store awaits nothing, and every future built around this one (the extractor's, the
-        // handler's, which axum boxes per request) stays small.
-        match self.begin_open(cookie_headers) {
-            Begun::Done(result) => result,
-            Begun::Asking(asking) => asking.await,
-        }
+    pub(crate) fn open<'h>(&self, cookie_headers: impl IntoIterator<Item = &'h [u8]>) -> Begun {
+        // Only the store's part is a future, boxed: a request that never reaches a store awaits
+        // nothing, and every future built around this (the extractor's, the handler's, which
+        // axum boxes per request) stays small.
+        self.begin_open(cookie_headers)
     }
 
     /// The part of [`open`](Self::open) that needs no store: the cookies gathered and opened,
     /// and, when that settles it, the session recorded in the state.
-    fn begin_open<'h>(&self, cookie_headers: impl IntoIterator<Item = &'h [u8]>) -> Begun<'_> {
+    fn begin_open<'h>(&self, cookie_headers: impl IntoIterator<Item = &'h [u8]>) -> Begun {
         let core = self.core();
         let keys = &*self.inner.keys;
         let mut state = self.lock();
@@ -442,10 +437,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 .then(|| keep_payload(buf, payload));
                 if core.persistence.checks(opened.subject.as_ref()) {
                     drop(state);
-                    let unsealed = Unsealed::Value(opened);
-                    return Begun::Asking(Box::pin(
-                        self.ask_stores(unsealed, encoded, flash_key, now),
-                    ));
+                    return self.asking(Unsealed::Value(opened), encoded, flash_key, now);
                 }
                 let place = Place::Cookie {
                     chunks: opened.chunks,
@@ -465,7 +457,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             }
             Ok(Some((unsealed, _))) => {
                 drop(state);
-                return Begun::Asking(Box::pin(self.ask_stores(unsealed, None, flash_key, now)));
+                return self.asking(unsealed, None, flash_key, now);
             }
             Err(err) => Opening::Bad {
                 err,
@@ -476,13 +468,28 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             // No session call carries the flash check: asked on its own.
             Some(key) => {
                 drop(state);
+                let this = self.clone();
                 Begun::Asking(Box::pin(async move {
-                    let taken = flash::taken_before(&core.persistence, Some(&key)).await;
-                    self.settle(opened, taken)
+                    let taken = flash::taken_before(&this.core().persistence, Some(&key)).await;
+                    this.settle(opened, taken)
                 }))
             }
             None => Begun::Done(self.settle_in(&mut state, opened, false)),
         }
+    }
+
+    /// [`ask_stores`](Self::ask_stores) as the rest of an [`open`](Self::open).
+    fn asking(
+        &self,
+        unsealed: Unsealed<T>,
+        encoded: Option<Encoded>,
+        flash_key: Option<String>,
+        now: u32,
+    ) -> Begun {
+        let this = self.clone();
+        Begun::Asking(Box::pin(async move {
+            this.ask_stores(unsealed, encoded, flash_key, now).await
+        }))
     }
 
     /// The store's part of [`open`](Self::open): the stores asked (the flash check with the
@@ -1229,9 +1236,19 @@ fn prepare<T>(
 }
 
 /// How far [`Lifecycle::open`] got without a store: done, or the stores still to ask.
-enum Begun<'a> {
+pub(crate) enum Begun {
     Done(Result<(), LoadError>),
-    Asking(BoxFuture<'a, Result<(), LoadError>>),
+    Asking(BoxFuture<'static, Result<(), LoadError>>),
+}
+
+impl Begun {
+    /// The open's result, once the stores (if any) have answered.
+    pub(crate) async fn finished(self) -> Result<(), LoadError> {
+        match self {
+            Begun::Done(result) => result,
+            Begun::Asking(asking) => asking.await,
+        }
+    }
 }
 
 /// What the session was opened into, before it is recorded in the state.
