@@ -1035,7 +1035,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         {
             plan.taken_flash = Some((flash::taken_key(&consumed.id), consumed.ttl));
         }
-        let (write, lines) = state.outcome(&core);
+        let (write, lines) = state.outcome(core);
         if !lines.is_empty() {
             // The outcome's removals: a logout, or cookies that did not open.
             crate::metrics::removed();
@@ -1043,14 +1043,14 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         if state.retire
             && let Some((old, place, _)) = state.incoming()
         {
-            plan.retire = retirement(&core, &old, place, now);
+            plan.retire = retirement(core, &old, place, now);
         }
         let incoming = state.incoming();
         let learn_generation = state.learn_generation;
         let (true, Some(current)) = (write, state.current.as_mut()) else {
             return Self::conclude(core, plan, lines, flash_lines, None);
         };
-        let sealing = prepare(&core, current, incoming, learn_generation, now, &mut plan);
+        let sealing = prepare(core, current, incoming, learn_generation, now, &mut plan);
         if plan.is_empty()
             && sealing.old_entry.is_none()
             && sealing.previous_entry.is_none()
@@ -1058,7 +1058,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         {
             // Cookies alone, nothing to wait for: sealed now.
             let encoded = current.encoded.as_deref().map(Vec::as_slice);
-            match sealing.cookie(&core, keys, &current.value, encoded) {
+            match sealing.cookie(core, keys, &current.value, encoded) {
                 Ok(Some(mut cookie)) => {
                     crate::metrics::written(incoming.is_none());
                     chunk::append(&mut cookie, lines);
