@@ -235,9 +235,6 @@ key=$(redis-cli -p "$REDIS_PORT" --scan | grep -v ':' | head -1 || true)
 # --- 2. Throughput ------------------------------------------------------------------------------
 
 CLK_TCK=$(getconf CLK_TCK)
-# utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/<pid>/stat, counted
-# after the parenthesised command name).
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
 declare -A RPS SCPU RCPU MCPU P50 MEAN P99
 to_us() {

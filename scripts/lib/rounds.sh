@@ -28,17 +28,26 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/<pid>/stat, counted
+# after the command name, which may hold spaces).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+
 # ROUNDS interleaved rounds of wrk, one run of SECONDS_PER_RUN s at CONNECTIONS connections per
 # variant of VARIANTS against http://$ADDR/<variant> with the header `Cookie: ${COOKIE[variant]}`,
 # the order rotated each round so no variant always runs first or last; each run's requests/s
-# is appended to RESULTS[variant] (an associative array the caller declares). A run with a
-# non-2xx response stops the script.
+# is appended to RESULTS[variant] (an associative array the caller declares). With SERVER_PID
+# set, the server's CPU time (user + system) per request of each run, in µs, is appended to
+# CPU_US[variant] (which the caller then declares too): steadier than requests/s on a shared
+# host, since it does not count the time the server waits for the CPU. A run with a non-2xx
+# response stops the script.
 wrk_rounds() {
-    local round i variant out rps
+    local round i variant out rps c0 c1 requests hz
+    hz=$(getconf CLK_TCK)
     echo "rounds=$ROUNDS seconds=$SECONDS_PER_RUN connections=$CONNECTIONS cpus=$(nproc) pinned=${PIN_SERVER[*]:-no}" >&2
     for round in $(seq "$ROUNDS"); do
         for i in "${!VARIANTS[@]}"; do
             variant=${VARIANTS[$(((i + round) % ${#VARIANTS[@]}))]}
+            [ -n "${SERVER_PID:-}" ] && c0=$(cpu_ticks "$SERVER_PID")
             out=$("${PIN_OTHERS[@]}" wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" \
                 -H "Cookie: ${COOKIE[$variant]}" "http://$ADDR/$variant")
             if grep -q "Non-2xx" <<<"$out"; then
@@ -48,6 +57,12 @@ wrk_rounds() {
             fi
             rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
             RESULTS[$variant]="${RESULTS[$variant]:-} $rps"
+            if [ -n "${SERVER_PID:-}" ]; then
+                c1=$(cpu_ticks "$SERVER_PID")
+                requests=$(awk '/requests in/ {print $1}' <<<"$out")
+                CPU_US[$variant]="${CPU_US[$variant]:-} $(awk -v t=$((c1 - c0)) -v n="$requests" -v hz="$hz" \
+                    'BEGIN {printf "%.3f", t * 1e6 / hz / n}')"
+            fi
         done
         echo "round $round done" >&2
     done

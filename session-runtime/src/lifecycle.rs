@@ -52,7 +52,8 @@ use crate::flash::{self, FlashMessage, FlashState, Level};
 use crate::key::{KeySource, Keys};
 use crate::schema::{CookieSession, decode_exact};
 use crate::store::persistence::{
-    self, Checked, Ended, MOVED, Persistence, Plan, Retire, Save, StoreFailure, StoreMode, Where,
+    self, Checked, Ended, Found, MOVED, Persistence, Plan, Retire, Save, StoreFailure, StoreMode,
+    Where,
 };
 use crate::store::{BoxFuture, Condition, StoreError};
 
@@ -478,7 +479,8 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         }
     }
 
-    /// [`ask_stores`](Self::ask_stores) as the rest of an [`open`](Self::open).
+    /// [`ask_stores`](Self::ask_stores) as the rest of an [`open`](Self::open), boxed with its
+    /// own handle on the lifecycle.
     fn asking(
         &self,
         unsealed: Unsealed<T>,
@@ -486,25 +488,36 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         flash_key: Option<String>,
         now: u32,
     ) -> Begun {
-        let this = self.clone();
-        Begun::Asking(Box::pin(async move {
-            this.ask_stores(unsealed, encoded, flash_key, now).await
-        }))
+        Begun::Asking(Box::pin(
+            self.clone().ask_stores(unsealed, encoded, flash_key, now),
+        ))
     }
 
-    /// The store's part of [`open`](Self::open): the stores asked (the flash check with the
-    /// session's call, unless the id cookie had no store to go to or the store was down: then
-    /// on its own), then the session recorded in the state.
+    /// The store's part of [`open`](Self::open): the stores asked what the opened cookie cannot
+    /// say alone (the session's entry, whether it was revoked, whether the flash cookie was
+    /// taken before; the flash check with the session's call, unless the id cookie had no
+    /// store to go to or the store was down: then on its own), then the session recorded in
+    /// the state. One `async fn` around the store calls, the rest synchronous: this future is
+    /// boxed per request that asks a store, and nested `async fn`s would each keep a copy of
+    /// the opened value.
     async fn ask_stores(
-        &self,
+        self,
         unsealed: Unsealed<T>,
         encoded: Option<Encoded>,
         flash_key: Option<String>,
         now: u32,
     ) -> Result<(), LoadError> {
-        let opened = self
-            .resolve(unsealed, encoded, flash_key.clone(), now)
-            .await;
+        let opened = match self.to_check(unsealed) {
+            Err(opened) => opened,
+            Ok(asked) => {
+                let found = self
+                    .core()
+                    .persistence
+                    .check(&self.inner.keys, &asked.checked, flash_key.as_deref(), now)
+                    .await;
+                self.checked(found, asked, encoded, now)
+            }
+        };
         let asked = !matches!(
             opened,
             Opening::Bad {
@@ -519,19 +532,11 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         self.settle(opened, flash_alone)
     }
 
-    /// Asks the stores what the opened cookie cannot say alone: the session's entry, whether
-    /// it was revoked, and whether the flash cookie was taken before.
-    async fn resolve(
-        &self,
-        unsealed: Unsealed<T>,
-        encoded: Option<Encoded>,
-        flash_key: Option<String>,
-        now: u32,
-    ) -> Opening<T> {
-        let core = self.core();
-        let persistence = &core.persistence;
-        let mut id_fallback = false;
-        let (checked, value) = match unsealed {
+    /// What the stores are asked about an opened cookie; or, for an id cookie with no store
+    /// to go to, what it opens into.
+    fn to_check(&self, unsealed: Unsealed<T>) -> Result<Asked<T>, Opening<T>> {
+        let persistence = &self.core().persistence;
+        match unsealed {
             Unsealed::Value(opened) => {
                 let checked = Checked {
                     meta: opened.meta,
@@ -539,7 +544,11 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                     in_store: false,
                     key_index: opened.key_index,
                 };
-                (checked, Some(opened))
+                Ok(Asked {
+                    checked,
+                    value: Some(opened),
+                    id_fallback: false,
+                })
             }
             Unsealed::InStore {
                 meta,
@@ -547,26 +556,40 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 fallback_key,
                 key_index,
             } if persistence.mode().is_some() || persistence.has_previous() => {
-                id_fallback = fallback_key;
                 let checked = Checked {
                     meta,
                     subject,
                     in_store: true,
                     key_index,
                 };
-                (checked, None)
+                Ok(Asked {
+                    checked,
+                    value: None,
+                    id_fallback: fallback_key,
+                })
             }
-            Unsealed::InStore { .. } => {
-                return Opening::Bad {
-                    err: OpenError::Malformed,
-                    flash_taken: None,
-                };
-            }
-        };
-        let found = match persistence
-            .check(&self.inner.keys, &checked, flash_key.as_deref(), now)
-            .await
-        {
+            Unsealed::InStore { .. } => Err(Opening::Bad {
+                err: OpenError::Malformed,
+                flash_taken: None,
+            }),
+        }
+    }
+
+    /// What the stores' answer makes of the opened cookie.
+    fn checked(
+        &self,
+        found: Result<Found, StoreError>,
+        asked: Asked<T>,
+        encoded: Option<Encoded>,
+        now: u32,
+    ) -> Opening<T> {
+        let core = self.core();
+        let Asked {
+            checked,
+            value,
+            id_fallback,
+        } = asked;
+        let found = match found {
             Ok(found) => found,
             Err(err) => {
                 let place = match &value {
@@ -1233,6 +1256,16 @@ fn prepare<T>(
             && !learn_generation
             && core.config.max_age.is_none(),
     }
+}
+
+/// What the stores are asked about an opened cookie, and what it carried.
+struct Asked<T> {
+    /// Its session's id, timestamps, subject and key.
+    checked: Checked,
+    /// The value it carried; `None` for an id cookie.
+    value: Option<Opened<T>>,
+    /// The id cookie opened with a fallback key.
+    id_fallback: bool,
 }
 
 /// How far [`Lifecycle::open`] got without a store: done, or the stores still to ask.

@@ -300,7 +300,7 @@ impl Persistence {
             let ask = self.previous_ask(previous, keys, session);
             let refs: Vec<&str> = ask.keys.iter().map(|(key, _)| key.as_str()).collect();
             let answer = previous.load_many(&refs).await;
-            self.read_answer(&ask, answer?, session, now, &mut found, &mut records)
+            Box::pin(self.read_answer(&ask, answer?, session, now, &mut found, &mut records))
                 .await?;
         }
         // Sessions issued before this configuration, on their way in, have no records under
@@ -384,12 +384,14 @@ impl Persistence {
                     let since = match value.as_deref().and_then(Marker::read) {
                         Some(marker) => {
                             self.known(key, marker.since);
+                            // Boxed, as `lost` below: rare, and inline their state would
+                            // grow the future of every request that asks a store.
                             if now.saturating_sub(marker.refreshed) >= MARKER_REFRESH_SECS {
-                                self.refresh_marker(&ask.store, key, marker, now).await;
+                                Box::pin(self.refresh_marker(&ask.store, key, marker, now)).await;
                             }
                             marker.since
                         }
-                        None => self.lost(&ask.store, key, now).await,
+                        None => Box::pin(self.lost(&ask.store, key, now)).await,
                     };
                     records.since = records.since.max(since);
                 }
