@@ -135,26 +135,34 @@ fn main() {
     // nothing, issue 17's baseline), less a codec round trip; the read route's, less an open.
     let (none, trivial, read, update, one_cookie, open, round_trip) =
         (&t[0], &t[1], &t[3], &t[4], &t[5], &t[6], &t[7]);
-    let beyond = |route: &[f64], base: &[f64], codec: &[f64]| {
-        median((0..rounds).map(|r| route[r] - base[r] - codec[r]).collect())
-    };
     println!("\n| the service beyond the codec (median over rounds) | µs |\n|---|---:|");
-    println!(
-        "| update − no layer − codec round trip | {:+.2} |",
-        beyond(update, none, round_trip)
-    );
-    println!(
-        "| read − no layer − codec open | {:+.2} |",
-        beyond(read, none, open)
-    );
-    println!(
-        "| update − a layer that does nothing − codec round trip (issue 17: ≤ +0.5) | {:+.2} |",
-        beyond(update, trivial, round_trip)
-    );
-    println!(
-        "| read − a layer that does nothing − codec open (issue 17: ≤ +0.3) | {:+.2} |",
-        beyond(read, trivial, open)
-    );
+    // (label, route, baseline route, the codec's part)
+    type Row<'a> = (&'a str, &'a [f64], &'a [f64], &'a [f64]);
+    let rows: [Row<'_>; 4] = [
+        (
+            "update − no layer − codec round trip",
+            update,
+            none,
+            round_trip,
+        ),
+        ("read − no layer − codec open", read, none, open),
+        (
+            "update − a layer that does nothing − codec round trip (issue 17: ≤ +0.5)",
+            update,
+            trivial,
+            round_trip,
+        ),
+        (
+            "read − a layer that does nothing − codec open (issue 17: ≤ +0.3)",
+            read,
+            trivial,
+            open,
+        ),
+    ];
+    for (label, route, base, codec) in rows {
+        let beyond = median((0..rounds).map(|r| route[r] - base[r] - codec[r]).collect());
+        println!("| {label} | {beyond:+.2} |");
+    }
     let removal = median((0..rounds).map(|r| update[r] - one_cookie[r]).collect());
     println!(
         "| the removal line of `session.1` (update − update with max_cookies = 1) | {removal:+.2} |"
