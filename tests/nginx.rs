@@ -20,6 +20,7 @@
 //! loopback port, as a single foreground process with a prefix directory of its own, and stops
 //! it by PID when the test ends, failed or not.
 
+use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -96,6 +97,10 @@ fn nginx_binary() -> PathBuf {
     find().expect("nginx installed by scripts/install-nginx")
 }
 
+/// The location each test's nginx answers itself, to tell it from whatever else may hold its
+/// port (see `Nginx::wait_until_listening`).
+const PROBE: &str = "__session_nginx_probe";
+
 /// A free loopback port: bound, read, released. nginx binds it a moment later; a start that
 /// loses the race is retried.
 fn free_port() -> u16 {
@@ -137,6 +142,7 @@ impl Nginx {
                  \x20   scgi_temp_path {p}/temp/scgi;\n\
                  \x20   {HEADER_BUFFERS}\n    {extra}\n\
                  \x20   server {{\n        listen 127.0.0.1:{port};\n\
+                 \x20       location = /{PROBE} {{\n            return 204;\n        }}\n\
                  \x20       location / {{\n            proxy_pass http://{upstream};\n\
                  \x20           proxy_set_header Host $host;\n        }}\n    }}\n}}\n"
             );
@@ -168,19 +174,38 @@ impl Nginx {
         panic!("nginx did not start:\n{last_error}");
     }
 
-    /// Polls the port until nginx accepts connections; `false` if it exited first.
+    /// Polls the port until this nginx answers there; `false` if it exited first. A connection
+    /// alone is not enough: the port was free when picked, and another process (another test's
+    /// nginx, a Redis some other run started) may have bound it before this nginx, which then
+    /// fails to bind and exits. So the probe asks for the location only this configuration
+    /// has, which nginx answers itself (the shop never sees it).
     fn wait_until_listening(&mut self) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return true;
+            if self.answers_probe() {
+                return matches!(self.child.try_wait(), Ok(None));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         false
+    }
+
+    /// Whether the port answers the probe location as this nginx does: 204, from nginx.
+    fn answers_probe(&self) -> bool {
+        let Ok(mut stream) = TcpStream::connect(("127.0.0.1", self.port)) else {
+            return false;
+        };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+        let request = format!("GET /{PROBE} HTTP/1.0\r\nHost: localhost\r\n\r\n");
+        if stream.write_all(request.as_bytes()).is_err() {
+            return false;
+        }
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer.starts_with("HTTP/1.1 204") && answer.to_ascii_lowercase().contains("server: nginx")
     }
 
     fn url(&self, path: &str) -> String {
