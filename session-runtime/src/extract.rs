@@ -165,10 +165,7 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         extensions: &http::Extensions,
         headers: &HeaderMap,
     ) -> Result<Self, SessionRejection> {
-        let (lifecycle, begun) =
-            start(extensions.get::<Lifecycle<T>>().cloned(), cookies(headers))?;
-        begun.finished().await.map_err(rejection)?;
-        Self::present(lifecycle)
+        Self::open(extensions.get::<Lifecycle<T>>().cloned(), cookies(headers)).await
     }
 
     /// The extractor of every adapter: the request's lifecycle (`None`: no layer put one in the
@@ -179,11 +176,6 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
     ) -> Result<Self, SessionRejection> {
         let (lifecycle, begun) = start(lifecycle, cookie_headers)?;
         begun.finished().await.map_err(rejection)?;
-        Self::present(lifecycle)
-    }
-
-    /// The session of an opened lifecycle, a fresh one when the request had none.
-    fn present(lifecycle: Lifecycle<T>) -> Result<Self, SessionRejection> {
         lifecycle
             .present()
             .map_err(|_| SessionRejection::Internal("no randomness for a session id"))?;
@@ -310,9 +302,9 @@ pub(crate) async fn required<'h, T: CookieSession + Send + Sync>(
     lifecycle: Option<Lifecycle<T>>,
     cookie_headers: impl IntoIterator<Item = &'h [u8]>,
 ) -> Result<T, SessionRejection> {
-    let (lifecycle, begun) = start(lifecycle, cookie_headers)?;
-    begun.finished().await.map_err(rejection)?;
-    copy(&lifecycle)?.ok_or(SessionRejection::NoSession { schema: T::NAME })
+    optional(lifecycle, cookie_headers)
+        .await?
+        .ok_or(SessionRejection::NoSession { schema: T::NAME })
 }
 
 /// The optional schema extractor of every adapter: a copy of the session value, or `None`.
@@ -322,12 +314,13 @@ pub(crate) async fn optional<'h, T: CookieSession + Send + Sync>(
 ) -> Result<Option<T>, SessionRejection> {
     let (lifecycle, begun) = start(lifecycle, cookie_headers)?;
     begun.finished().await.map_err(rejection)?;
-    copy(&lifecycle)
+    lifecycle
+        .copy()
+        .map_err(|_| SessionRejection::Internal("the session could not be copied"))
 }
 
 /// The layer's per-request lifecycle (the rejection without one), with its session opened as
-/// far as it goes without a store. Each extractor is then one `async fn` awaiting the rest:
-/// nested `async fn`s would each keep their own copy of the arguments in the future.
+/// far as it goes without a store: the extractors await only the store's part.
 fn start<'h, T: CookieSession + Send + Sync>(
     lifecycle: Option<Lifecycle<T>>,
     cookie_headers: impl IntoIterator<Item = &'h [u8]>,
@@ -335,15 +328,6 @@ fn start<'h, T: CookieSession + Send + Sync>(
     let lifecycle = lifecycle.ok_or(SessionRejection::MissingLayer { schema: T::NAME })?;
     let begun = lifecycle.open(cookie_headers);
     Ok((lifecycle, begun))
-}
-
-/// A copy of the opened session value, `None` without a session.
-fn copy<T: CookieSession + Send + Sync>(
-    lifecycle: &Lifecycle<T>,
-) -> Result<Option<T>, SessionRejection> {
-    lifecycle
-        .copy()
-        .map_err(|_| SessionRejection::Internal("the session could not be copied"))
 }
 
 /// What the extractor answers for an open that failed.

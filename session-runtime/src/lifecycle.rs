@@ -393,12 +393,6 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         // Only the store's part is a future, boxed: a request that never reaches a store awaits
         // nothing, and every future built around this (the extractor's, the handler's, which
         // axum boxes per request) stays small.
-        self.begin_open(cookie_headers)
-    }
-
-    /// The part of [`open`](Self::open) that needs no store: the cookies gathered and opened,
-    /// and, when that settles it, the session recorded in the state.
-    fn begin_open<'h>(&self, cookie_headers: impl IntoIterator<Item = &'h [u8]>) -> Begun {
         let core = self.core();
         let keys = &*self.inner.keys;
         let mut state = self.lock();
