@@ -54,27 +54,14 @@ done
 ADDR="127.0.0.1:$(free_port)"
 "${PIN_SERVER[@]}" "$SERVER" "$ADDR" "redis://127.0.0.1:$REDIS_PORT/" >"$WORK/server.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 100); do
-    grep -q listening "$WORK/server.log" && break
-    sleep 0.1
-done
-grep -q listening "$WORK/server.log" || { cat "$WORK/server.log" >&2; exit 1; }
-
-# The first cookie of each way: `name=value` pairs from its /init route's Set-Cookie lines.
-cookies_from() {
-    curl -s -D - -o /dev/null "http://$ADDR/$1/init" |
-        tr -d '\r' |
-        sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' |
-        grep -v '=$' |
-        paste -sd ';' - |
-        sed 's/;/; /g'
-}
+wait_listening "$WORK/server.log"
 
 VARIANTS=(none floor ours actix-cookie ours-redis actix-redis)
 declare -A COOKIE=([none]="theme=dark")
 declare -A VALUE_LEN=([none]=0)
 for variant in "${VARIANTS[@]:1}"; do
-    pairs=$(cookies_from "$variant")
+    # The first cookie of each way, from its /init route.
+    pairs=$(cookies_from "$variant/init")
     [ -n "$pairs" ] || { echo "$variant: no first cookie" >&2; cat "$WORK/server.log" >&2; exit 1; }
     COOKIE[$variant]="theme=dark; $pairs"
     # The cookie values' length, names and separators left out.

@@ -234,8 +234,6 @@ key=$(redis-cli -p "$REDIS_PORT" --scan | grep -v ':' | head -1 || true)
 
 # --- 2. Throughput ------------------------------------------------------------------------------
 
-CLK_TCK=$(getconf CLK_TCK)
-
 declare -A RPS SCPU RCPU MCPU P50 MEAN P99
 to_us() {
     awk -v v="$1" 'BEGIN {
@@ -268,9 +266,9 @@ run() {
         MEAN[$way]="${MEAN[$way]:-} $(to_us "$(awk '$1 == "Latency" && $2 != "Distribution" {print $2}' <<<"$out")")"
     else
         RPS[$way]="${RPS[$way]:-} $(awk '/Requests\/sec/ {print $2}' <<<"$out")"
-        SCPU[$way]="${SCPU[$way]:-} $(awk -v t=$((s1 - s0)) -v n="$requests" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')"
-        RCPU[$way]="${RCPU[$way]:-} $(awk -v t=$((r1 - r0)) -v n="$requests" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')"
-        MCPU[$way]="${MCPU[$way]:-} $(awk -v t=$((m1 - m0)) -v n="$requests" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')"
+        SCPU[$way]="${SCPU[$way]:-} $(us_per_request $((s1 - s0)) "$requests" 2)"
+        RCPU[$way]="${RCPU[$way]:-} $(us_per_request $((r1 - r0)) "$requests" 2)"
+        MCPU[$way]="${MCPU[$way]:-} $(us_per_request $((m1 - m0)) "$requests" 2)"
     fi
 }
 

@@ -35,21 +35,9 @@ LOG=$(mktemp)
 "${PIN_SERVER[@]}" "$SERVER" "$ADDR" >"$LOG" 2>&1 &
 SERVER_PID=$!
 trap 'kill $SERVER_PID 2>/dev/null || true; rm -f "$LOG"' EXIT
-for _ in $(seq 100); do
-    grep -q listening "$LOG" && break
-    sleep 0.1
-done
-grep -q listening "$LOG" || { cat "$LOG" >&2; exit 1; }
+wait_listening "$LOG"
 
-# The first cookie of each variant: `name=value` pairs from its -init route's Set-Cookie lines.
-cookies_from() {
-    curl -s -D - -o /dev/null "http://$ADDR/$1" |
-        tr -d '\r' |
-        sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' |
-        grep -v '=$' |
-        paste -sd ';' - |
-        sed 's/;/; /g'
-}
+# The first cookie of each variant, from its -init route.
 OURS=$(cookies_from ours-init)
 FLOOR=$(cookies_from floor-init)
 TOWER=$(cookies_from tower-sessions-init)

@@ -28,6 +28,35 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Waits up to 10 s for a server's log ($1) to say it is listening; prints the log and stops the
+# script if it never does.
+wait_listening() {
+    for _ in $(seq 100); do
+        grep -q listening "$1" && return 0
+        sleep 0.1
+    done
+    cat "$1" >&2
+    exit 1
+}
+
+# The `name=value` pairs (`; `-separated) of the Set-Cookie lines that http://$ADDR/$1 answers
+# with, removals left out: the first cookie of a way, from its init route.
+cookies_from() {
+    curl -s -D - -o /dev/null "http://$ADDR/$1" |
+        tr -d '\r' |
+        sed -n 's/^[Ss]et-[Cc]ookie: \([^;]*\).*/\1/p' |
+        grep -v '=$' |
+        paste -sd ';' - |
+        sed 's/;/; /g'
+}
+
+# Microseconds per request of TICKS clock ticks ($1) of CPU over REQUESTS ($2), with DECIMALS
+# ($3, default 3) decimals.
+us_per_request() {
+    awk -v t="$1" -v n="$2" -v hz="$(getconf CLK_TCK)" -v d="${3:-3}" \
+        'BEGIN {printf "%.*f", d, t * 1e6 / hz / n}'
+}
+
 # utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/<pid>/stat, counted
 # after the command name, which may hold spaces).
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
@@ -41,8 +70,7 @@ cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 # host, since it does not count the time the server waits for the CPU. A run with a non-2xx
 # response stops the script.
 wrk_rounds() {
-    local round i variant out rps c0 c1 requests hz
-    hz=$(getconf CLK_TCK)
+    local round i variant out rps c0 c1 requests
     echo "rounds=$ROUNDS seconds=$SECONDS_PER_RUN connections=$CONNECTIONS cpus=$(nproc) pinned=${PIN_SERVER[*]:-no}" >&2
     for round in $(seq "$ROUNDS"); do
         for i in "${!VARIANTS[@]}"; do
@@ -60,8 +88,7 @@ wrk_rounds() {
             if [ -n "${SERVER_PID:-}" ]; then
                 c1=$(cpu_ticks "$SERVER_PID")
                 requests=$(awk '/requests in/ {print $1}' <<<"$out")
-                CPU_US[$variant]="${CPU_US[$variant]:-} $(awk -v t=$((c1 - c0)) -v n="$requests" -v hz="$hz" \
-                    'BEGIN {printf "%.3f", t * 1e6 / hz / n}')"
+                CPU_US[$variant]="${CPU_US[$variant]:-} $(us_per_request $((c1 - c0)) "$requests")"
             fi
         done
         echo "round $round done" >&2
