@@ -32,12 +32,7 @@ SERVER=target/release/examples/actix-load-server
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
+    stop_pids
     rm -rf "$WORK"
 }
 trap cleanup EXIT

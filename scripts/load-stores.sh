@@ -96,12 +96,7 @@ cleanup() {
         echo "store-server exited early; its log:" >&2
         tail -30 "$WORK/server.log" >&2 || true
     fi
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
+    stop_pids
     rm -rf "$WORK"
 }
 trap cleanup EXIT

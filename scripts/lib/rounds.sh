@@ -28,6 +28,18 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# Stops every process in PIDS (an array the caller fills as it starts them), by PID, and waits
+# for each.
+stop_pids() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
 # Waits up to 10 s for a server's log ($1) to say it is listening; prints the log and stops the
 # script if it never does.
 wait_listening() {
