@@ -14,6 +14,9 @@
 #   memcached-store-floor      the memcached floor's handlers calling our Timed<MemcachedStore>
 #   store-floor                the floor's handlers calling our Timed<RedisStore>: the store path
 #                              without the layer
+#   sealed-floor,              the bare clients (redis, memcached) with what our stores promise
+#   memcached-sealed-floor     written inline: a sealed id cookie, the key hashed from the id, the
+#                              entry sealed at rest and decoded (SealedFloor in benches/common)
 #   none                       no session at all
 #
 # 1. Round trips: N requests per way (curl, one keep-alive connection), with Redis `INFO
@@ -57,7 +60,9 @@ ALL_WAYS=(none
     store-floor-write store-floor-read
     fred-floor-write fred-floor-read
     memcached-floor-write memcached-floor-read
-    memcached-store-floor-write memcached-store-floor-read)
+    memcached-store-floor-write memcached-store-floor-read
+    sealed-floor-write sealed-floor-read
+    memcached-sealed-floor-write memcached-sealed-floor-read)
 if [ -n "${WAYS:-}" ]; then
     read -r -a WAYS_ARRAY <<<"none $WAYS"
     declare -A seen=()
@@ -219,7 +224,7 @@ done
 
 # The bytes each way keeps per session in Redis.
 SIZES=""
-for pattern in 'bench:s:*' 'floor:*' 'fred-floor:*' 'bench-revoked:*'; do
+for pattern in 'bench:s:*' 'floor:*' 'sealed-floor:*' 'fred-floor:*' 'bench-revoked:*'; do
     key=$(redis-cli -p "$REDIS_PORT" --scan --pattern "$pattern" | head -1)
     [ -n "$key" ] && SIZES="$SIZES ${pattern%\*}…=$(redis-cli -p "$REDIS_PORT" STRLEN "$key")B"
 done
@@ -343,6 +348,15 @@ compare_floor memcached-store-floor-write memcached-floor-write
 compare_floor memcached-store-floor-read memcached-floor-read
 compare_floor store-floor-write floor-write
 compare_floor store-floor-read floor-read
+# What the promises cost written inline, and our layer against that.
+compare_floor sealed-floor-write floor-write
+compare_floor sealed-floor-read floor-read
+compare_floor redis-write sealed-floor-write
+compare_floor redis-read sealed-floor-read
+compare_floor memcached-sealed-floor-write memcached-floor-write
+compare_floor memcached-sealed-floor-read memcached-floor-read
+compare_floor memcached-write memcached-sealed-floor-write
+compare_floor memcached-read memcached-sealed-floor-read
 compare_floor tower-write floor-write
 compare_floor tower-read floor-read
 compare_floor tower-write fred-floor-write

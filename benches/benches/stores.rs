@@ -5,9 +5,10 @@
 //! Then whole requests in process (`store_service`): the axum router with our layer keeping the
 //! reference session in Redis, against the floor any Redis session store pays (a handler doing
 //! one `GET`, and one `SET` to write, with the same client), the same handler calling our
-//! `Timed<RedisStore>` instead (the store path without the layer), our layer on `MemoryStore`
-//! (the layer without the network), no session at all, and cookie sessions with and without
-//! the Redis revocation check.
+//! `Timed<RedisStore>` instead (the store path without the layer), the sealed floor (the
+//! floor's client with what our stores promise written inline: `SealedFloor` in `common`),
+//! our layer on `MemoryStore` (the layer without the network), no session at all, and cookie
+//! sessions with and without the Redis revocation check.
 //!
 //! `STORES_INTERLEAVED=rounds[,batch] cargo bench -p session-benches --bench stores` runs the
 //! whole-request comparison as interleaved rounds instead, for hosts loaded by other work, and
@@ -31,7 +32,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::routing::get;
-use common::{Reference, checked_write, cookie_header, init, read_only, reference, store_settings};
+use common::{
+    Reference, SEALED_FLOOR_COOKIE, SealedFloor, checked_write, cookie_header, init, read_only,
+    reference, store_settings, touch,
+};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, criterion_group};
 use http::header::{COOKIE, SET_COOKIE};
@@ -273,6 +277,9 @@ fn our_router(layer: SessionLayerBuilder<Reference>) -> Router {
         .route("/write", get(checked_write))
         .route("/read", get(read_only))
         .layer(layer.build().expect("valid layer"))
+        // Routes made once, as `axum::serve` makes them: a router left without a state
+        // converts every handler, and applies the layer to it, on every call.
+        .with_state(())
 }
 
 /// The floor's session id, from a plain cookie.
@@ -324,6 +331,81 @@ async fn floor_write(
     let saved: Result<(), _> = redis::cmd("SET")
         .arg(&key)
         .arg(value)
+        .arg("EX")
+        .arg(TTL.as_secs())
+        .query_async(&mut connection)
+        .await;
+    match saved {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+thread_local! {
+    /// The sealed floor's cipher and buffer, kept across requests.
+    static SEALED: std::cell::RefCell<SealedFloor> = std::cell::RefCell::new(SealedFloor::new());
+}
+
+/// The sealed floor's key prefix.
+const SEALED_PREFIX: &str = "sealed-floor:";
+
+/// The sealed floor's read ([`SealedFloor`]: the bare client with what our stores promise
+/// written inline): the id cookie opened, the key hashed, one `GET`, the entry opened and
+/// decoded.
+async fn sealed_get(
+    mut connection: redis::aio::ConnectionManager,
+    headers: &HeaderMap,
+) -> Result<(String, redis::aio::ConnectionManager, Reference), StatusCode> {
+    let key = headers
+        .get(COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|cookies| {
+            cookies.split(';').find_map(|pair| {
+                pair.trim()
+                    .strip_prefix(SEALED_FLOOR_COOKIE)?
+                    .strip_prefix('=')
+            })
+        })
+        .and_then(|value| SEALED.with(|s| s.borrow_mut().key(SEALED_PREFIX, value)))
+        .ok_or(StatusCode::UNAUTHORIZED)?;
+    let entry = match redis::cmd("GET")
+        .arg(&key)
+        .query_async::<Option<Vec<u8>>>(&mut connection)
+        .await
+    {
+        Ok(Some(entry)) => entry,
+        _ => return Err(StatusCode::INTERNAL_SERVER_ERROR),
+    };
+    let value = SEALED
+        .with(|s| s.borrow().open_entry(entry))
+        .ok_or(StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok((key, connection, value))
+}
+
+async fn sealed_read(
+    State(connection): State<redis::aio::ConnectionManager>,
+    headers: HeaderMap,
+) -> StatusCode {
+    match sealed_get(connection, &headers).await {
+        Ok(_) => StatusCode::OK,
+        Err(status) => status,
+    }
+}
+
+/// The sealed floor's write: its read, the value changed, sealed again, one `SET … EX`.
+async fn sealed_write(
+    State(connection): State<redis::aio::ConnectionManager>,
+    headers: HeaderMap,
+) -> StatusCode {
+    let (key, mut connection, mut value) = match sealed_get(connection, &headers).await {
+        Ok(got) => got,
+        Err(status) => return status,
+    };
+    touch(&mut value);
+    let entry = SEALED.with(|s| s.borrow_mut().entry(&value));
+    let saved: Result<(), _> = redis::cmd("SET")
+        .arg(&key)
+        .arg(entry)
         .arg("EX")
         .arg(TTL.as_secs())
         .query_async(&mut connection)
@@ -437,7 +519,7 @@ impl Services {
         let in_memory = our_router(store_settings().with_store(MemoryStore::new()));
         let in_cookies = our_router(store_settings());
         let revoking = our_router(store_settings().with_revocation(redis_store()));
-        let floor = rt.block_on(async {
+        let (floor, sealed, sealed_cookie) = rt.block_on(async {
             let connection =
                 redis::aio::ConnectionManager::new(redis::Client::open(url.as_str()).expect("url"))
                     .await
@@ -451,12 +533,31 @@ impl Services {
                 .query_async(&mut connection.clone())
                 .await
                 .expect("SET");
-            Router::new()
+            // The sealed floor's session, issued as its init would.
+            let (id, sealed_cookie, entry) = SEALED.with(|s| s.borrow_mut().issue(&reference()));
+            let () = redis::cmd("SET")
+                .arg(SealedFloor::key_of(SEALED_PREFIX, &id))
+                .arg(entry)
+                .query_async(&mut connection.clone())
+                .await
+                .expect("SET");
+            let floor = Router::new()
                 .route("/write", get(floor_write))
                 .route("/read", get(floor_read))
-                .with_state(connection)
+                .with_state(connection.clone());
+            let sealed = Router::new()
+                .route("/write", get(sealed_write))
+                .route("/read", get(sealed_read))
+                .with_state(connection);
+            (
+                floor,
+                sealed,
+                format!("theme=dark; {SEALED_FLOOR_COOKIE}={sealed_cookie}"),
+            )
         });
-        let none = Router::new().route("/none", get(|| async { StatusCode::OK }));
+        let none = Router::new()
+            .route("/none", get(|| async { StatusCode::OK }))
+            .with_state(());
         // Wrapped as the layer wraps a store: `Timed` around an `Arc<dyn SessionStore>`. No
         // prefix, so it finds the floor's key.
         let store: Arc<dyn SessionStore> = Arc::new(redis_store().with_prefix("").expect("prefix"));
@@ -477,6 +578,13 @@ impl Services {
                 floor_cookie.clone(),
             ),
             ("store_read", via_store, "/read", floor_cookie),
+            (
+                "sealed_floor_write",
+                sealed.clone(),
+                "/write",
+                sealed_cookie.clone(),
+            ),
+            ("sealed_floor_read", sealed, "/read", sealed_cookie),
         ];
         for (name, router) in [
             ("redis", in_redis),

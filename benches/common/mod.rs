@@ -404,18 +404,23 @@ impl Services {
             .route("/update", get(update))
             .route("/read", get(read_only))
             .route("/untouched", noop())
-            .layer(layer);
-        let one_cookie = Router::new().route("/update", get(update)).layer(
-            settings()
-                .with_max_cookies(1)
-                .with_clock(ManualClock::new(NOW))
-                .build()
-                .expect("layer"),
-        );
-        let bare = Router::new().route("/untouched", noop());
+            .layer(layer)
+            .with_state(());
+        let one_cookie = Router::new()
+            .route("/update", get(update))
+            .layer(
+                settings()
+                    .with_max_cookies(1)
+                    .with_clock(ManualClock::new(NOW))
+                    .build()
+                    .expect("layer"),
+            )
+            .with_state(());
+        let bare = Router::new().route("/untouched", noop()).with_state(());
         let trivial = Router::new()
             .route("/untouched", noop())
-            .layer(tower::util::MapRequestLayer::new(|r: Request<Body>| r));
+            .layer(tower::util::MapRequestLayer::new(|r: Request<Body>| r))
+            .with_state(());
         let cookie = cookie_header(&pairs(&ours_first(&default_codec(), &reference())));
         Services {
             rt,
@@ -597,4 +602,121 @@ pub fn axum_extra_jar<T: Serialize + serde::de::DeserializeOwned>(
     let jar = jar.add(jar_cookie(serde_json::to_string(&value).expect("json")));
     let response = (jar, ()).into_response();
     response.headers().clone()
+}
+
+/// The sealed store floor: what any server-side session store that keeps the promises of
+/// ours must do with the bare primitives, written inline with nothing else around it. Its id
+/// cookie is sealed (AES-256-GCM-SIV over the 128-bit id and two timestamps: the cookie must
+/// not be forgeable or readable), the store key is the SHA-256 of the id in hex (a store dump
+/// must not name a usable cookie), and the entry is sealed at rest and decoded into the typed
+/// session (memcached has no authentication; a handler reads a struct, not bytes). No header,
+/// no key id, no expiry check, no markers, no revocation: the floor of the store modes, as
+/// [`Floor`] is the cookie mode's. One buffer, kept across requests.
+pub struct SealedFloor {
+    cipher: Aes256GcmSiv,
+    buf: Vec<u8>,
+}
+
+/// The sealed floor's id cookie: the id and two `u32` timestamps, sealed.
+pub const SEALED_FLOOR_COOKIE: &str = "sealed";
+const ID_LEN: usize = 16;
+
+impl SealedFloor {
+    pub fn new() -> Self {
+        SealedFloor {
+            cipher: Aes256GcmSiv::new_from_slice(&MASTER).expect("32-byte key"),
+            buf: Vec::with_capacity(512),
+        }
+    }
+
+    /// `plaintext` sealed: nonce | ciphertext | tag.
+    fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
+        out.resize(NONCE_LEN, 0);
+        rand::rng().fill_bytes(&mut out);
+        out.extend_from_slice(plaintext);
+        let (nonce, body) = out.split_at_mut(NONCE_LEN);
+        let nonce = Nonce::try_from(&*nonce).expect("12 bytes");
+        let tag = self
+            .cipher
+            .encrypt_inout_detached(&nonce, b"", body.into())
+            .expect("encrypt");
+        out.extend_from_slice(&tag);
+        out
+    }
+
+    /// Opens nonce | ciphertext | tag in place: the plaintext.
+    fn open(cipher: &Aes256GcmSiv, sealed: &mut [u8]) -> Option<std::ops::Range<usize>> {
+        if sealed.len() < NONCE_LEN + TAG_LEN {
+            return None;
+        }
+        let (nonce, rest) = sealed.split_at_mut(NONCE_LEN);
+        let (body, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
+        let nonce = Nonce::try_from(&*nonce).ok()?;
+        let tag = Tag::try_from(&*tag).ok()?;
+        cipher
+            .decrypt_inout_detached(&nonce, b"", (&mut *body).into(), &tag)
+            .ok()?;
+        Some(NONCE_LEN..NONCE_LEN + body.len())
+    }
+
+    /// A fresh session: its id cookie's value and its sealed entry.
+    pub fn issue(&mut self, value: &Reference) -> ([u8; ID_LEN], String, Vec<u8>) {
+        let mut id = [0u8; ID_LEN];
+        rand::rng().fill_bytes(&mut id);
+        let mut plain = [0u8; ID_LEN + 8];
+        plain[..ID_LEN].copy_from_slice(&id);
+        plain[ID_LEN..].copy_from_slice(&[0x65, 0x4a, 0x9f, 0x10, 0x65, 0x4a, 0x9f, 0x10]);
+        let cookie = URL_SAFE_NO_PAD.encode(self.seal(&plain));
+        (id, cookie, self.entry(value))
+    }
+
+    /// The store key of the session whose id cookie has `value`: `prefix` and the id's
+    /// SHA-256 in hex; `None` for a cookie that does not open.
+    pub fn key(&mut self, prefix: &str, value: &str) -> Option<String> {
+        self.buf.clear();
+        URL_SAFE_NO_PAD.decode_vec(value, &mut self.buf).ok()?;
+        let plain = Self::open(&self.cipher, &mut self.buf)?;
+        let id = self.buf.get(plain).filter(|p| p.len() == ID_LEN + 8)?;
+        Some(Self::key_of(
+            prefix,
+            id[..ID_LEN].try_into().expect("16 bytes"),
+        ))
+    }
+
+    /// The store key of id `id`.
+    pub fn key_of(prefix: &str, id: &[u8; ID_LEN]) -> String {
+        use sha2::Digest as _;
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let digest = sha2::Sha256::digest(id);
+        let mut key = String::with_capacity(prefix.len() + 64);
+        key.push_str(prefix);
+        for byte in digest {
+            key.push(char::from(HEX[usize::from(byte >> 4)]));
+            key.push(char::from(HEX[usize::from(byte & 15)]));
+        }
+        key
+    }
+
+    /// `value` sealed for the store.
+    pub fn entry(&mut self, value: &Reference) -> Vec<u8> {
+        self.buf.clear();
+        let buf = postcard::to_extend(value, core::mem::take(&mut self.buf)).expect("encode");
+        let sealed = self.seal(&buf);
+        self.buf = buf;
+        self.buf.as_mut_slice().fill(0);
+        sealed
+    }
+
+    /// The session in a stored entry; `None` for one that does not open or decode.
+    pub fn open_entry(&self, mut entry: Vec<u8>) -> Option<Reference> {
+        let plain = Self::open(&self.cipher, &mut entry)?;
+        postcard::from_bytes(&entry[plain]).ok()
+    }
+}
+
+impl Default for SealedFloor {
+    fn default() -> Self {
+        Self::new()
+    }
 }

@@ -18,7 +18,10 @@
 //! clients; the last, async-memcached over a list of idle connections), `store-floor` and
 //! `memcached-store-floor` (the floor's handlers calling our `Timed<RedisStore>` or
 //! `Timed<MemcachedStore>`: the store path without the layer; each shares its floor's sessions,
-//! `/store-floor-init` and `/memcached-store-floor-init` set one). `/none` has
+//! `/store-floor-init` and `/memcached-store-floor-init` set one), `sealed-floor` and
+//! `memcached-sealed-floor` (the bare clients with what our stores promise written inline:
+//! a sealed id cookie, the key hashed from the id, the entry sealed at rest and decoded; see
+//! `SealedFloor` in `common`). `/none` has
 //! no session at all. A write or read that does not find the session it was given answers 500,
 //! so a load run that lost its sessions fails instead of measuring fresh ones.
 
@@ -174,6 +177,73 @@ async fn floor_write<F: Bare>(State(floor): State<F>, headers: HeaderMap) -> Sta
         Err(_) => return StatusCode::SERVICE_UNAVAILABLE,
     };
     match floor.set(&key, &value).await {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+thread_local! {
+    /// Each worker thread's sealed floor: its cipher and buffer, kept across requests.
+    static SEALED: std::cell::RefCell<SealedFloor> = std::cell::RefCell::new(SealedFloor::new());
+}
+
+/// The sealed floor's key prefix, on either server.
+const SEALED_PREFIX: &str = "sealed-floor:";
+
+/// A bare client with what our stores promise written inline ([`SealedFloor`]): a sealed id
+/// cookie, the key hashed from the id, the entry sealed at rest and decoded into the session.
+async fn sealed_init<F: Bare>(
+    State(floor): State<F>,
+) -> (StatusCode, [(http::HeaderName, String); 1]) {
+    let (id, cookie, entry) = SEALED.with(|s| s.borrow_mut().issue(&reference()));
+    let status = match floor
+        .set(&SealedFloor::key_of(SEALED_PREFIX, &id), &entry)
+        .await
+    {
+        Ok(()) => StatusCode::OK,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    let cookie = format!("{SEALED_FLOOR_COOKIE}={cookie}; Path=/");
+    (status, [(http::header::SET_COOKIE, cookie)])
+}
+
+/// The sealed floor's read: the id cookie opened, the key hashed, one `GET`, the entry opened
+/// and decoded; the session's key and value.
+async fn sealed_get<F: Bare>(
+    floor: &F,
+    headers: &HeaderMap,
+) -> Result<(String, Reference), StatusCode> {
+    let key = cookie(headers, SEALED_FLOOR_COOKIE)
+        .and_then(|value| SEALED.with(|s| s.borrow_mut().key(SEALED_PREFIX, value)))
+        .ok_or(StatusCode::UNAUTHORIZED)?;
+    let entry = match floor.get(&key).await {
+        Ok(Some(entry)) => entry,
+        Ok(None) => return Err(StatusCode::INTERNAL_SERVER_ERROR),
+        Err(_) => return Err(StatusCode::SERVICE_UNAVAILABLE),
+    };
+    let value = SEALED
+        .with(|s| s.borrow().open_entry(entry))
+        .ok_or(StatusCode::INTERNAL_SERVER_ERROR)?;
+    Ok((key, value))
+}
+
+async fn sealed_read<F: Bare>(State(floor): State<F>, headers: HeaderMap) -> StatusCode {
+    match sealed_get(&floor, &headers).await {
+        Ok(_) => StatusCode::OK,
+        Err(status) => status,
+    }
+}
+
+/// The sealed floor's write: its read, the value changed as ours changes it, sealed again and
+/// one `SET`.
+async fn sealed_write<F: Bare>(State(floor): State<F>, headers: HeaderMap) -> StatusCode {
+    let (key, mut value) = match sealed_get(&floor, &headers).await {
+        Ok(got) => got,
+        Err(status) => return status,
+    };
+    touch(&mut value);
+    let entry = SEALED.with(|s| s.borrow_mut().entry(&value));
+    match floor.set(&key, &entry).await {
         Ok(()) => StatusCode::OK,
         Err(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
@@ -460,6 +530,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .merge(
             Router::new()
                 .route("/store-floor-init", get(floor_init::<Floor>))
+                .route("/sealed-floor-init", get(sealed_init::<Floor>))
+                .route("/sealed-floor-write", get(sealed_write::<Floor>))
+                .route("/sealed-floor-read", get(sealed_read::<Floor>))
                 .with_state(floor),
         )
         .merge(
@@ -474,6 +547,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .route("/memcached-floor-write", get(floor_write::<McFloor>))
                 .route("/memcached-floor-read", get(floor_read::<McFloor>))
                 .route("/memcached-store-floor-init", get(floor_init::<McFloor>))
+                .route("/memcached-sealed-floor-init", get(sealed_init::<McFloor>))
+                .route(
+                    "/memcached-sealed-floor-write",
+                    get(sealed_write::<McFloor>),
+                )
+                .route("/memcached-sealed-floor-read", get(sealed_read::<McFloor>))
                 .with_state(mc_floor),
         )
         .merge(
