@@ -373,14 +373,16 @@ pub enum Route {
     /// The same no-op handler with no layer at all.
     NoLayer,
     /// The same no-op handler behind a layer that does nothing: what axum charges for any
-    /// layer (it boxes and clones the layered route per request), the part of the untouched
-    /// cost that is not ours.
+    /// layer (the layered route is boxed once more, and its future), the part of the
+    /// untouched cost that is not ours.
     TrivialLayer,
 }
 
 /// The routers of the service comparison, each request sent in process on this thread
 /// (`tower::ServiceExt::oneshot` on a current-thread runtime) with the reference session's
-/// cookie: the router and the layer are measured, HTTP parsing is not.
+/// cookie: the router and the layer are measured, HTTP parsing is not. Each router is made
+/// once with `with_state(())`, as `axum::serve` makes it: left without, axum converts every
+/// handler into a route, and applies the layers to it, on every call.
 pub struct Services {
     rt: tokio::runtime::Runtime,
     session: Router,
