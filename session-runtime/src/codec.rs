@@ -236,8 +236,9 @@ impl Codec {
     }
 
     /// Seals a payload already encoded by schema version `version` (a value that passed its
-    /// bounds check, encoded with [`encode_into`]) in the cookie form: what
-    /// [`seal_form`](Self::seal_form) writes for that value, without encoding it again.
+    /// bounds check, encoded with [`encode_into`]) in `form` (the cookie or the stored form):
+    /// what [`seal_form`](Self::seal_form) writes for that value, without encoding it again.
+    #[allow(clippy::too_many_arguments)] // seal_form's, with the payload for the value
     pub(crate) fn seal_encoded(
         &self,
         keys: &Keys,
@@ -245,14 +246,16 @@ impl Codec {
         payload: &[u8],
         meta: &SessionMeta,
         subject: Option<Subject>,
+        form: Form,
         buf: &mut Vec<u8>,
     ) -> Result<u8, SessionError> {
+        debug_assert!(form != Form::Id, "an id cookie carries no payload");
         let header = Header {
             schema_version: version,
             meta: *meta,
             subject,
         };
-        self.seal_with(keys, header, Form::Cookie, buf, |buf| {
+        self.seal_with(keys, header, form, buf, |buf| {
             buf.extend_from_slice(payload);
             Ok(())
         })
@@ -383,19 +386,9 @@ impl Codec {
         self.open_envelope_at(keys, buf, gathered.count(), now)
     }
 
-    /// Opens one envelope (from cookies or from a store) at `now`.
-    pub(crate) fn open_envelope<T: CookieSession>(
-        &self,
-        keys: &Keys,
-        buf: &mut [u8],
-        chunks: u8,
-        now: u32,
-    ) -> Result<Unsealed<T>, OpenError> {
-        self.open_envelope_at(keys, buf, chunks, now)
-            .map(|(unsealed, _)| unsealed)
-    }
-
-    fn open_envelope_at<T: CookieSession>(
+    /// Opens one envelope (from cookies or from a store) at `now`, also telling where in
+    /// `buf` the decrypted payload lies.
+    pub(crate) fn open_envelope_at<T: CookieSession>(
         &self,
         keys: &Keys,
         buf: &mut [u8],
@@ -758,6 +751,7 @@ mod tests {
                 &payload,
                 &meta,
                 None,
+                Form::Cookie,
                 &mut buf,
             )
             .expect("seals");
@@ -766,5 +760,29 @@ mod tests {
         let sealed = SetCookies { headers, chunks };
         let opened = codec.open::<Note>(sealed.cookie_header(), NOW);
         assert_eq!(opened.expect("opens").expect("a session").value, note);
+
+        // The stored form too: an entry sealed from the encoding opens into the value, and
+        // its payload is that encoding (what a store-mode save keeps for the next change).
+        let keys = codec.keys.keys();
+        let mut entry = Vec::new();
+        codec
+            .seal_encoded(
+                &keys,
+                Note::VERSION,
+                &payload,
+                &meta,
+                None,
+                Form::Stored,
+                &mut entry,
+            )
+            .expect("seals");
+        let (unsealed, at) = codec
+            .open_envelope_at::<Note>(&keys, &mut entry, 1, NOW)
+            .expect("opens");
+        assert_eq!(&entry[at], payload.as_slice());
+        match unsealed {
+            Unsealed::Value(opened) => assert_eq!(opened.value, note),
+            Unsealed::InStore { .. } => panic!("an entry carries its value"),
+        }
     }
 }

@@ -427,9 +427,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 // The decrypted payload is the value's encoding as it stands, unless a migration
                 // or a hook changes the value: kept, it spares the first change an encoding of
                 // its own (see `update`).
-                let encoded = (opened.reseal.migrated_from.is_none()
-                    && core.on_restored.is_empty())
-                .then(|| keep_payload(buf, payload));
+                let encoded = self.keeps(&opened).then(|| keep_payload(buf, payload));
                 if core.persistence.checks(opened.subject.as_ref()) {
                     drop(state);
                     return self.asking(Unsealed::Value(opened), encoded, flash_key, now);
@@ -460,21 +458,30 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             },
         };
         match flash_key {
-            // No session call carries the flash check: asked on its own.
-            Some(key) => {
+            Some(_) => {
                 drop(state);
-                let this = self.clone();
-                Begun::Asking(Box::pin(async move {
-                    let taken = flash::taken_before(&this.core().persistence, Some(&key)).await;
-                    this.settle(opened, taken)
-                }))
+                self.with_flash(opened, flash_key)
             }
             None => Begun::Done(self.settle_in(&mut state, opened, false)),
         }
     }
 
-    /// [`ask_stores`](Self::ask_stores) as the rest of an [`open`](Self::open), boxed with its
-    /// own handle on the lifecycle.
+    /// `opened` recorded once the flash cookie's record, if there is one to read, is asked
+    /// on its own: no session call carries it.
+    fn with_flash(&self, opened: Opening<T>, flash_key: Option<String>) -> Begun {
+        let Some(key) = flash_key else {
+            return Begun::Done(self.settle(opened, false));
+        };
+        let this = self.clone();
+        Begun::Asking(Box::pin(async move {
+            let taken = flash::taken_before(&this.core().persistence, Some(&key)).await;
+            this.settle(opened, taken)
+        }))
+    }
+
+    /// The rest of an [`open`](Self::open) once the cookie says a store must be asked: what
+    /// it asks is decided now, and only the call is a future ([`ask_stores`](Self::ask_stores),
+    /// boxed with its own handle on the lifecycle).
     fn asking(
         &self,
         unsealed: Unsealed<T>,
@@ -482,53 +489,42 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         flash_key: Option<String>,
         now: u32,
     ) -> Begun {
-        Begun::Asking(Box::pin(
-            self.clone().ask_stores(unsealed, encoded, flash_key, now),
-        ))
+        match self.to_check(unsealed, encoded) {
+            Ok(asked) => Begun::Asking(Box::pin(self.clone().ask_stores(asked, flash_key, now))),
+            // An id cookie with no store to go to.
+            Err(opened) => self.with_flash(opened, flash_key),
+        }
     }
 
     /// The store's part of [`open`](Self::open): the stores asked what the opened cookie cannot
     /// say alone (the session's entry, whether it was revoked, whether the flash cookie was
-    /// taken before; the flash check with the session's call, unless the id cookie had no
-    /// store to go to or the store was down: then on its own), then the session recorded in
-    /// the state. One `async fn` around the store calls, the rest synchronous: this future is
-    /// boxed per request that asks a store, and nested `async fn`s would each keep a copy of
-    /// the opened value.
+    /// taken before, in the same call), then the session recorded in the state. This future
+    /// is boxed per request that asks a store: it holds only what the call needs (the opened
+    /// value is boxed in `asked`), so it stays under the allocator's per-thread cache limit
+    /// (1,032 bytes for glibc) whatever the schema's size.
     async fn ask_stores(
         self,
-        unsealed: Unsealed<T>,
-        encoded: Option<Encoded>,
+        asked: Asked<T>,
         flash_key: Option<String>,
         now: u32,
     ) -> Result<(), LoadError> {
-        let opened = match self.to_check(unsealed) {
-            Err(opened) => opened,
-            Ok(asked) => {
-                let found = self
-                    .core()
-                    .persistence
-                    .check(&self.inner.keys, &asked.checked, flash_key.as_deref(), now)
-                    .await;
-                self.checked(found, asked, encoded, now)
-            }
-        };
-        let asked = !matches!(
-            opened,
-            Opening::Bad {
-                flash_taken: None,
-                ..
-            }
-        );
-        let flash_alone = match (asked, flash_key.as_deref()) {
-            (false, Some(key)) => flash::taken_before(&self.core().persistence, Some(key)).await,
-            _ => false,
-        };
-        self.settle(opened, flash_alone)
+        let found = self
+            .core()
+            .persistence
+            .check(&self.inner.keys, &asked.checked, flash_key.as_deref(), now)
+            .await;
+        // The flash cookie's record was asked in the same call: `checked` carries its answer.
+        let opened = self.checked(found, asked, now);
+        self.settle(opened, false)
     }
 
     /// What the stores are asked about an opened cookie; or, for an id cookie with no store
     /// to go to, what it opens into.
-    fn to_check(&self, unsealed: Unsealed<T>) -> Result<Asked<T>, Opening<T>> {
+    fn to_check(
+        &self,
+        unsealed: Unsealed<T>,
+        encoded: Option<Encoded>,
+    ) -> Result<Asked<T>, Opening<T>> {
         let persistence = &self.core().persistence;
         match unsealed {
             Unsealed::Value(opened) => {
@@ -540,7 +536,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 };
                 Ok(Asked {
                     checked,
-                    value: Some(opened),
+                    value: Some(Box::new((opened, encoded))),
                     id_fallback: false,
                 })
             }
@@ -570,13 +566,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
     }
 
     /// What the stores' answer makes of the opened cookie.
-    fn checked(
-        &self,
-        found: Result<Found, StoreError>,
-        asked: Asked<T>,
-        encoded: Option<Encoded>,
-        now: u32,
-    ) -> Opening<T> {
+    fn checked(&self, found: Result<Found, StoreError>, asked: Asked<T>, now: u32) -> Opening<T> {
         let core = self.core();
         let Asked {
             checked,
@@ -587,8 +577,8 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             Ok(found) => found,
             Err(err) => {
                 let place = match &value {
-                    Some(opened) => Place::Cookie {
-                        chunks: opened.chunks,
+                    Some(value) => Place::Cookie {
+                        chunks: value.0.chunks,
                     },
                     None => Place::Store,
                 };
@@ -612,7 +602,8 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
             };
         }
         match value {
-            Some(opened) => {
+            Some(value) => {
+                let (opened, encoded) = *value;
                 let place = Place::Cookie {
                     chunks: opened.chunks,
                 };
@@ -646,15 +637,20 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 let mut bytes = Zeroizing::new(bytes);
                 match core
                     .codec
-                    .open_envelope::<T>(&self.inner.keys, &mut bytes, 1, now)
+                    .open_envelope_at::<T>(&self.inner.keys, &mut bytes, 1, now)
                 {
-                    Ok(Unsealed::Value(mut opened)) if opened.meta.id == checked.meta.id => {
+                    Ok((Unsealed::Value(mut opened), payload))
+                        if opened.meta.id == checked.meta.id =>
+                    {
                         // The id cookie's key counts too: re-sealed if either was a fallback.
                         opened.reseal.fallback_key |= id_fallback;
+                        // Kept, as a cookie's is: a change then encodes the value once, and
+                        // the entry is sealed from that encoding.
+                        let encoded = self.keeps(&opened).then(|| keep_payload(bytes, payload));
                         Opening::Value {
                             opened,
                             place,
-                            encoded: None,
+                            encoded,
                             flash_taken: found.flash_taken,
                         }
                     }
@@ -670,6 +666,12 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                 }
             }
         }
+    }
+
+    /// Whether the decrypted payload of `opened` is the value's encoding as it stands: not
+    /// when a migration or a restore hook changes the value.
+    fn keeps(&self, opened: &Opened<T>) -> bool {
+        opened.reseal.migrated_from.is_none() && self.core().on_restored.is_empty()
     }
 
     /// Records what the request came with.
@@ -1256,8 +1258,9 @@ fn prepare<T>(
 struct Asked<T> {
     /// Its session's id, timestamps, subject and key.
     checked: Checked,
-    /// The value it carried; `None` for an id cookie.
-    value: Option<Opened<T>>,
+    /// The value it carried and its kept encoding; `None` for an id cookie. Boxed: the
+    /// future that holds it across the store call is then the same size whatever `T` is.
+    value: Option<Box<(Opened<T>, Option<Encoded>)>>,
     /// The id cookie opened with a fallback key.
     id_fallback: bool,
 }
@@ -1353,9 +1356,15 @@ impl Sealing {
         let buf = scratch.sealing();
         let sealed = match (encoded, &core.writer.downgrade) {
             // Encoded by the change that made this save, or as it came in: sealed as is.
-            (Some(payload), None) => {
-                codec.seal_encoded(keys, T::VERSION, payload, &self.meta, self.subject, buf)
-            }
+            (Some(payload), None) => codec.seal_encoded(
+                keys,
+                T::VERSION,
+                payload,
+                &self.meta,
+                self.subject,
+                Form::Cookie,
+                buf,
+            ),
             _ => self.seal(core, keys, value, Form::Cookie, buf),
         };
         match sealed.map(|chunks| codec.lines(scratch.sealed(), chunks)) {
@@ -1393,10 +1402,28 @@ impl Sealing {
         core: &Core<T>,
         keys: &Keys,
         value: &T,
+        encoded: Option<&[u8]>,
     ) -> Result<(Vec<u8>, Lines), SessionError> {
         let codec = &core.codec;
         let mut entry = Vec::with_capacity(256);
-        self.seal(core, keys, value, Form::Stored, &mut entry)?;
+        match (encoded, &core.writer.downgrade) {
+            // Encoded by the change that made this save, or as it came in: sealed as is.
+            (Some(payload), None) => {
+                let (meta, subject) = (&self.meta, self.subject);
+                codec.seal_encoded(
+                    keys,
+                    T::VERSION,
+                    payload,
+                    meta,
+                    subject,
+                    Form::Stored,
+                    &mut entry,
+                )?;
+            }
+            _ => {
+                self.seal(core, keys, value, Form::Stored, &mut entry)?;
+            }
+        }
         if self.id_kept {
             // The browser's id cookie still says all it must: no line, no seal.
             return Ok((entry, Lines::new()));
@@ -1433,10 +1460,14 @@ async fn run<T: CookieSession + Send + Sync>(
     flash_lines: Lines,
     write: Option<(Sealing, Lifecycle<T>)>,
 ) -> Finished {
+    // Only a save is awaited inline on the common path; the rarer store calls (a logout's,
+    // a move's, a flash record's) are boxed where they are awaited, so this future, boxed per
+    // response that saves, stays under the allocator's per-thread cache limit (1,032 bytes
+    // for glibc) and is not moved around at the size of the rarest path.
     let persistence = &core.persistence;
     let mut write = write;
     if !plan.retire.is_empty() {
-        match persistence.retire(&plan.retire).await {
+        match Box::pin(persistence.retire(&plan.retire)).await {
             Ok(true) => {}
             // A session moving in whose cookies a logout retired first: nothing is written.
             Ok(false) => {
@@ -1449,7 +1480,7 @@ async fn run<T: CookieSession + Send + Sync>(
         }
     }
     if let Some((sealing, lifecycle)) = write {
-        match write_session(&core, &mut plan, sealing, &lifecycle).await {
+        match Box::pin(write_session(&core, &mut plan, sealing, &lifecycle)).await {
             Written::Lines(written) => {
                 crate::metrics::written(!matches!(
                     lifecycle.read().incoming,
@@ -1467,10 +1498,10 @@ async fn run<T: CookieSession + Send + Sync>(
         }
     }
     if let Some((key, place)) = &plan.clean_up {
-        persistence.clean_up(key, *place).await;
+        Box::pin(persistence.clean_up(key, *place)).await;
     }
     if let Some((key, ttl)) = &plan.taken_flash {
-        persistence.record_flash(key, *ttl).await;
+        Box::pin(persistence.record_flash(key, *ttl)).await;
     }
     chunk::append(&mut lines, flash_lines);
     Finished {
@@ -1502,7 +1533,7 @@ async fn write_session<T: CookieSession + Send + Sync>(
     // The request's snapshot: the generation, the markers and the seal under one set.
     let keys = Arc::clone(&lifecycle.inner.keys);
     if let (Some(tag), Some(subject)) = (plan.learn_generation, sealing.subject.as_mut()) {
-        match persistence.generation(&keys, &tag).await {
+        match Box::pin(persistence.generation(&keys, &tag)).await {
             Ok(generation) => subject.generation = generation,
             Err(err) => {
                 tracing::error!(error = %err, "the subject's generation could not be read; the session is not saved");
@@ -1511,10 +1542,16 @@ async fn write_session<T: CookieSession + Send + Sync>(
         }
     }
     if plan.ensure_markers {
-        let since = persistence
-            .ensure_markers(&keys, &sealing.meta, sealing.subject.as_ref(), now)
-            .await;
-        if since > sealing.meta.issued_at && !reissue(core, &mut sealing, since, now).await {
+        let since = Box::pin(persistence.ensure_markers(
+            &keys,
+            &sealing.meta,
+            sealing.subject.as_ref(),
+            now,
+        ))
+        .await;
+        if since > sealing.meta.issued_at
+            && !Box::pin(reissue(core, &mut sealing, since, now)).await
+        {
             return Written::Failed;
         }
     }
@@ -1527,7 +1564,7 @@ async fn write_session<T: CookieSession + Send + Sync>(
         match sealing.cookie(core, &keys, &current.value, encoded) {
             Ok(Some(lines)) => Ok(Sealed::Cookie(lines)),
             Ok(None) => sealing
-                .stored(core, &keys, &current.value)
+                .stored(core, &keys, &current.value, encoded)
                 .map(|(entry, id)| Sealed::Store(entry, id)),
             Err(err) => Err(err),
         }
@@ -1546,7 +1583,7 @@ async fn write_session<T: CookieSession + Send + Sync>(
                 && plan.retire.entry.is_none()
             {
                 let key = persistence::data_key(&old);
-                match persistence.claim(&key, place).await {
+                match Box::pin(persistence.claim(&key, place)).await {
                     Ok(true) => plan.clean_up = Some((key, place)),
                     Ok(false) => return Written::Ended,
                     Err(err) => {
@@ -1583,10 +1620,10 @@ async fn write_session<T: CookieSession + Send + Sync>(
                 // logout meanwhile deleted if it is gone.
                 claim = None;
                 save.condition = Condition::Present;
-                written = persistence.save(&save, &entry).await;
+                written = Box::pin(persistence.save(&save, &entry)).await;
             }
             if let (Ok(true), Some(old)) = (&written, claim) {
-                return moved_in(persistence, &save.key, old, id_lines).await;
+                return Box::pin(moved_in(persistence, &save.key, old, id_lines)).await;
             }
             match written {
                 Ok(true) => {
