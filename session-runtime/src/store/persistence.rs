@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use sha2::{Digest, Sha256};
+use smallvec::SmallVec;
 
 use super::{Condition, SessionStore, StoreError, join_all};
 use crate::clock::Lifetime;
@@ -231,10 +232,15 @@ impl Persistence {
             .find(|a| Arc::ptr_eq(&a.store, store))
         {
             Some(a) => a.keys.push((key, role)),
-            None => asks.push(Ask {
-                store: Arc::clone(store),
-                keys: vec![(key, role)],
-            }),
+            None => {
+                // Room for the markers `with_markers` adds.
+                let mut keys = Vec::with_capacity(4);
+                keys.push((key, role));
+                asks.push(Ask {
+                    store: Arc::clone(store),
+                    keys,
+                });
+            }
         };
         // A session in its cookies where every session lives in the store is moving in: its
         // id is looked up where retired ids are recorded.
@@ -273,24 +279,31 @@ impl Persistence {
         if let (Some(previous), true) = (&self.previous, previous_now) {
             asks.push(self.previous_ask(previous, keys, session));
         }
-        // Each store asked once, all at once; the calls borrow the keys built above.
-        let refs: Vec<Vec<&str>> = asks
-            .iter()
-            .map(|ask| ask.keys.iter().map(|(key, _)| key.as_str()).collect())
-            .collect();
-        let answers = join_all(
-            asks.iter()
-                .zip(&refs)
-                .map(|(ask, keys)| ask.store.load_many(keys))
-                .collect(),
-        )
-        .await;
-
         let mut found = Found::default();
         let mut records = Records::default();
-        for (ask, answer) in asks.iter().zip(answers) {
-            self.read_answer(ask, answer?, session, now, &mut found, &mut records)
+        if let [ask] = asks.as_slice() {
+            // One store, the common case: asked directly.
+            let keys: SmallVec<[&str; 4]> = ask.keys.iter().map(|(key, _)| key.as_str()).collect();
+            let answer = ask.store.load_many(&keys).await?;
+            self.read_answer(ask, answer, session, now, &mut found, &mut records)
                 .await?;
+        } else {
+            // Each store asked once, all at once; the calls borrow the keys built above.
+            let refs: Vec<Vec<&str>> = asks
+                .iter()
+                .map(|ask| ask.keys.iter().map(|(key, _)| key.as_str()).collect())
+                .collect();
+            let answers = join_all(
+                asks.iter()
+                    .zip(&refs)
+                    .map(|(ask, keys)| ask.store.load_many(keys))
+                    .collect(),
+            )
+            .await;
+            for (ask, answer) in asks.iter().zip(answers) {
+                self.read_answer(ask, answer?, session, now, &mut found, &mut records)
+                    .await?;
+            }
         }
         // An id cookie whose entry is in neither the current store nor (asked above) the
         // previous one: the previous store is asked now, a second round trip on a miss only.

@@ -194,6 +194,12 @@ impl SessionStore for RedisStore {
         keys: &'a [&'a str],
     ) -> BoxFuture<'a, Result<Vec<Option<Vec<u8>>>, StoreError>> {
         Box::pin(async move {
+            if let [key] = keys {
+                // One key, the common case (an id cookie's entry): a `GET`, whose answer is
+                // one bulk string rather than an array of one.
+                let wire_key = self.prefix.wire_key(key)?;
+                return Ok(vec![self.query(::redis::cmd("GET").arg(wire_key)).await?]);
+            }
             let wire_keys = self.prefix.wire_keys(keys)?;
             if wire_keys.is_empty() {
                 // `MGET` with no key is a syntax error.
