@@ -1354,19 +1354,7 @@ impl Sealing {
         }
         let mut scratch = Scratch::take();
         let buf = scratch.sealing();
-        let sealed = match (encoded, &core.writer.downgrade) {
-            // Encoded by the change that made this save, or as it came in: sealed as is.
-            (Some(payload), None) => codec.seal_encoded(
-                keys,
-                T::VERSION,
-                payload,
-                &self.meta,
-                self.subject,
-                Form::Cookie,
-                buf,
-            ),
-            _ => self.seal(core, keys, value, Form::Cookie, buf),
-        };
+        let sealed = self.seal(core, keys, value, encoded, Form::Cookie, buf);
         match sealed.map(|chunks| codec.lines(scratch.sealed(), chunks)) {
             Ok(lines) => {
                 let used = crate::envelope::base64_len(scratch.sealed().len());
@@ -1406,47 +1394,37 @@ impl Sealing {
     ) -> Result<(Vec<u8>, Lines), SessionError> {
         let codec = &core.codec;
         let mut entry = Vec::with_capacity(256);
-        match (encoded, &core.writer.downgrade) {
-            // Encoded by the change that made this save, or as it came in: sealed as is.
-            (Some(payload), None) => {
-                let (meta, subject) = (&self.meta, self.subject);
-                codec.seal_encoded(
-                    keys,
-                    T::VERSION,
-                    payload,
-                    meta,
-                    subject,
-                    Form::Stored,
-                    &mut entry,
-                )?;
-            }
-            _ => {
-                self.seal(core, keys, value, Form::Stored, &mut entry)?;
-            }
-        }
+        self.seal(core, keys, value, encoded, Form::Stored, &mut entry)?;
         if self.id_kept {
             // The browser's id cookie still says all it must: no line, no seal.
             return Ok((entry, Lines::new()));
         }
         let mut id = Vec::with_capacity(96);
-        self.seal(core, keys, value, Form::Id, &mut id)?;
+        self.seal(core, keys, value, None, Form::Id, &mut id)?;
         Ok((entry, codec.lines(&id, 1)))
     }
 
     /// Seals `value` in `form` as the version the layer writes: the current schema, or the
-    /// previous one through the down-migration during a rolling deploy.
+    /// previous one through the down-migration during a rolling deploy. `encoded`, the
+    /// value's encoding when one is kept (made by the change that led to this save, or the
+    /// payload it came in), is sealed as is rather than encoded again.
     fn seal<T: CookieSession>(
         &self,
         core: &Core<T>,
         keys: &Keys,
         value: &T,
+        encoded: Option<&[u8]>,
         form: Form,
         buf: &mut Vec<u8>,
     ) -> Result<u8, SessionError> {
         let codec = &core.codec;
-        match &core.writer.downgrade {
-            Some(seal) => seal(codec, keys, value, &self.meta, self.subject, form, buf),
-            None => codec.seal_form(keys, value, &self.meta, self.subject, form, buf),
+        let (meta, subject) = (&self.meta, self.subject);
+        match (&core.writer.downgrade, encoded) {
+            (Some(seal), _) => seal(codec, keys, value, meta, subject, form, buf),
+            (None, Some(payload)) if form != Form::Id => {
+                codec.seal_encoded(keys, T::VERSION, payload, meta, subject, form, buf)
+            }
+            (None, _) => codec.seal_form(keys, value, meta, subject, form, buf),
         }
     }
 }

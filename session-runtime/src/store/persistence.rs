@@ -282,8 +282,11 @@ impl Persistence {
         let mut found = Found::default();
         let mut records = Records::default();
         if let [ask] = asks.as_slice() {
-            // One store, the common case: asked directly.
-            let keys: SmallVec<[&str; 4]> = ask.keys.iter().map(|(key, _)| key.as_str()).collect();
+            // One store, the common case: asked directly, without a join and without vectors
+            // of key lists. (Not folded into the loop below through a common answer list: that
+            // list, held across the awaits, takes the open's boxed future past the allocator's
+            // per-thread cache limit.)
+            let keys: SmallVec<[&str; 2]> = ask.keys.iter().map(|(key, _)| key.as_str()).collect();
             let answer = ask.store.load_many(&keys).await?;
             self.read_answer(ask, answer, session, now, &mut found, &mut records)
                 .await?;
