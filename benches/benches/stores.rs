@@ -313,10 +313,10 @@ async fn floor_read(
     State(connection): State<redis::aio::ConnectionManager>,
     headers: HeaderMap,
 ) -> StatusCode {
-    match floor_get(connection, &headers).await {
-        Ok(_) => StatusCode::OK,
-        Err(status) => status,
-    }
+    floor_get(connection, &headers)
+        .await
+        .err()
+        .unwrap_or(StatusCode::OK)
 }
 
 /// The floor's write: one `GET`, then one `SET … EX` of what it read.
@@ -324,12 +324,20 @@ async fn floor_write(
     State(connection): State<redis::aio::ConnectionManager>,
     headers: HeaderMap,
 ) -> StatusCode {
-    let (key, mut connection, value) = match floor_get(connection, &headers).await {
-        Ok(got) => got,
-        Err(status) => return status,
-    };
+    match floor_get(connection, &headers).await {
+        Ok((key, connection, value)) => set_ex(connection, &key, &value).await,
+        Err(status) => status,
+    }
+}
+
+/// The floors' `SET … EX` of a session.
+async fn set_ex(
+    mut connection: redis::aio::ConnectionManager,
+    key: &str,
+    value: &[u8],
+) -> StatusCode {
     let saved: Result<(), _> = redis::cmd("SET")
-        .arg(&key)
+        .arg(key)
         .arg(value)
         .arg("EX")
         .arg(TTL.as_secs())
@@ -386,10 +394,10 @@ async fn sealed_read(
     State(connection): State<redis::aio::ConnectionManager>,
     headers: HeaderMap,
 ) -> StatusCode {
-    match sealed_get(connection, &headers).await {
-        Ok(_) => StatusCode::OK,
-        Err(status) => status,
-    }
+    sealed_get(connection, &headers)
+        .await
+        .err()
+        .unwrap_or(StatusCode::OK)
 }
 
 /// The sealed floor's write: its read, the value changed, sealed again, one `SET … EX`.
@@ -397,23 +405,13 @@ async fn sealed_write(
     State(connection): State<redis::aio::ConnectionManager>,
     headers: HeaderMap,
 ) -> StatusCode {
-    let (key, mut connection, mut value) = match sealed_get(connection, &headers).await {
+    let (key, connection, mut value) = match sealed_get(connection, &headers).await {
         Ok(got) => got,
         Err(status) => return status,
     };
     touch(&mut value);
     let entry = SEALED.with(|s| s.borrow_mut().entry(&value));
-    let saved: Result<(), _> = redis::cmd("SET")
-        .arg(&key)
-        .arg(entry)
-        .arg("EX")
-        .arg(TTL.as_secs())
-        .query_async(&mut connection)
-        .await;
-    match saved {
-        Ok(()) => StatusCode::OK,
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    set_ex(connection, &key, &entry).await
 }
 
 /// The floor's read through our `Timed<RedisStore>` instead of the bare client: what the store
