@@ -487,15 +487,8 @@ impl Floor {
         let mut buf = core::mem::take(&mut self.buf);
         buf.clear();
         buf.resize(NONCE_LEN, 0);
-        rand::rng().fill_bytes(&mut buf);
         let mut buf = postcard::to_extend(value, buf).expect("encode");
-        let (nonce, body) = buf.split_at_mut(NONCE_LEN);
-        let nonce = Nonce::try_from(&*nonce).expect("12 bytes");
-        let tag = self
-            .cipher
-            .encrypt_inout_detached(&nonce, b"", body.into())
-            .expect("encrypt");
-        buf.extend_from_slice(&tag);
+        seal_in_place(&self.cipher, &mut buf);
         let mut line = String::with_capacity(
             "session=".len() + (buf.len() * 4).div_ceil(3) + FLOOR_ATTRIBUTES.len(),
         );
@@ -516,14 +509,8 @@ impl Floor {
         URL_SAFE_NO_PAD
             .decode_vec(value, &mut self.buf)
             .expect("base64");
-        let (nonce, rest) = self.buf.split_at_mut(NONCE_LEN);
-        let (body, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
-        let nonce = Nonce::try_from(&*nonce).expect("12 bytes");
-        let tag = Tag::try_from(&*tag).expect("16 bytes");
-        self.cipher
-            .decrypt_inout_detached(&nonce, b"", (&mut *body).into(), &tag)
-            .expect("authentic");
-        postcard::from_bytes(body).expect("decode")
+        let plain = open_in_place(&self.cipher, &mut self.buf).expect("authentic");
+        postcard::from_bytes(&self.buf[plain]).expect("decode")
     }
 
     pub fn round_trip<T: Serialize + serde::de::DeserializeOwned>(
@@ -535,6 +522,34 @@ impl Floor {
         change(&mut value);
         self.seal(&value)
     }
+}
+
+/// Seals `buf` (room for the nonce, then the plaintext) in place: a fresh nonce in front, the
+/// plaintext encrypted, the tag appended.
+fn seal_in_place(cipher: &Aes256GcmSiv, buf: &mut Vec<u8>) {
+    let (nonce, body) = buf.split_at_mut(NONCE_LEN);
+    rand::rng().fill_bytes(nonce);
+    let nonce = Nonce::try_from(&*nonce).expect("12 bytes");
+    let tag = cipher
+        .encrypt_inout_detached(&nonce, b"", body.into())
+        .expect("encrypt");
+    buf.extend_from_slice(&tag);
+}
+
+/// Opens nonce | ciphertext | tag in place: where the plaintext lies, or `None` for an
+/// envelope too short or not authentic.
+fn open_in_place(cipher: &Aes256GcmSiv, sealed: &mut [u8]) -> Option<std::ops::Range<usize>> {
+    if sealed.len() < NONCE_LEN + TAG_LEN {
+        return None;
+    }
+    let (nonce, rest) = sealed.split_at_mut(NONCE_LEN);
+    let (body, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
+    let nonce = Nonce::try_from(&*nonce).ok()?;
+    let tag = Tag::try_from(&*tag).ok()?;
+    cipher
+        .decrypt_inout_detached(&nonce, b"", (&mut *body).into(), &tag)
+        .ok()?;
+    Some(NONCE_LEN..NONCE_LEN + body.len())
 }
 
 impl Default for Floor {
@@ -635,31 +650,9 @@ impl SealedFloor {
     fn seal(&self, plaintext: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
         out.resize(NONCE_LEN, 0);
-        rand::rng().fill_bytes(&mut out);
         out.extend_from_slice(plaintext);
-        let (nonce, body) = out.split_at_mut(NONCE_LEN);
-        let nonce = Nonce::try_from(&*nonce).expect("12 bytes");
-        let tag = self
-            .cipher
-            .encrypt_inout_detached(&nonce, b"", body.into())
-            .expect("encrypt");
-        out.extend_from_slice(&tag);
+        seal_in_place(&self.cipher, &mut out);
         out
-    }
-
-    /// Opens nonce | ciphertext | tag in place: the plaintext.
-    fn open(cipher: &Aes256GcmSiv, sealed: &mut [u8]) -> Option<std::ops::Range<usize>> {
-        if sealed.len() < NONCE_LEN + TAG_LEN {
-            return None;
-        }
-        let (nonce, rest) = sealed.split_at_mut(NONCE_LEN);
-        let (body, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
-        let nonce = Nonce::try_from(&*nonce).ok()?;
-        let tag = Tag::try_from(&*tag).ok()?;
-        cipher
-            .decrypt_inout_detached(&nonce, b"", (&mut *body).into(), &tag)
-            .ok()?;
-        Some(NONCE_LEN..NONCE_LEN + body.len())
     }
 
     /// A fresh session: its id cookie's value and its sealed entry.
@@ -668,7 +661,9 @@ impl SealedFloor {
         rand::rng().fill_bytes(&mut id);
         let mut plain = [0u8; ID_LEN + 8];
         plain[..ID_LEN].copy_from_slice(&id);
-        plain[ID_LEN..].copy_from_slice(&[0x65, 0x4a, 0x9f, 0x10, 0x65, 0x4a, 0x9f, 0x10]);
+        // Issued and last seen now.
+        plain[ID_LEN..ID_LEN + 4].copy_from_slice(&NOW.to_le_bytes());
+        plain[ID_LEN + 4..].copy_from_slice(&NOW.to_le_bytes());
         let cookie = URL_SAFE_NO_PAD.encode(self.seal(&plain));
         (id, cookie, self.entry(value))
     }
@@ -678,7 +673,7 @@ impl SealedFloor {
     pub fn key(&mut self, prefix: &str, value: &str) -> Option<String> {
         self.buf.clear();
         URL_SAFE_NO_PAD.decode_vec(value, &mut self.buf).ok()?;
-        let plain = Self::open(&self.cipher, &mut self.buf)?;
+        let plain = open_in_place(&self.cipher, &mut self.buf)?;
         let id = self.buf.get(plain).filter(|p| p.len() == ID_LEN + 8)?;
         Some(Self::key_of(
             prefix,
@@ -712,7 +707,7 @@ impl SealedFloor {
 
     /// The session in a stored entry; `None` for one that does not open or decode.
     pub fn open_entry(&self, mut entry: Vec<u8>) -> Option<Reference> {
-        let plain = Self::open(&self.cipher, &mut entry)?;
+        let plain = open_in_place(&self.cipher, &mut entry)?;
         postcard::from_bytes(&entry[plain]).ok()
     }
 }
