@@ -1438,10 +1438,10 @@ async fn run<T: CookieSession + Send + Sync>(
     flash_lines: Lines,
     write: Option<(Sealing, Lifecycle<T>)>,
 ) -> Finished {
-    // Only a save is awaited inline on the common path; the rarer store calls (a logout's,
-    // a move's, a flash record's) are boxed where they are awaited, so this future, boxed per
-    // response that saves, stays under the allocator's per-thread cache limit (1,032 bytes
-    // for glibc) and is not moved around at the size of the rarest path.
+    // Every store call is boxed where it is awaited (the write, and the rarer calls of a
+    // logout, a move, a flash record), so this future, boxed per response that saves, stays
+    // under the allocator's per-thread cache limit (1,032 bytes for glibc) rather than
+    // holding the state of its largest call inline.
     let persistence = &core.persistence;
     let mut write = write;
     if !plan.retire.is_empty() {
