@@ -51,7 +51,16 @@ pub(crate) enum Command {
         #[command(flatten)]
         options: InspectOptions,
         /// Refused: a key on the command line stays in the shell history and the process list.
-        #[arg(long, hide = true, value_name = "KEY", num_args = 0..=1, default_missing_value = "")]
+        /// Takes a value starting with `-` too: one URL-safe base64 key in 64 does, and it must
+        /// get this refusal, not "unexpected argument".
+        #[arg(
+            long,
+            hide = true,
+            value_name = "KEY",
+            num_args = 0..=1,
+            default_missing_value = "",
+            allow_hyphen_values = true
+        )]
         key: Option<String>,
     },
     /// Print each schema version's worst case against its budget.
@@ -322,6 +331,21 @@ mod tests {
                 },
             })))
         );
+    }
+
+    #[test]
+    fn a_key_on_the_command_line_is_taken_to_be_refused_even_with_a_leading_dash() {
+        for (args, key) in [
+            (&["inspect", "--key", "-Nabc"][..], "-Nabc"),
+            (&["inspect", "--key=-Nabc"][..], "-Nabc"),
+            (&["inspect", "--key"][..], ""),
+        ] {
+            assert!(
+                matches!(parse(args), Ok(Some(Command::Inspect { key: Some(k), .. })) if k == key),
+                "{args:?}: {:?}",
+                parse(args)
+            );
+        }
     }
 
     #[test]

@@ -229,9 +229,22 @@ fn inspect_refuses_to_guess() {
     assert_eq!(missing_key.status.code(), Some(2));
     assert!(stderr(&missing_key).contains("`SESSION_KEY` is not set"));
 
-    let on_command_line = tool(&["inspect", "--key", &key.to_base64()], &env, None);
-    assert_eq!(on_command_line.status.code(), Some(2));
-    assert!(stderr(&on_command_line).contains("--key-env"));
+    // Refused with the same advice whatever the key looks like: one key in 64 starts with `-`
+    // in URL-safe base64, which an option parser would take for an option.
+    let dashed = Key::from_bytes(&std::array::from_fn::<u8, 32, _>(|i| {
+        0xf8 ^ (i as u8).wrapping_mul(37)
+    }))
+    .expect("a valid key");
+    assert!(dashed.to_base64().starts_with('-'));
+    for pasted in [key.to_base64(), dashed.to_base64()] {
+        let on_command_line = tool(&["inspect", "--key", &pasted], &env, None);
+        assert_eq!(on_command_line.status.code(), Some(2));
+        assert!(
+            stderr(&on_command_line).contains("--key-env"),
+            "{}",
+            stderr(&on_command_line)
+        );
+    }
 
     let other_name = tool(
         &["inspect", "--cookie", &header, "--name", "cart"],
