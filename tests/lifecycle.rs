@@ -66,6 +66,8 @@ const ABSOLUTE: u64 = 3600;
 const REFRESH: u64 = 60;
 /// `with_max_clock_skew`: also the margin allowed above a store TTL (plus one second).
 const SKEW: u64 = 3;
+/// How many seconds a store entry's TTL may have run down between the write and its check.
+const TTL_READ_LATE: u64 = 2;
 /// Every store call's limit: long enough that a loaded two-core machine (a CI run building beside
 /// the matrix's concurrent cells) is never taken for a store that is down; the hung-store cells
 /// wait it out.
@@ -1727,15 +1729,16 @@ impl Cx {
         }
     }
 
-    /// Checks the TTL the store holds for `key` against `expected` seconds: at least that
-    /// (memcached may read one second short), at most `SKEW + 1` more.
+    /// Checks the TTL the store holds for `key` against `expected` seconds: at least that less
+    /// the time since the write (up to `TTL_READ_LATE`, on a loaded machine running cells side by
+    /// side) and memcached's tick (it may read one second short), at most `SKEW + 1` more.
     async fn expect_ttl(&mut self, what: &str, key: &str, expected: u64) -> R {
         let wire = format!("{}{key}", self.prefix);
         let Some(ttl) = self.probe.ttl(&wire).await? else {
             return Ok(());
         };
         let (lo, hi) = (
-            expected - self.probe.tick().min(expected),
+            expected.saturating_sub(self.probe.tick() + TTL_READ_LATE),
             expected + SKEW + 1,
         );
         match ttl {

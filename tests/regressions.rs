@@ -803,11 +803,9 @@ async fn item_11d_a_300_kib_chunk_is_refused_before_it_is_decoded() {
     // The real first four characters (format, key id, one chunk), then valid base64: before
     // the fix it decoded in full and failed authentication (`tampered`).
     let huge = format!("session={}{}", &value[..4], "A".repeat(300 * 1024));
-    let started = Instant::now();
+    // `Malformed`, not `Tampered`: refused by its length, never decoded.
     let err = codec.open::<CartV1>(&huge, NOW).expect_err("refused");
-    let took = started.elapsed();
     assert_eq!(err, OpenError::Malformed);
-    assert!(took < Duration::from_millis(100), "{took:?}");
 
     // The line is no chunk this crate writes under any settings (4096 characters at most);
     // one within it gets as far as authentication.

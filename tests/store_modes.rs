@@ -626,9 +626,13 @@ async fn a_killed_pool_member_loses_only_its_share_of_sessions() {
             assert_eq!(reply.body, "new");
         }
     }
-    // Consistent hashing over three servers: the dead one held about a third.
+    // Consistent hashing over three servers: the dead one held about a third of the entries,
+    // and a third of the subjects' generation records (each login names its own subject), and
+    // a session is served only when both its entry and its subject's record are read: about
+    // (2/3)² of them, 27 of 60 (fewer than 5 by chance: under one run in 10,000, even with the
+    // ring's share of the dead member at 0.4).
     assert!(
-        (20..60).contains(&served),
+        (5..60).contains(&served),
         "{served} of 60 sessions survived"
     );
 }

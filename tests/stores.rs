@@ -388,8 +388,10 @@ async fn memcached_pool_member_killed_loses_only_its_share() {
         }
     }
     assert!(lost >= 50 && served >= 150, "lost {lost}, served {served}");
+    // Refused at once (the connection is reset), not waited out to the store's timeout; half
+    // of it leaves room for a loaded machine.
     assert!(
-        slowest_failure < Duration::from_millis(100),
+        slowest_failure < LIMIT / 2,
         "a call to the dead member took {slowest_failure:?}"
     );
 
@@ -1025,7 +1027,7 @@ async fn a_server_that_never_answers_times_out() {
         );
         let elapsed = started.elapsed();
         assert!(
-            elapsed >= limit * 4 && elapsed < limit * 4 + Duration::from_millis(400),
+            elapsed >= limit * 4 && elapsed < limit * 4 + Duration::from_secs(2),
             "{name}: four calls took {elapsed:?}"
         );
     }

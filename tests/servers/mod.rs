@@ -95,6 +95,11 @@ impl Process {
         }
     }
 
+    /// The child's PID, while it runs.
+    fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Whether the process has exited (for example because its port was taken).
     fn exited(&mut self) -> bool {
         match &mut self.child {
@@ -121,22 +126,32 @@ impl Drop for Process {
     }
 }
 
-/// Waits until `port` accepts connections and `ready` says the server answers. Fails if the
-/// process exits first or the time runs out.
-fn wait_ready(process: &mut Process, port: u16, ready: fn(u16) -> bool) -> Result<(), String> {
+/// Waits until the server on `port` answers and names itself as this process (`pid_on` asks
+/// the server on a port for its PID). Fails if the process exits first or the time runs out.
+///
+/// A port from [`free_port`] is only free a moment: another test starting a server at the same
+/// time can be handed it too, and then one of the two servers cannot bind it and exits. A probe
+/// that only asked "does something answer on this port?" would take the other test's server for
+/// ours; the PID cannot be mistaken.
+fn wait_ready(
+    process: &mut Process,
+    port: u16,
+    pid_on: fn(u16) -> Option<u32>,
+) -> Result<(), String> {
     let deadline = Instant::now() + READY_WITHIN;
     while Instant::now() < deadline {
         if process.exited() {
             return Err(format!("{} exited: {}", process.name, process.log()));
         }
-        if ready(port) {
+        if pid_on(port).is_some_and(|pid| Some(pid) == process.pid()) {
             return Ok(());
         }
         thread::sleep(Duration::from_millis(10));
     }
     Err(format!(
-        "{} did not answer on port {port} within {READY_WITHIN:?}: {}",
+        "{} did not answer on port {port} as PID {:?} within {READY_WITHIN:?}: {}",
         process.name,
+        process.pid(),
         process.log()
     ))
 }
@@ -159,12 +174,29 @@ fn ask(port: u16, line: &str) -> Option<String> {
     Some(reply)
 }
 
-fn memcached_ready(port: u16) -> bool {
-    ask(port, "version\r\n").is_some_and(|reply| reply.starts_with("VERSION"))
+/// The PID the memcached on `port` reports (`stats`: `STAT pid N`, then more lines, `END`).
+fn memcached_pid(port: u16) -> Option<u32> {
+    let mut stream = connect(port)?;
+    stream.write_all(b"stats\r\n").ok()?;
+    let mut pid = None;
+    for line in BufReader::new(stream).lines() {
+        let line = line.ok()?;
+        if line.trim_end() == "END" {
+            return pid;
+        }
+        if let Some(value) = line.strip_prefix("STAT pid ") {
+            pid = value.trim_end().parse().ok();
+        }
+    }
+    None
 }
 
-fn redis_ready(port: u16) -> bool {
-    ask(port, "PING\r\n").is_some_and(|reply| reply.starts_with("+PONG"))
+/// The PID the redis-server on `port` reports (`INFO server`: `process_id:N`).
+fn redis_pid(port: u16) -> Option<u32> {
+    let info = bulk_reply(port, "INFO server\r\n")?;
+    info.lines()
+        .find_map(|line| line.strip_prefix("process_id:"))
+        .and_then(|pid| pid.trim_end().parse().ok())
 }
 
 /// One memcached server on a free loopback port, default settings (64 MiB, 1 MiB items).
@@ -182,7 +214,7 @@ impl Memcached {
         for _ in 0..START_ATTEMPTS {
             let port = free_port();
             let mut process = spawn_memcached(port, &dir);
-            match wait_ready(&mut process, port, memcached_ready) {
+            match wait_ready(&mut process, port, memcached_pid) {
                 Ok(()) => return Memcached { port, process, dir },
                 Err(error) => last_error = error,
             }
@@ -195,7 +227,7 @@ impl Memcached {
     pub fn restart(&mut self) {
         self.process.kill();
         self.process = spawn_memcached(self.port, &self.dir);
-        if let Err(error) = wait_ready(&mut self.process, self.port, memcached_ready) {
+        if let Err(error) = wait_ready(&mut self.process, self.port, memcached_pid) {
             panic!("memcached did not restart on port {}: {error}", self.port);
         }
     }
@@ -279,7 +311,7 @@ impl Redis {
                 write_announce(&dir, announce, cluster_port);
             }
             let mut process = spawn_redis(port, cluster_port, &dir);
-            match wait_ready(&mut process, port, redis_ready) {
+            match wait_ready(&mut process, port, redis_pid) {
                 Ok(()) => {
                     return Redis {
                         port,
@@ -358,7 +390,7 @@ impl Redis {
     pub fn restart(&mut self) {
         self.process.kill();
         self.process = spawn_redis(self.port, self.cluster_port, &self.dir);
-        if let Err(error) = wait_ready(&mut self.process, self.port, redis_ready) {
+        if let Err(error) = wait_ready(&mut self.process, self.port, redis_pid) {
             panic!(
                 "redis-server did not restart on port {}: {error}",
                 self.port
