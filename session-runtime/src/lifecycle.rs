@@ -52,8 +52,8 @@ use crate::flash::{self, FlashMessage, FlashState, Level};
 use crate::key::{KeySource, Keys};
 use crate::schema::{CookieSession, decode_exact};
 use crate::store::persistence::{
-    self, Checked, Ended, Found, MOVED, Persistence, Plan, Retire, Save, StoreFailure, StoreMode,
-    Where,
+    self, Checked, Ended, Found, KeptKey, MOVED, Persistence, Plan, Retire, Save, StoreFailure,
+    StoreMode, Where,
 };
 use crate::store::{BoxFuture, Condition, StoreError};
 
@@ -238,6 +238,9 @@ struct State<T> {
     /// The subject changed or the session moved to a new id: read its generation before sealing.
     learn_generation: bool,
     flash: FlashState,
+    /// The store key the incoming session's entry was read under, with its id: its write or
+    /// its retirement uses it rather than hashing the id again.
+    entry_key: Option<KeptKey>,
 }
 
 /// One request's session, shared between the adapter that finishes the response and the
@@ -356,6 +359,7 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
                     retire: false,
                     learn_generation: false,
                     flash: FlashState::default(),
+                    entry_key: None,
                 }),
             }),
         }
@@ -508,14 +512,25 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         flash_key: Option<String>,
         now: u32,
     ) -> Result<(), LoadError> {
-        let found = self
+        let mut found = self
             .core()
             .persistence
             .check(&self.inner.keys, &asked.checked, flash_key.as_deref(), now)
             .await;
+        // The entry's key goes to the state, not through `checked`: the opened value's moves
+        // stay as small as they were.
+        let entry_key = found
+            .as_mut()
+            .ok()
+            .and_then(|found| found.entry_key.take())
+            .map(|key| (asked.checked.meta.id, key));
         // The flash cookie's record was asked in the same call: `checked` carries its answer.
         let opened = self.checked(found, asked, now);
-        self.settle(opened, false)
+        let mut state = self.lock();
+        if matches!(opened, Opening::Value { .. }) {
+            state.entry_key = entry_key;
+        }
+        self.settle_in(&mut state, opened, false)
     }
 
     /// What the stores are asked about an opened cookie; or, for an id cookie with no store
@@ -1062,14 +1077,23 @@ impl<T: CookieSession + Send + Sync> Lifecycle<T> {
         if state.retire
             && let Some((old, place, _)) = state.incoming()
         {
-            plan.retire = retirement(core, &old, place, now);
+            plan.retire = retirement(core, &old, place, now, state.entry_key.take());
         }
         let incoming = state.incoming();
         let learn_generation = state.learn_generation;
         let (true, Some(current)) = (write, state.current.as_mut()) else {
             return Self::conclude(core, plan, lines, flash_lines, None);
         };
-        let sealing = prepare(core, current, incoming, learn_generation, now, &mut plan);
+        let entry_key = state.entry_key.take();
+        let sealing = prepare(
+            core,
+            current,
+            incoming,
+            entry_key,
+            learn_generation,
+            now,
+            &mut plan,
+        );
         if plan.is_empty()
             && sealing.old_entry.is_none()
             && sealing.previous_entry.is_none()
@@ -1170,13 +1194,19 @@ impl<T> State<T> {
 
 /// What ends the session the request came with: its entry deleted (a session in the store), its
 /// id recorded (a revocation list); in cookies alone, nothing beyond the removals.
-fn retirement<T>(core: &Core<T>, old: &SessionMeta, place: Place, now: u32) -> Retire {
+fn retirement<T>(
+    core: &Core<T>,
+    old: &SessionMeta,
+    place: Place,
+    now: u32,
+    entry_key: Option<KeptKey>,
+) -> Retire {
     let persistence = &core.persistence;
     // A session moving in from its cookies has its id recorded where every session lives now.
     let record = persistence.revocation_list() || (!place.stored() && persistence.moves_in());
     Retire {
         entry: (place.stored() && (persistence.mode().is_some() || persistence.has_previous()))
-            .then(|| persistence::data_key(&old.id)),
+            .then(|| persistence::data_key_kept(entry_key, &old.id)),
         revoke: record.then(|| {
             (
                 persistence::revoked_key(&old.id),
@@ -1193,6 +1223,7 @@ fn prepare<T>(
     core: &Core<T>,
     current: &mut Current<T>,
     incoming: Option<(SessionMeta, Place, Reseal)>,
+    entry_key: Option<KeptKey>,
     learn_generation: bool,
     now: u32,
     plan: &mut Plan,
@@ -1221,7 +1252,7 @@ fn prepare<T>(
         current.meta.id = fresh.id;
         plan.retire = Retire {
             exclusive: true,
-            ..retirement(core, &old, place, now)
+            ..retirement(core, &old, place, now, None)
         };
         same_id = false;
     }
@@ -1244,6 +1275,7 @@ fn prepare<T>(
         same_id,
         in_store_before,
         old_entry: in_store_before.then_some(current.meta.id),
+        entry_key,
         previous_entry: from_previous.then_some(current.meta.id),
         moving_in,
         id_kept: in_store_before
@@ -1318,7 +1350,7 @@ enum Sealed {
 }
 
 /// What a write seals, read off the request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 struct Sealing {
     meta: SessionMeta,
     subject: Option<Subject>,
@@ -1328,6 +1360,9 @@ struct Sealing {
     in_store_before: bool,
     /// The entry the session had under its id, to remove when it moves into its cookies.
     old_entry: Option<SessionId>,
+    /// The store key the incoming session's entry was read under, with its id: the write
+    /// under that id uses it.
+    entry_key: Option<KeptKey>,
     /// Its entry in the previous store, claimed and removed once it is written where it goes.
     previous_entry: Option<SessionId>,
     /// It came in its cookies, and moves into the store.
@@ -1560,7 +1595,7 @@ async fn write_session<T: CookieSession + Send + Sync>(
             if let Some((old, place)) = leaving
                 && plan.retire.entry.is_none()
             {
-                let key = persistence::data_key(&old);
+                let key = persistence::data_key_kept(sealing.entry_key.take(), &old);
                 match Box::pin(persistence.claim(&key, place)).await {
                     Ok(true) => plan.clean_up = Some((key, place)),
                     Ok(false) => return Written::Ended,
@@ -1587,7 +1622,7 @@ async fn write_session<T: CookieSession + Send + Sync>(
                 (false, _) => Condition::Absent,
             };
             let mut save = Save {
-                key: persistence::data_key(&sealing.meta.id),
+                key: persistence::data_key_kept(sealing.entry_key.take(), &sealing.meta.id),
                 ttl: persistence::remaining(core.codec.lifetime(), &sealing.meta, now),
                 condition,
             };

@@ -124,6 +124,9 @@ pub(crate) const MOVED: &[u8] = b"moved";
 pub(crate) struct Found {
     /// The session's sealed entry (asked only for an id cookie).
     pub(crate) entry: Option<Vec<u8>>,
+    /// The key its entry was asked under ([`data_key`] of the session's id): kept, so that the
+    /// request's write or logout does not hash the id again.
+    pub(crate) entry_key: Option<String>,
     /// The entry came from the previous store: the session moves on this request.
     pub(crate) from_previous: bool,
     /// Why the session must not open, if it must not.
@@ -329,6 +332,13 @@ impl Persistence {
             && self.on_loss == RevocationLoss::EndOlderSessions
         {
             found.ended = Some(Ended::RecordsLost);
+        }
+        if found.entry.is_some() {
+            found.entry_key = asks
+                .iter_mut()
+                .flat_map(|ask| ask.keys.iter_mut())
+                .find(|(_, role)| *role == Role::Entry)
+                .map(|(key, _)| core::mem::take(key));
         }
         Ok(found)
     }
@@ -890,6 +900,20 @@ pub(crate) fn tag(label: &[u8], bytes: &[u8]) -> [u8; 32] {
 /// The store key of a session's data.
 pub(crate) fn data_key(id: &SessionId) -> String {
     hex_key("s:", &tag(b"session-runtime v1 store key", &id.0))
+}
+
+/// A session's data key made earlier in the request, with the id it was made from.
+pub(crate) type KeptKey = (SessionId, String);
+
+/// The store key of a session's data: `kept` when it was made from `id`, else made now.
+pub(crate) fn data_key_kept(kept: Option<KeptKey>, id: &SessionId) -> String {
+    match kept {
+        Some((from, key)) if from == *id => {
+            debug_assert_eq!(key, data_key(id), "a kept key is the id's");
+            key
+        }
+        _ => data_key(id),
+    }
 }
 
 /// The revocation-list key of a session id.
