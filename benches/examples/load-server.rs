@@ -4,7 +4,8 @@
 //! Run with `cargo run --release -p session-benches --example load-server -- 127.0.0.1:8088`.
 //!
 //! Routes: `/none` (no session at all), `/noop-layer`, `/floor` (the floor's codec work inline
-//! in the handler: open, change, seal, one cookie), `/ours`, `/ours-read`, `/ours-untouched`,
+//! in the handler: open, change, seal, one cookie), `/floor-read` (the floor's open alone, for
+//! the read-only route), `/ours`, `/ours-read`, `/ours-untouched`,
 //! `/tower-sessions`, `/axum-extra`; each session route has an `-init` twin that sets the first
 //! cookie.
 
@@ -49,6 +50,21 @@ async fn floor(headers: HeaderMap) -> (StatusCode, [(axum::http::HeaderName, Str
         .unwrap_or_default();
     let line = FLOOR.with(|f| f.borrow_mut().round_trip::<Reference>(header, touch));
     (StatusCode::OK, [(SET_COOKIE, line)])
+}
+
+/// The floor's read: the cookie opened inline and looked at, nothing written; the read-only
+/// route's share of the session work, without the layer.
+async fn floor_read(headers: HeaderMap) -> StatusCode {
+    let header = headers
+        .get(COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let value: Reference = FLOOR.with(|f| f.borrow_mut().open(header));
+    if value.user_id == USER_ID {
+        StatusCode::OK
+    } else {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
 }
 
 async fn floor_init() -> (StatusCode, [(axum::http::HeaderName, String); 1]) {
@@ -144,6 +160,7 @@ async fn main() -> std::io::Result<()> {
     let app = Router::new()
         .route("/none", get(|| async { StatusCode::OK }))
         .route("/floor", get(floor))
+        .route("/floor-read", get(floor_read))
         .route("/floor-init", get(floor_init))
         .merge(layered_routes)
         .merge(ours_routes)
