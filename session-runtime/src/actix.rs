@@ -10,6 +10,7 @@
 use core::fmt;
 use core::future::{Future, Ready, ready};
 use core::pin::Pin;
+use core::task::{Context, Poll};
 use std::sync::Arc;
 
 use actix_web::body::{BoxBody, EitherBody, MessageBody};
@@ -19,15 +20,16 @@ use actix_web::http::header::{CACHE_CONTROL, COOKIE, HeaderMap, HeaderValue, SET
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 
 use crate::error::SessionError;
-use crate::extract::{Session, SessionRejection, required};
+use crate::extract::{Session, SessionRejection, copy_required, start};
 use crate::layer::SessionLayer;
-use crate::lifecycle::{Core, Finish, Finished, Lifecycle};
+use crate::lifecycle::{Begun, Core, Finish, Finished, Lifecycle, LoadError};
 use crate::respond;
 use crate::schema::CookieSession;
+use crate::store::BoxFuture;
 
-/// A future an actix-web extractor or service returns: actix-web runs each worker on one
-/// thread, so it need not be `Send`.
-pub type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+/// The future the actix-web service returns: actix-web runs each worker on one thread, so it
+/// need not be `Send`.
+type LocalFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
 /// The service [`SessionLayer`] wraps around an actix-web app or scope (`.wrap(layer.clone())`):
 /// the actix-web counterpart of [`SessionService`](crate::SessionService), with the same
@@ -196,6 +198,83 @@ fn cookies(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
     headers.get_all(COOKIE).map(HeaderValue::as_bytes)
 }
 
+/// The future of the actix-web session extractors ([`Session<T>`], and the schema extractor
+/// of `#[session(extractor)]`), which yields `O`.
+///
+/// The session is opened as far as it goes without a store when the extractor is called, so
+/// this future is ready at once for a session in its cookies; only a store's part (an id
+/// cookie's entry, revocation records) is awaited, and only that part is boxed.
+pub struct ActixExtract<T, O> {
+    state: Extract<T, O>,
+}
+
+enum Extract<T, O> {
+    Ready(Option<Result<O, SessionRejection>>),
+    Asking {
+        asking: BoxFuture<'static, Result<(), LoadError>>,
+        lifecycle: Lifecycle<T>,
+        then: Then<T, O>,
+    },
+}
+
+/// What an extractor makes of its lifecycle once the open has finished.
+type Then<T, O> = fn(Lifecycle<T>, Result<(), LoadError>) -> Result<O, SessionRejection>;
+
+impl<T: CookieSession + Send + Sync + 'static, O> ActixExtract<T, O> {
+    fn new(req: &HttpRequest, then: Then<T, O>) -> Self {
+        let state = match start(parts::<T>(req), cookies(req.headers())) {
+            Err(rejection) => Extract::Ready(Some(Err(rejection))),
+            Ok((lifecycle, Begun::Done(opened))) => Extract::Ready(Some(then(lifecycle, opened))),
+            Ok((lifecycle, Begun::Asking(asking))) => Extract::Asking {
+                asking,
+                lifecycle,
+                then,
+            },
+        };
+        ActixExtract { state }
+    }
+}
+
+// Nothing in it is ever pinned in place: the store's future is boxed, and the rest is moved
+// out whole.
+impl<T, O> Unpin for ActixExtract<T, O> {}
+
+impl<T, O> Future for ActixExtract<T, O> {
+    type Output = Result<O, SessionRejection>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        match core::mem::replace(&mut this.state, Extract::Ready(None)) {
+            Extract::Ready(out) => Poll::Ready(out.unwrap_or(Err(SessionRejection::Internal(
+                "an extractor's future was polled after it finished",
+            )))),
+            Extract::Asking {
+                mut asking,
+                lifecycle,
+                then,
+            } => match asking.as_mut().poll(cx) {
+                Poll::Ready(opened) => Poll::Ready(then(lifecycle, opened)),
+                Poll::Pending => {
+                    this.state = Extract::Asking {
+                        asking,
+                        lifecycle,
+                        then,
+                    };
+                    Poll::Pending
+                }
+            },
+        }
+    }
+}
+
+impl<T, O> fmt::Debug for ActixExtract<T, O> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActixExtract")
+            .field("asking", &matches!(self.state, Extract::Asking { .. }))
+            .finish_non_exhaustive()
+    }
+}
+
 /// The session extractor, as under axum; without the layer it answers 500 and logs which
 /// layer is missing.
 impl<T> FromRequest for Session<T>
@@ -203,21 +282,17 @@ where
     T: CookieSession + Default + Send + Sync + 'static,
 {
     type Error = SessionRejection;
-    type Future = LocalFuture<Result<Self, SessionRejection>>;
+    type Future = ActixExtract<T, Self>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move { Session::open(parts::<T>(&req), cookies(req.headers())).await })
+        ActixExtract::new(req, Session::opened)
     }
 }
 
 /// The body of the derive's read-only schema extractor (see `glue`). `Option<Schema>` is
 /// actix-web's own extractor around it: `None` for any rejection.
-pub fn schema<T: CookieSession + Send + Sync + 'static>(
-    req: &HttpRequest,
-) -> LocalFuture<Result<T, SessionRejection>> {
-    let req = req.clone();
-    Box::pin(async move { required(parts::<T>(&req), cookies(req.headers())).await })
+pub fn schema<T: CookieSession + Send + Sync + 'static>(req: &HttpRequest) -> ActixExtract<T, T> {
+    ActixExtract::new(req, copy_required)
 }
 
 /// A short, generic body with the rejection's status: the details go to the log, never to the

@@ -175,7 +175,15 @@ impl<T: CookieSession + Default + Send + Sync> Session<T> {
         cookie_headers: impl IntoIterator<Item = &'h [u8]>,
     ) -> Result<Self, SessionRejection> {
         let (lifecycle, begun) = start(lifecycle, cookie_headers)?;
-        begun.finished().await.map_err(rejection)?;
+        Self::opened(lifecycle, begun.finished().await)
+    }
+
+    /// The session, once its open has finished (`opened`: the store's part, if it had one).
+    pub(crate) fn opened(
+        lifecycle: Lifecycle<T>,
+        opened: Result<(), LoadError>,
+    ) -> Result<Self, SessionRejection> {
+        opened.map_err(rejection)?;
         lifecycle
             .present()
             .map_err(|_| SessionRejection::Internal("no randomness for a session id"))?;
@@ -302,9 +310,16 @@ pub(crate) async fn required<'h, T: CookieSession + Send + Sync>(
     lifecycle: Option<Lifecycle<T>>,
     cookie_headers: impl IntoIterator<Item = &'h [u8]>,
 ) -> Result<T, SessionRejection> {
-    optional(lifecycle, cookie_headers)
-        .await?
-        .ok_or(SessionRejection::NoSession { schema: T::NAME })
+    let (lifecycle, begun) = start(lifecycle, cookie_headers)?;
+    copy_required(lifecycle, begun.finished().await)
+}
+
+/// [`required`], once the open has finished (`opened`: the store's part, if it had one).
+pub(crate) fn copy_required<T: CookieSession + Send + Sync>(
+    lifecycle: Lifecycle<T>,
+    opened: Result<(), LoadError>,
+) -> Result<T, SessionRejection> {
+    copy_optional(lifecycle, opened)?.ok_or(SessionRejection::NoSession { schema: T::NAME })
 }
 
 /// The optional schema extractor of every adapter: a copy of the session value, or `None`.
@@ -313,7 +328,15 @@ pub(crate) async fn optional<'h, T: CookieSession + Send + Sync>(
     cookie_headers: impl IntoIterator<Item = &'h [u8]>,
 ) -> Result<Option<T>, SessionRejection> {
     let (lifecycle, begun) = start(lifecycle, cookie_headers)?;
-    begun.finished().await.map_err(rejection)?;
+    copy_optional(lifecycle, begun.finished().await)
+}
+
+/// [`optional`], once the open has finished.
+fn copy_optional<T: CookieSession + Send + Sync>(
+    lifecycle: Lifecycle<T>,
+    opened: Result<(), LoadError>,
+) -> Result<Option<T>, SessionRejection> {
+    opened.map_err(rejection)?;
     lifecycle
         .copy()
         .map_err(|_| SessionRejection::Internal("the session could not be copied"))
@@ -321,7 +344,7 @@ pub(crate) async fn optional<'h, T: CookieSession + Send + Sync>(
 
 /// The layer's per-request lifecycle (the rejection without one), with its session opened as
 /// far as it goes without a store: the extractors await only the store's part.
-fn start<'h, T: CookieSession + Send + Sync>(
+pub(crate) fn start<'h, T: CookieSession + Send + Sync>(
     lifecycle: Option<Lifecycle<T>>,
     cookie_headers: impl IntoIterator<Item = &'h [u8]>,
 ) -> Result<(Lifecycle<T>, Begun), SessionRejection> {

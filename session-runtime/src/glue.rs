@@ -172,9 +172,7 @@ macro_rules! __impl_extractor_actix {
         #[automatically_derived]
         impl $crate::__private::actix::FromRequest for $schema {
             type Error = $crate::__private::SessionRejection;
-            type Future = $crate::__private::actix::LocalFuture<
-                $crate::__private::Result<Self, $crate::__private::SessionRejection>,
-            >;
+            type Future = $crate::__private::actix::ActixExtract<Self, Self>;
             fn from_request(
                 req: &$crate::__private::actix::HttpRequest,
                 _: &mut $crate::__private::actix::Payload,

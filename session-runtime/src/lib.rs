@@ -29,7 +29,7 @@ mod store;
 pub mod testing;
 
 #[cfg(feature = "actix")]
-pub use actix::ActixService;
+pub use actix::{ActixExtract, ActixService};
 pub use clock::{Clock, ManualClock};
 pub use codec::{Codec, Inspected, Opened, Reseal, SetCookies};
 pub use config::{ConfigError, Padding, SameSite};
@@ -61,7 +61,7 @@ pub mod __private {
     /// What the actix-web schema extractor names.
     #[cfg(feature = "actix")]
     pub mod actix {
-        pub use crate::actix::{LocalFuture, schema};
+        pub use crate::actix::{ActixExtract, schema};
         pub use actix_web::dev::Payload;
         pub use actix_web::{FromRequest, HttpRequest};
     }
